@@ -1,0 +1,116 @@
+# agent-recovery toolkit: one non-recursive Makefile.
+# Targets: all check bench demo install clean (see README.md).
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
+CC       ?= cc
+BUILD    ?= build
+VERSION  := 0.1.0
+
+PKGS     := libprotobuf-c libbsd-overlay jansson
+DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
+            libbsd-dev libjansson-dev bats bats-assert bats-support \
+            bats-file python3 procps util-linux mandoc strace
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+            -DVERSION='"$(VERSION)"' -I$(BUILD)/gen -Ilib \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
+
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
+            -fno-omit-frame-pointer -DCKPT_FAULT
+LDFLAGS  += -fsanitize=address,undefined
+endif
+ifeq ($(FAULT),1)
+CFLAGS   += -DCKPT_FAULT
+endif
+
+PROGS    := agent-run agent-executor ckpt-write ckpt-inspect recover \
+            executor-reconnect executor-kill
+PROTOS   := $(wildcard proto/*.proto)
+GEN_C    := $(PROTOS:proto/%.proto=$(BUILD)/gen/%.pb-c.c)
+GEN_H    := $(GEN_C:.c=.h)
+LIB_SRC  := $(wildcard lib/*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_C:.c=.o)
+BINS     := $(PROGS:%=$(BUILD)/bin/%)
+BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
+
+.PHONY: all check bench demo install clean deps
+.SECONDARY: $(GEN_C) $(GEN_H)
+
+all: $(BINS)
+
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
+	@mkdir -p $(@D)
+	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
+
+$(BUILD)/gen/%.pb-c.o: $(BUILD)/gen/%.pb-c.c
+	$(CC) $(filter-out -Wextra,$(CFLAGS)) -c -o $@ $<
+
+$(BUILD)/lib/%.o: lib/%.c $(GEN_H)
+	@mkdir -p $(@D)
+	@$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $@"
+
+$(BUILD)/cmd/%.o: cmd/%.c $(GEN_H)
+	@mkdir -p $(@D)
+	@$(CC) $(CFLAGS) -c -o $@ $<
+	@echo "  CC $@"
+
+$(BUILD)/libckpt.a: $(LIB_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(BUILD)/libckpt.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libckpt.a $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libckpt.a $(LDLIBS)
+
+# Missing Debian packages: installed when root, else the exact command.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing:" $$missing; \
+	    (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing Debian packages; run as root:"; \
+	    echo "  apt-get install -y $$missing"; exit 69; \
+	  fi; \
+	fi
+
+check: deps
+	$(MAKE) all
+	$(MAKE) BUILD=build/asan SANITIZE=1 CFLAGS='-O1 -g' all
+	$(MAKE) FAULT=1 BUILD=build/fault all
+	tests/run-suites build/bin build/asan/bin
+
+bench: deps all $(BENCHES)
+	tests/bench/run $(BUILD)
+
+demo: deps all
+	tests/demo.sh $(BUILD)/bin
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
+	for p in $(PROGS); do \
+	  install -m 0644 completions/agent-tools.bash \
+	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
+	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef VERSION
+#define VERSION "0"
+#endif
+
+int
+cli_read_json(const char *file, json_t **out, struct ckpt_error *e)
+{
+	json_error_t je;
+	const char *name = file && strcmp(file, "-") != 0 ? file : "stdin";
+
+	if (file && strcmp(file, "-") != 0)
+		*out = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	else
+		*out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+	if (*out != NULL)
+		return 0;
+	if (je.line < 0)	/* could not open */
+		return error_set(e, -ENOENT, name, -1, "%s", je.text);
+	return error_set(e, -EBADMSG, name, je.position,
+	    "line %d column %d: %s", je.line, je.column, je.text);
+}
+
+int
+cli_read_text(const char *file, char *buf, size_t len, struct ckpt_error *e)
+{
+	FILE *fp = stdin;
+	size_t n;
+
+	if (file && strcmp(file, "-") != 0 && (fp = fopen(file, "re")) == NULL)
+		return error_set(e, -errno, file, -1, "%s", strerror(errno));
+	n = fread(buf, 1, len - 1, fp);
+	buf[n] = '\0';
+	if (fp != stdin)
+		fclose(fp);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	if (memchr(buf, '\0', n))
+		return error_set(e, -EBADMSG, file ? file : "stdin", -1,
+		    "text contains NUL");
+	return 0;
+}
+
+void
+cli_version(void)
+{
+	printf("%s %s\n", getprogname(), VERSION);
+}

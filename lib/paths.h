@@ -1,0 +1,66 @@
+/*
+ * paths.h: the work dir's layout (FORMAT.md) and the validation of every
+ * id before it becomes a path component.  An id is valid when it is 1 to
+ * 255 bytes, not "." or "..", and holds no '/', NUL or control character.
+ * Every builder returns 0, or -ENAMETOOLONG / -EINVAL with the error set.
+ */
+#ifndef CKPT_PATHS_H
+#define CKPT_PATHS_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+#define ID_MAX 255
+
+/* Which id a path needs, from the agent down to the task. */
+struct ckpt_ids {
+	const char *agent;
+	const char *framework;
+	const char *executor;
+	const char *run;
+	const char *task;
+};
+
+/* 0 when id is a valid path component; otherwise -EINVAL naming what. */
+int id_validate(const char *id, const char *what, struct ckpt_error *e);
+/* Validate every non-NULL id of ids. */
+int ids_validate(const struct ckpt_ids *ids, struct ckpt_error *e);
+
+enum path_kind {
+	PATH_META,		/* WORK/meta */
+	PATH_BOOT_ID,		/* WORK/meta/boot_id */
+	PATH_LOCK,		/* WORK/meta/agent.lock */
+	PATH_SLAVES,		/* WORK/meta/slaves */
+	PATH_SLAVES_LATEST,	/* WORK/meta/slaves/latest */
+	PATH_AGENT,		/* .../slaves/A */
+	PATH_AGENT_INFO,	/* .../slaves/A/slave.info */
+	PATH_FRAMEWORK,		/* .../frameworks/F */
+	PATH_FRAMEWORK_INFO,
+	PATH_FRAMEWORK_PID,
+	PATH_EXECUTOR,		/* .../executors/E */
+	PATH_EXECUTOR_INFO,
+	PATH_RUNS,		/* .../executors/E/runs */
+	PATH_RUNS_LATEST,	/* .../runs/latest */
+	PATH_RUN,		/* .../runs/R */
+	PATH_FORKED_PID,	/* .../runs/R/pids/forked.pid */
+	PATH_LIBPROCESS_PID,
+	PATH_EXECUTOR_START,	/* ours: start time of forked.pid's process */
+	PATH_EXECUTOR_SOCKET,	/* ours: path of the executor's Unix socket */
+	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
+	PATH_SENTINEL,		/* .../runs/R/executor.sentinel */
+	PATH_TASK,		/* .../runs/R/tasks/T */
+	PATH_TASK_INFO,
+	PATH_TASK_UPDATES,
+	PATH_SANDBOX,		/* WORK/slaves/A/frameworks/F/executors/E/runs/R */
+	PATH_SOCKETS,		/* WORK/sock: short paths for executor sockets */
+};
+
+/* Build the path of kind under work into buf (size PATH_MAX). */
+int path_build(char *buf, size_t len, const char *work, enum path_kind kind,
+    const struct ckpt_ids *ids, struct ckpt_error *e);
+
+/* The work dir: -d, else $AGENT_WORK_DIR, else NULL. */
+const char *path_work_dir(const char *option);
+
+#endif

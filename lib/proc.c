@@ -1,0 +1,139 @@
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int
+proc_start_time(pid_t pid, unsigned long long *start)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -ESRCH;
+	buf[n] = '\0';
+	/* The command name may hold spaces and ')': skip past the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -ESRCH;
+	p++;
+	/* After ')': field 3 (state) ... field 22 (starttime). */
+	for (int field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return -ESRCH;
+	*start = strtoull(p + 1, NULL, 10);
+	return 0;
+}
+
+static bool
+is_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p == NULL || (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+time_t
+proc_start_wall(pid_t pid)
+{
+	unsigned long long start, btime = 0;
+	char line[256];
+	FILE *fp;
+
+	if (proc_start_time(pid, &start) < 0)
+		return -1;
+	if ((fp = fopen("/proc/stat", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (sscanf(line, "btime %llu", &btime) == 1)
+			break;
+	fclose(fp);
+	return (time_t)(btime + start / (unsigned long long)sysconf(_SC_CLK_TCK));
+}
+
+enum proc_identity
+proc_identify(pid_t pid, unsigned long long start, time_t bound_mtime)
+{
+	unsigned long long now;
+
+	if (pid <= 1 || proc_start_time(pid, &now) < 0 || is_zombie(pid))
+		return PROC_GONE;
+	if (start != 0)
+		return now == start ? PROC_SAME : PROC_RECYCLED;
+	/* No start time: it must have started before its pid was written
+	 * (one second of slack for the clock's granularity). */
+	if (bound_mtime > 0 && proc_start_wall(pid) <= bound_mtime + 1)
+		return PROC_SAME;
+	return PROC_RECYCLED;
+}
+
+const char *
+proc_identity_name(enum proc_identity id)
+{
+	switch (id) {
+	case PROC_SAME:
+		return "same";
+	case PROC_RECYCLED:
+		return "recycled";
+	default:
+		return "gone";
+	}
+}
+
+int
+proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound)
+{
+#ifdef SYS_pidfd_open
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return errno == ENOSYS ? -2 : -1;
+	/* The pidfd pins this process; if it is still the one we proved,
+	 * every later signal through fd reaches it and nothing else. */
+	if (proc_identify(pid, start, bound) != PROC_SAME) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+#else
+	(void)pid;
+	(void)start;
+	(void)bound;
+	return -2;
+#endif
+}
+
+int
+proc_signal(int pidfd, pid_t pid, int sig)
+{
+#ifdef SYS_pidfd_send_signal
+	if (pidfd >= 0)
+		return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+#else
+	(void)pidfd;
+#endif
+	return kill(pid, sig);
+}

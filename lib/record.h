@@ -1,0 +1,63 @@
+/*
+ * record.h: length-prefixed protobuf records (uint32 little-endian length,
+ * then the message), the encoding of every checkpoint file and of the
+ * executor socket.  A reader returns whole records with their byte offset;
+ * a torn tail is reported (with the offset where the last whole record
+ * ends), never returned as data, and is told apart from corruption.
+ */
+#ifndef CKPT_RECORD_H
+#define CKPT_RECORD_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+
+/* A length beyond this is corruption, not a record. */
+#define RECORD_MAX (16u << 20)
+
+enum {
+	RECORD_EOF = 0,		/* clean end of stream */
+	RECORD_OK = 1,		/* one whole record */
+	RECORD_TORN = 2,	/* partial record at the end; e->offset = end of last whole one */
+};
+
+struct record_reader {
+	FILE *fp;
+	char *path;
+	long long offset;	/* byte offset of the next record */
+	unsigned char *buf;
+	size_t cap;
+};
+
+int record_reader_open(struct record_reader *r, const char *path,
+    struct ckpt_error *e);
+/* Read the next record: RECORD_OK with *data, *len, *offset set (valid
+ * until the next call), RECORD_EOF, RECORD_TORN, or a negative code
+ * (-EBADMSG for an absurd length, -EIO). */
+int record_next(struct record_reader *r, const uint8_t **data, size_t *len,
+    long long *offset, struct ckpt_error *e);
+void record_reader_close(struct record_reader *r);
+
+/* Frame parser for buffers (sockets): 1 and *body, *body_len, *consumed set
+ * when buf starts with a whole record, 0 when more bytes are needed,
+ * -EBADMSG when the length is absurd. */
+int record_parse(const uint8_t *buf, size_t len, const uint8_t **body,
+    size_t *body_len, size_t *consumed);
+
+/* Serialize m with its length prefix into a malloc'd buffer. */
+int record_encode(const ProtobufCMessage *m, uint8_t **out, size_t *len);
+
+/* Unpack data as d, or -EBADMSG with the reason set (path, offset). */
+int record_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
+    size_t len, const char *path, long long offset, ProtobufCMessage **out,
+    struct ckpt_error *e);
+
+/* Read a file holding exactly one record (an .info file): 0 and *out set,
+ * -ENOENT when the file is missing or empty (FORMAT.md: empty is absent),
+ * -EBADMSG on corruption (a short or trailing record is corruption here). */
+int record_read_file(const char *path, const ProtobufCMessageDescriptor *d,
+    ProtobufCMessage **out, struct ckpt_error *e);
+
+#endif

@@ -1,0 +1,116 @@
+#include "workdir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "durable.h"
+#include "paths.h"
+
+int
+text_read(const char *path, char *buf, size_t len, struct ckpt_error *e)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return error_set(e, -errno, path, -1, "%s", strerror(errno));
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return error_set(e, -errno, path, -1, "read: %s",
+		    strerror(errno));
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+int
+bootid_current(char *buf, size_t len, struct ckpt_error *e)
+{
+	const char *path = getenv("CKPT_BOOT_ID_SOURCE");
+
+	return text_read(path ? path : "/proc/sys/kernel/random/boot_id", buf,
+	    len, e);
+}
+
+int
+bootid_read(const char *work, char *buf, size_t len, struct ckpt_error *e)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = path_build(path, sizeof(path), work, PATH_BOOT_ID, NULL, e)) < 0)
+		return rc;
+	return text_read(path, buf, len, e);
+}
+
+int
+bootid_write(const char *work, const char *id, struct ckpt_error *e)
+{
+	char path[PATH_MAX], line[128];
+	int rc, n;
+
+	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0 ||
+	    (rc = durable_mkdirs(path, e)) < 0 ||
+	    (rc = path_build(path, sizeof(path), work, PATH_BOOT_ID, NULL, e)) < 0)
+		return rc;
+	n = snprintf(line, sizeof(line), "%s\n", id);
+	return durable_write(path, line, (size_t)n, e);
+}
+
+int
+workdir_lock(const char *work, struct ckpt_error *e)
+{
+	char path[PATH_MAX], pid[32];
+	int fd, rc, n;
+
+	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0 ||
+	    (rc = durable_mkdirs(path, e)) < 0 ||
+	    (rc = path_build(path, sizeof(path), work, PATH_LOCK, NULL, e)) < 0)
+		return rc;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return error_set(e, -errno, path, -1, "open lock: %s",
+		    strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int saved = errno;
+		n = (int)pread(fd, pid, sizeof(pid) - 1, 0);
+		pid[n > 0 ? n : 0] = '\0';
+		pid[strcspn(pid, "\n")] = '\0';
+		close(fd);
+		if (saved == EWOULDBLOCK)
+			return error_set(e, -EAGAIN, path, -1,
+			    "work dir is locked by another agent%s%s",
+			    pid[0] ? ", pid " : "", pid);
+		return error_set(e, -saved, path, -1, "flock: %s",
+		    strerror(saved));
+	}
+	n = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n) {
+		rc = error_set(e, -errno, path, -1, "write lock: %s",
+		    strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int
+workdir_locked(const char *work)
+{
+	char path[PATH_MAX];
+	int fd, locked;
+
+	if (path_build(path, sizeof(path), work, PATH_LOCK, NULL, NULL) < 0)
+		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return 0;
+	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return locked;
+}

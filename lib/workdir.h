@@ -1,0 +1,28 @@
+/*
+ * workdir.h: the host's boot id and the work dir's writer lock.
+ * Only the process holding the lock (an flock on meta/agent.lock) may
+ * write a work dir's state; readers never take it.
+ */
+#ifndef CKPT_WORKDIR_H
+#define CKPT_WORKDIR_H
+
+#include <stddef.h>
+
+#include "error.h"
+
+/* The running kernel's boot id (36 characters). */
+int bootid_current(char *buf, size_t len, struct ckpt_error *e);
+/* The checkpointed boot id of work: 0, -ENOENT when none. */
+int bootid_read(const char *work, char *buf, size_t len,
+    struct ckpt_error *e);
+int bootid_write(const char *work, const char *id, struct ckpt_error *e);
+
+/* Take the lock of work (creating meta/): the fd, or -EAGAIN when
+ * another process holds it (the error names its pid when known). */
+int workdir_lock(const char *work, struct ckpt_error *e);
+/* 1 when some process holds the lock of work now, 0 when none. */
+int workdir_locked(const char *work);
+/* Read a small text file (pid files, boot id): trailing newline cut. */
+int text_read(const char *path, char *buf, size_t len, struct ckpt_error *e);
+
+#endif
