@@ -67,12 +67,13 @@ error_exit_code(int code)
 	case EILSEQ:
 		return EX_DATAERR;
 	case ENOENT:
-	case ENOTDIR:
 		return EX_NOINPUT;
 	case EAGAIN:
 	case EBUSY:
 		return EX_TEMPFAIL;
 	case EEXIST:
+	case ENOTDIR:
+	case EISDIR:
 	case EACCES:
 	case EPERM:
 	case EROFS:

@@ -29,7 +29,7 @@ proc_start_time(pid_t pid, unsigned long long *start)
 		return -ESRCH;
 	p++;
 	/* After ')': field 3 (state) ... field 22 (starttime). */
-	for (int field = 2; field < 22 && p != NULL; field++)
+	for (int field = 3; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL)
 		return -ESRCH;

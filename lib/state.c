@@ -520,7 +520,7 @@ state_read(const char *work, const struct state_options *o,
 	if (stat(work, &st) < 0)
 		return error_set(e, -errno, work, -1, "%s", strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return error_set(e, -ENOTDIR, work, -1, "not a directory");
+		return error_set(e, -ENOENT, work, -1, "not a directory");
 	path_build(path, sizeof(path), work, PATH_META, NULL, e);
 	if (stat(path, &st) < 0)
 		return error_set(e, -ENOENT, work, -1,
