@@ -121,17 +121,17 @@ update_uuid(const Mesos__StatusUpdate *u)
 }
 
 static bool
-uuid_eq(const ProtobufCBinaryData *a, const ProtobufCBinaryData *b)
+pending_is(const struct state_pending *p, const ProtobufCBinaryData *uuid)
 {
-	return a != NULL && b != NULL && a->len == b->len &&
-	    memcmp(a->data, b->data, a->len) == 0;
+	return uuid != NULL && uuid->len == 16 &&
+	    memcmp(p->uuid, uuid->data, 16) == 0;
 }
 
 static bool
 is_pending(const struct state_task *t, const ProtobufCBinaryData *uuid)
 {
 	for (size_t i = 0; i < t->n_pending; i++)
-		if (uuid_eq(update_uuid(t->pending[i]), uuid))
+		if (pending_is(&t->pending[i], uuid))
 			return true;
 	return false;
 }
@@ -139,8 +139,6 @@ is_pending(const struct state_task *t, const ProtobufCBinaryData *uuid)
 void
 state_task_clear(struct state_task *t)
 {
-	for (size_t i = 0; i < t->n_pending; i++)
-		protobuf_c_message_free_unpacked(&t->pending[i]->base, NULL);
 	free(t->pending);
 	t->pending = NULL;
 	t->n_pending = t->n_updates = t->n_acks = 0;
@@ -154,7 +152,8 @@ replay_record(struct state_task *t, Mesos__StatusUpdateRecord *rec,
     const char *path, long long off, struct ckpt_error *e)
 {
 	if (rec->type == MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE) {
-		Mesos__StatusUpdate *u = rec->update, **v;
+		Mesos__StatusUpdate *u = rec->update;
+		struct state_pending *v;
 		if (u == NULL || u->status == NULL)
 			return error_set(e, -EBADMSG, path, off,
 			    "UPDATE record without an update");
@@ -162,14 +161,18 @@ replay_record(struct state_task *t, Mesos__StatusUpdateRecord *rec,
 		t->latest_state = u->status->state;
 		if (task_state_terminal(u->status->state))
 			t->terminal = true;
-		if (update_uuid(u) == NULL || is_pending(t, update_uuid(u)))
+		if (update_uuid(u) == NULL || update_uuid(u)->len != 16 ||
+		    is_pending(t, update_uuid(u)))
 			return 0;
 		if ((v = reallocarray(t->pending, t->n_pending + 1,
 		    sizeof(*v))) == NULL)
 			return error_set(e, -ENOMEM, path, off, "out of memory");
 		t->pending = v;
-		v[t->n_pending++] = u;
-		rec->update = NULL;	/* now owned by t */
+		v += t->n_pending++;
+		memcpy(v->uuid, update_uuid(u)->data, 16);
+		v->state = u->status->state;
+		v->timestamp = u->timestamp;
+		v->offset = off;
 		return 0;
 	}
 	if (!rec->has_uuid)
@@ -177,9 +180,7 @@ replay_record(struct state_task *t, Mesos__StatusUpdateRecord *rec,
 		    "ACK record without a uuid");
 	t->n_acks++;
 	for (size_t i = 0; i < t->n_pending; i++)
-		if (uuid_eq(update_uuid(t->pending[i]), &rec->uuid)) {
-			protobuf_c_message_free_unpacked(&t->pending[i]->base,
-			    NULL);
+		if (pending_is(&t->pending[i], &rec->uuid)) {
 			memmove(&t->pending[i], &t->pending[i + 1],
 			    (t->n_pending - i - 1) * sizeof(*t->pending));
 			t->n_pending--;

@@ -29,13 +29,22 @@ struct state_errors {
 	size_t n;
 };
 
+/* An update not yet acknowledged: what is needed to deliver it again (the
+ * whole record can be read back at offset). */
+struct state_pending {
+	uint8_t uuid[16];
+	int state;
+	double timestamp;
+	long long offset;
+};
+
 struct state_task {
 	char *id;
 	Mesos__Task *info;		/* NULL when task.info is absent or bad */
 	size_t n_updates, n_acks;
 	int latest_state;		/* -1 when there is no update */
 	bool terminal;			/* a terminal update was checkpointed */
-	Mesos__StatusUpdate **pending;	/* unacknowledged, in stream order */
+	struct state_pending *pending;	/* unacknowledged, in stream order */
 	size_t n_pending;
 	bool torn;			/* the stream has a torn tail ... */
 	long long valid_end;		/* ... after this many bytes */

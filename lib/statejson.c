@@ -43,6 +43,17 @@ statejson_update(const Mesos__StatusUpdate *u)
 }
 
 json_t *
+statejson_pending(const struct state_pending *p)
+{
+	char text[UUID_TEXT];
+
+	uuid_format(p->uuid, text);
+	return json_pack("{s:s, s:s, s:f, s:I}", "uuid", text, "state",
+	    task_state_name(p->state), "timestamp", p->timestamp, "offset",
+	    (json_int_t)p->offset);
+}
+
+json_t *
 statejson_task(const struct state_task *t, int verbose)
 {
 	json_t *o = json_pack("{s:s}", "id", t->id), *p;
@@ -56,7 +67,7 @@ statejson_task(const struct state_task *t, int verbose)
 	json_object_set_new(o, "unacked", json_integer((json_int_t)t->n_pending));
 	p = json_array();
 	for (size_t i = 0; i < t->n_pending; i++)
-		json_array_append_new(p, statejson_update(t->pending[i]));
+		json_array_append_new(p, statejson_pending(&t->pending[i]));
 	json_object_set_new(o, "pending", p);
 	if (t->torn) {
 		json_object_set_new(o, "torn_tail", json_true());

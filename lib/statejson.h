@@ -17,6 +17,8 @@ json_t *statejson_task(const struct state_task *t, int verbose);
 json_t *statejson_run(const struct state_run *r);
 /* Identity of a run's executor process now. */
 enum proc_identity statejson_identity(const struct state_run *r);
+/* A pending update of the state tree: uuid, state, timestamp, offset. */
+json_t *statejson_pending(const struct state_pending *p);
 /* A pending update as an event-shaped object (uuid, state, ...). */
 json_t *statejson_update(const Mesos__StatusUpdate *u);
 
