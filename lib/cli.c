@@ -52,3 +52,26 @@ cli_version(void)
 {
 	printf("%s %s\n", getprogname(), VERSION);
 }
+
+int
+cli_duration(const char *text, long long *ms)
+{
+	static const struct {
+		const char *unit;
+		long long ms;
+	} units[] = { { "ms", 1 }, { "", 1000 }, { "s", 1000 },
+	    { "min", 60000 }, { "m", 60000 }, { "h", 3600000 } };
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(text, &end);
+	if (errno != 0 || end == text || v < 0 || v > 1e9)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (strcmp(end, units[i].unit) == 0) {
+			*ms = (long long)(v * (double)units[i].ms);
+			return 0;
+		}
+	return -EINVAL;
+}

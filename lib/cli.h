@@ -17,5 +17,8 @@ int cli_read_json(const char *file, json_t **out, struct ckpt_error *e);
 int cli_read_text(const char *file, char *buf, size_t len,
     struct ckpt_error *e);
 void cli_version(void);
+/* "1500ms", "2s", "15min", "1h", "3" (seconds) into milliseconds: 0, or
+ * -EINVAL. */
+int cli_duration(const char *text, long long *ms);
 
 #endif

@@ -1,6 +1,8 @@
 #include "proc.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -135,5 +137,101 @@ proc_signal(int pidfd, pid_t pid, int sig)
 #else
 	(void)pidfd;
 #endif
+	if (pid <= 1) {
+		errno = ESRCH;
+		return -1;
+	}
 	return kill(pid, sig);
+}
+
+/* Pidfds of the processes whose session is sid (sid itself excluded). */
+static int
+session_pidfds(pid_t sid, int *fds, int max)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL && n < max) {
+		char path[64], buf[512], *p;
+		pid_t pid = (pid_t)atol(de->d_name);
+		ssize_t len;
+		int fd, field;
+		long session;
+
+		if (pid <= 1 || pid == sid)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue;
+		len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		if ((p = strrchr(buf, ')')) == NULL)
+			continue;
+		p++;
+		/* fields after ')': 3 state, 4 ppid, 5 pgrp, 6 session */
+		for (field = 3; field < 6 && p != NULL; field++)
+			p = strchr(p + 1, ' ');
+		if (p == NULL || (session = atol(p + 1)) != (long)sid)
+			continue;
+#ifdef SYS_pidfd_open
+		if ((fd = (int)syscall(SYS_pidfd_open, pid, 0)) >= 0)
+			fds[n++] = fd;
+#endif
+	}
+	closedir(d);
+	return n;
+}
+
+static bool
+wait_gone(int pidfd, pid_t pid, unsigned long long start, long long ms)
+{
+	for (long long waited = 0;; waited += 10) {
+		if (pidfd >= 0) {
+			struct pollfd p = { pidfd, POLLIN, 0 };
+			if (poll(&p, 1, 10) > 0)
+				return true;
+		} else {
+			if (proc_identify(pid, start, 0) != PROC_SAME)
+				return true;
+			usleep(10000);
+		}
+		if (waited >= ms)
+			return false;
+	}
+}
+
+int
+proc_terminate(pid_t pid, unsigned long long start, time_t bound,
+    long long grace_ms)
+{
+	int fd, members[256], n;
+	bool gone;
+
+	if (proc_identify(pid, start, bound) != PROC_SAME)
+		return -ESRCH;
+	fd = proc_pidfd_verified(pid, start, bound);
+	if (fd == -1)
+		return -ESRCH;
+	n = session_pidfds(pid, members, 256);
+	if (start == 0 && proc_start_time(pid, &start) < 0)
+		start = 0;
+	proc_signal(fd, pid, SIGTERM);
+	gone = wait_gone(fd, pid, start, grace_ms);
+	if (!gone)
+		proc_signal(fd, pid, SIGKILL);
+	for (int i = 0; i < n; i++) {
+		proc_signal(members[i], 0, SIGKILL);
+		close(members[i]);
+	}
+	if (!gone)
+		gone = wait_gone(fd, pid, start, 2000);
+	if (fd >= 0)
+		close(fd);
+	return gone ? 0 : -ETIMEDOUT;
 }

@@ -35,3 +35,10 @@ int proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound);
 int proc_signal(int pidfd, pid_t pid, int sig);
 
 #endif
+
+/* Stop a proven process and every process of its session (its task):
+ * SIGTERM, up to grace_ms for it to exit, then SIGKILL to what is left.
+ * Returns 0 when it is gone, -ESRCH when it was not the checkpointed
+ * process (nothing signalled), -ETIMEDOUT when it survived SIGKILL. */
+int proc_terminate(pid_t pid, unsigned long long start, time_t bound,
+    long long grace_ms);

@@ -1,0 +1,89 @@
+/* agent-executor: own one task, outlive the agent (see executor.h). */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "executor.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: agent-executor -d WORK --agent ID --framework ID --executor ID\n"
+	    "                      --run ID --task ID --socket PATH [--checkpoint]\n"
+	    "                      [--recovery-timeout DUR] [--grace DUR]\n"
+	    "                      [--register-timeout DUR] -- ARGV...\n");
+	exit(status);
+}
+
+static long long
+duration(const char *opt, const char *text)
+{
+	long long ms;
+
+	if (cli_duration(text, &ms) < 0)
+		errx(EX_USAGE, "%s: '%s' is not a duration (like 500ms, 2s, 15min)",
+		    opt, text);
+	return ms;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "work-dir", required_argument, NULL, 'd' },
+		{ "agent", required_argument, NULL, 'a' },
+		{ "framework", required_argument, NULL, 'f' },
+		{ "executor", required_argument, NULL, 'e' },
+		{ "run", required_argument, NULL, 'r' },
+		{ "task", required_argument, NULL, 't' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "checkpoint", no_argument, NULL, 'c' },
+		{ "recovery-timeout", required_argument, NULL, 'R' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "register-timeout", required_argument, NULL, 'G' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct executor_options o = { .recovery_timeout_ms = 15 * 60 * 1000,
+	    .grace_ms = 3000, .register_timeout_ms = 10000 };
+	struct ckpt_error e;
+	int ch, rc;
+
+	error_clear(&e);
+	while ((ch = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': o.work = optarg; break;
+		case 'a': o.ids.agent = optarg; break;
+		case 'f': o.ids.framework = optarg; break;
+		case 'e': o.ids.executor = optarg; break;
+		case 'r': o.ids.run = optarg; break;
+		case 't': o.ids.task = optarg; break;
+		case 's': o.socket = optarg; break;
+		case 'c': o.checkpoint = 1; break;
+		case 'R': o.recovery_timeout_ms = duration("--recovery-timeout", optarg); break;
+		case 'g': o.grace_ms = duration("--grace", optarg); break;
+		case 'G': o.register_timeout_ms = duration("--register-timeout", optarg); break;
+		case 'h': usage(stdout, EX_OK); break;
+		case 'V': cli_version(); return EX_OK;
+		default: usage(stderr, EX_USAGE);
+		}
+	}
+	if (optind >= argc || o.work == NULL || o.socket == NULL ||
+	    o.ids.agent == NULL || o.ids.framework == NULL ||
+	    o.ids.executor == NULL || o.ids.run == NULL || o.ids.task == NULL)
+		usage(stderr, EX_USAGE);
+	if ((rc = ids_validate(&o.ids, &e)) < 0) {
+		error_print(&e);
+		return EX_USAGE;
+	}
+	o.argv = argv + optind;
+	rc = executor_main(&o, &e);
+	if (rc != EX_OK)
+		error_print(&e);
+	return rc;
+}

@@ -1,0 +1,115 @@
+/* agent-run: the agent, driven by commands on stdin (see agent.h). */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "agent.h"
+#include "cli.h"
+#include "command.h"
+#include "paths.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: agent-run [-d WORK] [--agent-id ID] [--hostname NAME]\n"
+	    "                 [--recover=reconnect|cleanup] [--strict | --no-strict]\n"
+	    "                 [--recovery-timeout DUR] [--grace DUR]\n"
+	    "                 [--executor-reregistration-timeout DUR]\n"
+	    "                 [--executor PATH] [--launcher 'PROGRAM ARGS...']\n"
+	    "                 [--log FILE]\n"
+	    "commands on stdin, one per line; events on stdout as JSON lines:\n"
+	    "  launch [--checkpoint] [--name NAME] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
+	    "  kill [FRAMEWORK] TASK | ack UUID | shutdown | ping\n");
+	exit(status);
+}
+
+static long long
+duration(const char *opt, const char *text)
+{
+	long long ms;
+
+	if (cli_duration(text, &ms) < 0)
+		errx(EX_USAGE, "%s: '%s' is not a duration (like 500ms, 2s, 15min)",
+		    opt, text);
+	return ms;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "work-dir", required_argument, NULL, 'd' },
+		{ "agent-id", required_argument, NULL, 'a' },
+		{ "hostname", required_argument, NULL, 'H' },
+		{ "recover", required_argument, NULL, 'r' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "no-strict", no_argument, NULL, 'S' },
+		{ "recovery-timeout", required_argument, NULL, 'R' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "executor-reregistration-timeout", required_argument, NULL, 'T' },
+		{ "executor", required_argument, NULL, 'x' },
+		{ "launcher", required_argument, NULL, 'L' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct agent_options o = { .strict = 1,
+	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
+	    .grace_ms = 3000 };
+	struct command launcher = { 0 };
+	struct ckpt_error e;
+	const char *work = NULL;
+	int ch, rc;
+
+	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': work = optarg; break;
+		case 'a':
+			if (id_validate(optarg, "agent", &e) < 0)
+				errx(EX_USAGE, "--agent-id: %s", e.reason);
+			o.agent_id = optarg;
+			break;
+		case 'H': o.hostname = optarg; break;
+		case 'r':
+			if (strcmp(optarg, "reconnect") == 0)
+				o.cleanup = 0;
+			else if (strcmp(optarg, "cleanup") == 0)
+				o.cleanup = 1;
+			else
+				errx(EX_USAGE, "--recover: '%s' is neither "
+				    "reconnect nor cleanup", optarg);
+			break;
+		case 's': o.strict = 1; break;
+		case 'S': o.strict = 0; break;
+		case 'R': o.recovery_timeout_ms = duration("--recovery-timeout", optarg); break;
+		case 'g': o.grace_ms = duration("--grace", optarg); break;
+		case 'T': o.reregister_timeout_ms = duration(
+		    "--executor-reregistration-timeout", optarg); break;
+		case 'x': o.executor_path = optarg; break;
+		case 'L':
+			command_free(&launcher);
+			if (command_parse(optarg, &launcher, &e) < 0 ||
+			    launcher.argc == 0)
+				errx(EX_USAGE, "--launcher: %s", launcher.argc ?
+				    e.reason : "empty");
+			o.launcher = launcher.argv;
+			break;
+		case 'l': o.log_path = optarg; break;
+		case 'h': usage(stdout, EX_OK); break;
+		case 'V': cli_version(); return EX_OK;
+		default: usage(stderr, EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, EX_USAGE);
+	if ((o.work = path_work_dir(work)) == NULL)
+		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
+	rc = agent_main(&o);
+	command_free(&launcher);
+	return rc;
+}

@@ -1,0 +1,363 @@
+#include "executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "channel.h"
+#include "checkpoint.h"
+#include "record.h"
+#include "state.h"
+#include "update.h"
+
+struct queued {
+	uint8_t uuid[16];
+	uint8_t *frame;		/* the framed UPDATE message */
+	size_t len;
+};
+
+struct executor {
+	const struct executor_options *o;
+	struct channel agent;		/* fd -1 when no agent */
+	int listen_fd, signal_fd;
+	pid_t task;			/* 0 once reaped */
+	bool killing;			/* SIGTERM sent */
+	int kill_reason;		/* TaskState to report for a kill we made */
+	bool exiting;			/* leave once the task is gone */
+	long long kill_deadline, away_deadline;	/* ms, 0: none */
+	struct queued *q;
+	size_t nq;
+	bool done;			/* terminal update queued */
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void
+logmsg(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "agent-executor[%ld]: ", (long)getpid());
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+}
+
+static void
+send_update_frame(struct executor *x, const struct queued *q)
+{
+	if (x->agent.fd >= 0 && channel_send_raw(&x->agent, q->frame, q->len) < 0)
+		channel_close(&x->agent);
+}
+
+/* Keep the update until acknowledged, and send it now if an agent is here. */
+static void
+queue_update(struct executor *x, int state, const char *message)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+	const struct ckpt_ids *i = &x->o->ids;
+	struct update_ids ids = { i->agent, i->framework, i->executor, i->task };
+	Mesos__StatusUpdate *u = update_new(&ids, state, message,
+	    MESOS__TASK_STATUS__SOURCE__SOURCE_EXECUTOR);
+	struct queued *q;
+
+	if (u == NULL || (q = reallocarray(x->q, x->nq + 1, sizeof(*q))) == NULL)
+		abort();
+	x->q = q;
+	q += x->nq++;
+	memcpy(q->uuid, update_uuid_bytes(u), 16);
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE;
+	m.update = u;
+	if (record_encode(&m.base, &q->frame, &q->len) < 0)
+		abort();
+	mesos__status_update__free_unpacked(u, NULL);
+	send_update_frame(x, q);
+	if (task_state_terminal(state))
+		x->done = true;
+}
+
+static void
+ack(struct executor *x, const ProtobufCBinaryData *uuid)
+{
+	for (size_t i = 0; i < x->nq; i++)
+		if (uuid->len == 16 && memcmp(x->q[i].uuid, uuid->data, 16) == 0) {
+			free(x->q[i].frame);
+			memmove(&x->q[i], &x->q[i + 1],
+			    (x->nq - i - 1) * sizeof(*x->q));
+			x->nq--;
+			return;
+		}
+}
+
+static void
+kill_task(struct executor *x, int reason, long long grace_ms)
+{
+	if (x->task <= 0 || x->killing)
+		return;
+	x->killing = true;
+	x->kill_reason = reason;
+	kill(-x->task, SIGTERM);
+	x->kill_deadline = now_ms() + grace_ms;
+}
+
+static pid_t
+fork_task(const struct executor_options *o)
+{
+	sigset_t none;
+	pid_t pid = fork();
+	int fd;
+
+	if (pid != 0)
+		return pid;
+	setpgid(0, 0);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	if ((fd = open("stdout", O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0)
+		dup2(fd, 1), close(fd);
+	if ((fd = open("stderr", O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0)
+		dup2(fd, 2), close(fd);
+	if ((fd = open("/dev/null", O_RDONLY)) >= 0)
+		dup2(fd, 0), close(fd);
+	execvp(o->argv[0], o->argv);
+	fprintf(stderr, "agent-executor: cannot exec %s: %s\n", o->argv[0],
+	    strerror(errno));
+	_exit(127);
+}
+
+/* The task ended: record how, durably, then report it. */
+static void
+task_ended(struct executor *x, int status)
+{
+	char text[64], msg[128];
+	enum exit_kind kind;
+	int value, state;
+	struct ckpt_error e;
+
+	if (x->killing && x->kill_reason == MESOS__TASK_STATE__TASK_LOST) {
+		kind = EXIT_LOST;
+		value = 0;
+		snprintf(msg, sizeof(msg), "killed: no agent within the recovery timeout");
+	} else if (WIFSIGNALED(status)) {
+		kind = EXIT_SIGNAL;
+		value = WTERMSIG(status);
+		snprintf(msg, sizeof(msg), "killed by signal %d", value);
+	} else {
+		kind = EXIT_CODE;
+		value = WEXITSTATUS(status);
+		snprintf(msg, sizeof(msg), "exited with status %d", value);
+	}
+	state = exit_state(kind, value);
+	if (x->killing && x->kill_reason == MESOS__TASK_STATE__TASK_KILLED)
+		state = MESOS__TASK_STATE__TASK_KILLED;
+	snprintf(text, sizeof(text), "%s %d\n", kind == EXIT_CODE ? "exited" :
+	    kind == EXIT_SIGNAL ? "signaled" : "lost", value);
+	if (state == MESOS__TASK_STATE__TASK_KILLED && kind != EXIT_SIGNAL)
+		snprintf(text, sizeof(text), "signaled %d\n", SIGTERM);
+	if (x->o->checkpoint && checkpoint_text(x->o->work, PATH_EXECUTOR_EXIT,
+	    &x->o->ids, text, &e) < 0) {
+		char buf[PATH_MAX + 600];
+		logmsg("%s", error_format(&e, buf, sizeof(buf)));
+	}
+	x->task = 0;
+	x->kill_deadline = 0;
+	queue_update(x, state, msg);
+}
+
+static void
+agent_gone(struct executor *x)
+{
+	channel_close(&x->agent);
+	if (!x->o->checkpoint) {
+		/* Not checkpointing: the task does not outlive its agent. */
+		kill_task(x, MESOS__TASK_STATE__TASK_LOST, x->o->grace_ms);
+		x->exiting = true;
+		return;
+	}
+	x->away_deadline = now_ms() + x->o->recovery_timeout_ms;
+}
+
+static void
+hello(struct executor *x, const char *agent_id)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+
+	(void)agent_id;
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO;
+	m.has_task_pid = 1;
+	m.task_pid = x->task;
+	x->away_deadline = 0;
+	if (channel_send(&x->agent, &m) < 0) {
+		agent_gone(x);
+		return;
+	}
+	for (size_t i = 0; i < x->nq && x->agent.fd >= 0; i++)
+		send_update_frame(x, &x->q[i]);
+}
+
+static void
+agent_message(struct executor *x, Agentproto__ExecutorMessage *m)
+{
+	switch (m->type) {
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER:
+		hello(x, m->agent_id);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK:
+		if (m->has_uuid)
+			ack(x, &m->uuid);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__KILL:
+		kill_task(x, MESOS__TASK_STATE__TASK_KILLED, m->has_grace_ms ?
+		    m->grace_ms : x->o->grace_ms);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__SHUTDOWN:
+		kill_task(x, MESOS__TASK_STATE__TASK_KILLED, m->has_grace_ms ?
+		    m->grace_ms : x->o->grace_ms);
+		x->exiting = true;
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+accept_agent(struct executor *x)
+{
+	int fd = accept4(x->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	long uid;
+
+	if (fd < 0)
+		return;
+	uid = channel_peer_uid(fd);
+	if (uid != 0 && uid != (long)getuid()) {
+		char who[32];
+		snprintf(who, sizeof(who), "%ld", uid);
+		logmsg("refused a connection from uid %s", who);
+		close(fd);
+		return;
+	}
+	channel_close(&x->agent);	/* a new agent replaces the old one */
+	channel_init(&x->agent, fd);
+}
+
+static void
+signals(struct executor *x)
+{
+	struct signalfd_siginfo si;
+	int status;
+	pid_t pid;
+
+	while (read(x->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			kill_task(x, MESOS__TASK_STATE__TASK_KILLED, x->o->grace_ms);
+			x->exiting = true;
+		}
+	}
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		if (pid == x->task)
+			task_ended(x, status);
+}
+
+int
+executor_main(const struct executor_options *o, struct ckpt_error *e)
+{
+	struct executor x = { .o = o, .listen_fd = -1 };
+	sigset_t mask;
+
+	channel_init(&x.agent, -1);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if ((x.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		return error_set(e, -errno, "signalfd", -1, "%s",
+		    strerror(errno)), EX_OSERR;
+	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
+		return EX_CANTCREAT;
+	queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
+	if ((x.task = fork_task(o)) < 0)
+		return error_set(e, -errno, "fork", -1, "%s", strerror(errno)),
+		    EX_OSERR;
+	queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
+	x.away_deadline = now_ms() + (o->checkpoint ? o->recovery_timeout_ms :
+	    o->register_timeout_ms);
+
+	for (;;) {
+		struct pollfd p[3] = {
+			{ x.signal_fd, POLLIN, 0 }, { x.listen_fd, POLLIN, 0 },
+			{ x.agent.fd, POLLIN | (x.agent.out_len ? POLLOUT : 0), 0 },
+		};
+		long long now = now_ms(), next = -1;
+		Agentproto__ExecutorMessage *m;
+		int rc;
+
+		if (x.task == 0 && (x.nq == 0 || x.exiting ||
+		    (x.agent.fd < 0 && !o->checkpoint)))
+			break;
+		if (x.away_deadline && now >= x.away_deadline && x.agent.fd < 0) {
+			if (x.task == 0)
+				break;	/* its end is in executor.exit */
+			kill_task(&x, MESOS__TASK_STATE__TASK_LOST, o->grace_ms);
+			x.exiting = true;
+			x.away_deadline = 0;
+		}
+		if (x.kill_deadline && now >= x.kill_deadline && x.task > 0) {
+			kill(-x.task, SIGKILL);
+			x.kill_deadline = 0;
+		}
+		if (x.away_deadline && x.agent.fd < 0)
+			next = x.away_deadline - now;
+		if (x.kill_deadline && (next < 0 || x.kill_deadline - now < next))
+			next = x.kill_deadline - now;
+		if (poll(p, 3, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
+		    errno != EINTR)
+			break;
+		if (p[0].revents)
+			signals(&x);
+		if (p[1].revents)
+			accept_agent(&x);
+		if (x.agent.fd >= 0 && p[2].fd == x.agent.fd && p[2].revents) {
+			int more = 1;
+			if (p[2].revents & POLLOUT)
+				channel_flush(&x.agent);
+			if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+				more = channel_fill(&x.agent);
+			while (x.agent.fd >= 0 &&
+			    (rc = channel_next(&x.agent, &m)) != 0) {
+				if (rc < 0) {
+					more = rc;
+					break;
+				}
+				agent_message(&x, m);
+				agentproto__executor_message__free_unpacked(m, NULL);
+			}
+			if (more <= 0 && x.agent.fd >= 0)
+				agent_gone(&x);
+		}
+	}
+	if (x.agent.fd >= 0)
+		channel_flush(&x.agent);
+	channel_close(&x.agent);
+	close(x.listen_fd);
+	unlink(o->socket);
+	for (size_t i = 0; i < x.nq; i++)
+		free(x.q[i].frame);
+	free(x.q);
+	return EX_OK;
+}

@@ -1,0 +1,35 @@
+/*
+ * executor.h: the executor, the process that owns one task and outlives
+ * the agent.  It forks the task (exec of argv, never a shell) in its own
+ * process group, serves one agent at a time on a Unix socket (peers of
+ * its own uid or root only), keeps every status update until the agent
+ * acknowledges it and sends the unacknowledged ones again to each new
+ * agent.  When the agent goes away it keeps the task for the recovery
+ * timeout (checkpointing framework) or kills it at once (otherwise).
+ * The task's end is written to executor.exit before it is reported.
+ * One poll loop, signals through a signalfd; no threads.
+ */
+#ifndef CKPT_EXECUTOR_H
+#define CKPT_EXECUTOR_H
+
+#include <stdbool.h>
+
+#include "error.h"
+#include "paths.h"
+
+struct executor_options {
+	const char *work;
+	struct ckpt_ids ids;		/* agent, framework, executor, run, task */
+	const char *socket;
+	bool checkpoint;
+	long long recovery_timeout_ms;	/* agent away this long: kill, exit */
+	long long grace_ms;		/* SIGTERM to SIGKILL */
+	long long register_timeout_ms;	/* no agent at all this long (no checkpoint) */
+	char **argv;			/* the task */
+};
+
+/* Run until the task has ended and its updates are acknowledged (or no
+ * agent came back in time).  Returns the process exit status. */
+int executor_main(const struct executor_options *o, struct ckpt_error *e);
+
+#endif

@@ -1,0 +1,140 @@
+#include "recovery.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "statejson.h"
+#include "workdir.h"
+
+const char *
+recovery_action_name(enum recovery_action a)
+{
+	return a == ACTION_RECONNECT ? "reconnect" : a == ACTION_KILL ? "kill" :
+	    "none";
+}
+
+int
+recovery_plan(const char *work, const struct state_options *o, bool cleanup,
+    struct recovery_plan *p, struct ckpt_error *e)
+{
+	struct state_options so = *o;
+	struct stat st;
+	size_t n = 0;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	bootid_current(p->boot_id, sizeof(p->boot_id), NULL);
+	if (stat(work, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_set(e, -ENOENT, work, -1, "no such work dir");
+	so.latest_only = true;
+	rc = state_read(work, &so, &p->state, e);
+	if (rc == -ENOENT)
+		return 0;	/* no checkpoint: a new agent */
+	if (rc < 0)
+		return rc;
+	p->reboot = p->state->boot_id != NULL &&
+	    strcmp(p->state->boot_id, p->boot_id) != 0;
+	for (size_t a = 0; a < p->state->n_agents; a++)
+		if (p->state->agents[a].latest)
+			p->agent = &p->state->agents[a];
+	if (p->agent == NULL)
+		return 0;
+	for (size_t f = 0; f < p->agent->n_frameworks; f++)
+		for (size_t x = 0; x < p->agent->frameworks[f].n_executors; x++)
+			n += p->agent->frameworks[f].executors[x].n_runs;
+	if (n > 0 && (p->runs = calloc(n, sizeof(*p->runs))) == NULL)
+		return error_set(e, -ENOMEM, work, -1, "out of memory");
+	for (size_t f = 0; f < p->agent->n_frameworks; f++) {
+		const struct state_framework *fw = &p->agent->frameworks[f];
+		for (size_t x = 0; x < fw->n_executors; x++) {
+			const struct state_executor *ex = &fw->executors[x];
+			for (size_t r = 0; r < ex->n_runs; r++) {
+				const struct state_run *run = &ex->runs[r];
+				struct recovery_run *rr;
+				if (run->completed)
+					continue;
+				rr = &p->runs[p->n_runs++];
+				rr->agent = p->agent;
+				rr->framework = fw;
+				rr->executor = ex;
+				rr->run = run;
+				rr->checkpoint = fw->info && fw->info->checkpoint;
+				/* After a reboot, pids name other processes. */
+				rr->identity = p->reboot ? PROC_GONE :
+				    statejson_identity(run);
+				for (size_t t = 0; t < run->n_tasks; t++)
+					rr->pending += run->tasks[t].n_pending;
+				if (rr->identity == PROC_SAME)
+					rr->action = cleanup || !rr->checkpoint ?
+					    ACTION_KILL : ACTION_RECONNECT;
+			}
+		}
+	}
+	return 0;
+}
+
+void
+recovery_plan_free(struct recovery_plan *p)
+{
+	state_free(p->state);
+	free(p->runs);
+	memset(p, 0, sizeof(*p));
+}
+
+static void
+add_errors(json_t *all, const struct state_errors *l)
+{
+	json_t *more = statejson_errors(l);
+
+	json_array_extend(all, more);
+	json_decref(more);
+}
+
+json_t *
+recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
+{
+	const struct state_run *run = r->run;
+	json_t *o, *tasks = json_array(), *errors = json_array(), *tmp;
+
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "work_dir", p->state->work,
+	    "agent_id", r->agent->id, "framework_id", r->framework->id,
+	    "executor_id", r->executor->id, "run_id", run->id);
+	json_object_set_new(o, "pid", run->pid ? json_integer(run->pid) :
+	    json_null());
+	json_object_set_new(o, "start_time", json_integer(
+	    (json_int_t)run->start_time));
+	json_object_set_new(o, "pid_mtime", json_integer(run->pid_mtime));
+	json_object_set_new(o, "socket", run->socket ? json_string(run->socket) :
+	    json_null());
+	json_object_set_new(o, "alive", json_boolean(r->identity == PROC_SAME));
+	json_object_set_new(o, "process", json_string(run->pid ?
+	    proc_identity_name(r->identity) : "none"));
+	json_object_set_new(o, "same_process", json_boolean(
+	    r->identity == PROC_SAME));
+	json_object_set_new(o, "reboot", json_boolean(p->reboot));
+	json_object_set_new(o, "checkpoint", json_boolean(r->checkpoint));
+	json_object_set_new(o, "action", json_string(
+	    recovery_action_name(r->action)));
+	json_object_set_new(o, "pending", json_integer((json_int_t)r->pending));
+	for (size_t t = 0; t < run->n_tasks; t++) {
+		const struct state_task *tk = &run->tasks[t];
+		json_array_append_new(tasks, json_pack("{s:s, s:s, s:i}", "id",
+		    tk->id, "state", tk->latest_state >= 0 ?
+		    task_state_name(tk->latest_state) : tk->info ?
+		    task_state_name(tk->info->state) : "TASK_UNKNOWN",
+		    "pending", (int)tk->n_pending));
+		add_errors(errors, &tk->errors);
+	}
+	json_object_set_new(o, "tasks", tasks);
+	tmp = statejson_run(run);
+	if (json_object_get(tmp, "exit"))
+		json_object_set(o, "exit", json_object_get(tmp, "exit"));
+	json_decref(tmp);
+	add_errors(errors, &run->errors);
+	add_errors(errors, &r->executor->errors);
+	add_errors(errors, &r->framework->errors);
+	json_object_set_new(o, "errors", errors);
+	return o;
+}
