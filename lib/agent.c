@@ -298,27 +298,6 @@ x_try_connect(struct agent *a, struct aexec *x, long long now)
 	x_send(x, &m);
 }
 
-/* Was this update acknowledged in the checkpoint already (an agent died
- * between checkpointing the ack and forwarding it)? */
-struct known {
-	const uint8_t *uuid;
-	bool acked, seen;
-};
-
-static void
-known_cb(void *ctx, long long off, const Mesos__StatusUpdateRecord *rec,
-    bool acked)
-{
-	struct known *k = ctx;
-	const uint8_t *u = rec->update ? update_uuid_bytes(rec->update) : NULL;
-
-	(void)off;
-	if (u && memcmp(u, k->uuid, 16) == 0) {
-		k->seen = true;
-		k->acked = acked;
-	}
-}
-
 static void
 x_on_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u)
 {
@@ -330,16 +309,13 @@ x_on_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u)
 		if (memcmp(x->pending[i].uuid, uuid, 16) == 0)
 			return;	/* forwarded already in this lifetime */
 	if (x->recovered && x->checkpoint) {
+		/* Acknowledged in the checkpoint already: an agent died between
+		 * checkpointing the ack and forwarding it. */
 		struct ckpt_ids ids = x_ids(x, a->id);
-		struct state_task t = { 0 };
-		struct known k = { uuid, false, false };
-		struct ckpt_error e;
 		char path[PATH_MAX];
 		path_build(path, sizeof(path), a->o->work, PATH_TASK_UPDATES,
 		    &ids, NULL);
-		state_replay_updates(path, false, false, &t, known_cb, &k, &e);
-		state_task_clear(&t);
-		if (k.seen && k.acked) {
+		if (state_update_known(path, uuid) == 2) {
 			Agentproto__ExecutorMessage m =
 			    AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 			m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;

@@ -200,6 +200,8 @@ hello(struct executor *x, const char *agent_id)
 	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO;
 	m.has_task_pid = 1;
 	m.task_pid = x->task;
+	m.has_pending = 1;
+	m.pending = (int32_t)x->nq;
 	x->away_deadline = 0;
 	if (channel_send(&x->agent, &m) < 0) {
 		agent_gone(x);

@@ -242,6 +242,36 @@ state_replay_updates(const char *path, bool strict, bool repair,
 	return 0;
 }
 
+struct known {
+	const uint8_t *uuid;
+	int result;
+};
+
+static void
+known_cb(void *ctx, long long off, const Mesos__StatusUpdateRecord *rec,
+    bool acked)
+{
+	struct known *k = ctx;
+	const ProtobufCBinaryData *u = rec->update ? update_uuid(rec->update) :
+	    NULL;
+
+	(void)off;
+	if (u && u->len == 16 && memcmp(u->data, k->uuid, 16) == 0)
+		k->result = acked ? 2 : 1;
+}
+
+int
+state_update_known(const char *path, const uint8_t uuid[16])
+{
+	struct state_task t = { 0 };
+	struct known k = { uuid, 0 };
+	struct ckpt_error e;
+
+	state_replay_updates(path, false, false, &t, known_cb, &k, &e);
+	state_task_clear(&t);
+	return k.result;
+}
+
 /* ---- walking the tree ---- */
 
 static int

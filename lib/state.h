@@ -131,6 +131,9 @@ int state_replay_updates(const char *path, bool strict, bool repair,
     struct state_task *t, state_update_cb cb, void *ctx,
     struct ckpt_error *e);
 void state_task_clear(struct state_task *t);
+/* Is the update with this uuid in the stream at path: 0 no, 1 yes and
+ * pending, 2 yes and acknowledged. */
+int state_update_known(const char *path, const uint8_t uuid[16]);
 
 bool task_state_terminal(int state);
 const char *task_state_name(int state);

@@ -1,0 +1,119 @@
+/* executor-kill: stop executors named by recover's lines or by ids;
+ * never a process that is not the checkpointed one. */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cli.h"
+#include "proc.h"
+#include "targets.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: executor-kill [--grace DUR] < recover-lines\n"
+	    "       executor-kill [--grace DUR] -d WORK -f FRAMEWORK -e EXECUTOR [-r RUN]\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "work-dir", required_argument, NULL, 'd' },
+		{ "framework", required_argument, NULL, 'f' },
+		{ "executor", required_argument, NULL, 'e' },
+		{ "run", required_argument, NULL, 'r' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ckpt_ids ids = { 0 };
+	struct targets t;
+	struct ckpt_error e;
+	const char *work = NULL;
+	long long grace = 5000;
+	int ch, rc, failed = 0;
+
+	while ((ch = getopt_long(argc, argv, "d:f:e:r:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': work = optarg; break;
+		case 'f': ids.framework = optarg; break;
+		case 'e': ids.executor = optarg; break;
+		case 'r': ids.run = optarg; break;
+		case 'g':
+			if (cli_duration(optarg, &grace) < 0)
+				errx(EX_USAGE, "--grace: '%s' is not a duration",
+				    optarg);
+			break;
+		case 'h': usage(stdout, EX_OK); break;
+		case 'V': cli_version(); return EX_OK;
+		default: usage(stderr, EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, EX_USAGE);
+	if (ids.framework || ids.executor) {
+		if (!ids.framework || !ids.executor ||
+		    (work = path_work_dir(work)) == NULL)
+			errx(EX_USAGE, "naming an executor takes -d WORK, -f "
+			    "FRAMEWORK and -e EXECUTOR");
+		if ((rc = ids_validate(&ids, &e)) < 0 ||
+		    (rc = targets_named(work, &ids, &t, &e)) < 0) {
+			error_print(&e);
+			return error_exit_code(rc);
+		}
+	} else if ((rc = targets_read(stdin, &t, &e)) < 0) {
+		error_print(&e);
+		return error_exit_code(rc);
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		json_t *x = t.v[i];
+		pid_t pid = (pid_t)target_int(x, "pid");
+		unsigned long long start = (unsigned long long)target_int(x,
+		    "start_time");
+		time_t bound = (time_t)target_int(x, "pid_mtime");
+		enum proc_identity id = pid > 0 ? proc_identify(pid, start,
+		    bound) : PROC_GONE;
+		const char *result;
+		char msg[160] = "";
+
+		if (json_is_true(json_object_get(x, "reboot")))
+			id = PROC_GONE;	/* pids of another boot: never signal */
+		if (id == PROC_GONE)
+			result = "gone";
+		else if (id == PROC_RECYCLED) {
+			result = "refused";
+			snprintf(msg, sizeof(msg), "pid %ld is not the "
+			    "checkpointed executor (pid recycled): not signalled",
+			    (long)pid);
+		} else if ((rc = proc_terminate(pid, start, bound, grace)) == 0)
+			result = "killed";
+		else {
+			result = "failed";
+			snprintf(msg, sizeof(msg), "pid %ld: %s", (long)pid,
+			    rc == -ESRCH ? "identity changed" : "survived SIGKILL");
+			failed++;
+		}
+		json_t *o = json_pack("{s:s?, s:s?, s:s?, s:o, s:s}",
+		    "framework_id", target_str(x, "framework_id"),
+		    "executor_id", target_str(x, "executor_id"),
+		    "run_id", target_str(x, "run_id"),
+		    "pid", pid > 0 ? json_integer(pid) : json_null(),
+		    "result", result);
+		if (msg[0])
+			json_object_set_new(o, "message", json_string(msg));
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		fflush(stdout);
+		json_decref(o);
+	}
+	targets_free(&t);
+	return failed ? 1 : EX_OK;
+}

@@ -1,0 +1,97 @@
+/* recover: print the recovery plan an agent would follow on this work dir. */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "paths.h"
+#include "recovery.h"
+#include "workdir.h"
+
+static void
+usage(FILE *fp, int status)
+{
+	fprintf(fp,
+	    "usage: recover [-d WORK] [--strict | --no-strict] [--repair] [--orphans]\n"
+	    "               [--json | --table]\n");
+	exit(status);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "work-dir", required_argument, NULL, 'd' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "no-strict", no_argument, NULL, 'S' },
+		{ "repair", no_argument, NULL, 'r' },
+		{ "orphans", no_argument, NULL, 'o' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "table", no_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct state_options so = { .strict = true };
+	struct recovery_plan p;
+	struct ckpt_error e;
+	const char *work = NULL;
+	int ch, rc, orphans = 0, table = isatty(1);
+
+	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': work = optarg; break;
+		case 's': so.strict = true; break;
+		case 'S': so.strict = false; break;
+		case 'r': so.repair = true; break;
+		case 'o': orphans = 1; break;
+		case 'j': table = 0; break;
+		case 't': table = 1; break;
+		case 'h': usage(stdout, EX_OK); break;
+		case 'V': cli_version(); return EX_OK;
+		default: usage(stderr, EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(stderr, EX_USAGE);
+	if ((work = path_work_dir(work)) == NULL)
+		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
+	if ((rc = recovery_plan(work, &so, false, &p, &e)) < 0) {
+		error_print(&e);
+		recovery_plan_free(&p);
+		return error_exit_code(rc);
+	}
+	/* An orphan: a live executor while no agent holds the work dir. */
+	if (orphans && workdir_locked(work))
+		p.n_runs = 0;
+	if (table)
+		printf("%-20s %-20s %-8s %-9s %-10s %-7s %s\n", "FRAMEWORK",
+		    "EXECUTOR", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS");
+	for (size_t i = 0; i < p.n_runs; i++) {
+		struct recovery_run *r = &p.runs[i];
+		json_t *o;
+		if (orphans && r->identity != PROC_SAME)
+			continue;
+		o = recovery_run_json(&p, r);
+		if (table)
+			printf("%-20s %-20s %-8lld %-9s %-10s %-7zu %zu\n",
+			    r->framework->id, r->executor->id,
+			    (long long)r->run->pid, json_string_value(
+			    json_object_get(o, "process")),
+			    recovery_action_name(r->action), r->pending,
+			    json_array_size(json_object_get(o, "errors")));
+		else {
+			json_dumpf(o, stdout, JSON_COMPACT);
+			putchar('\n');
+		}
+		json_decref(o);
+	}
+	recovery_plan_free(&p);
+	if (fflush(stdout) != 0)
+		err(EX_IOERR, "stdout");
+	return EX_OK;
+}
