@@ -546,6 +546,7 @@ cmd_launch(struct agent *a, struct command *c)
 		/* Wait until the agent has checkpointed our pid. */
 		if (read(sync_pipe[0], &go, 1) != 1)
 			_exit(EX_TEMPFAIL);
+		close_range(3, ~0U, 0);	/* nothing of the agent's leaks */
 		execvp(xargv[0], xargv);
 		fprintf(stderr, "agent-run: cannot exec %s: %s\n", xargv[0],
 		    strerror(errno));
@@ -611,9 +612,15 @@ cmd_ack(struct agent *a, const char *text)
 			m.uuid.len = 16;
 			m.uuid.data = uuid;
 			x_send(x, &m);
-			memmove(&x->pending[k], &x->pending[k + 1],
-			    (x->n_pending - k - 1) * sizeof(*x->pending));
-			x->n_pending--;
+			/* An acknowledged terminal update completes the
+			 * stream: the updates before it are superseded. */
+			if (task_state_terminal(x->pending[k].state))
+				x->n_pending = 0;
+			else {
+				memmove(&x->pending[k], &x->pending[k + 1],
+				    (x->n_pending - k - 1) * sizeof(*x->pending));
+				x->n_pending--;
+			}
 			json_t *o = x_json("acknowledged", x);
 			json_object_set_new(o, "uuid", json_string(text));
 			emit(o);

@@ -22,6 +22,7 @@
 
 struct queued {
 	uint8_t uuid[16];
+	bool terminal;
 	uint8_t *frame;		/* the framed UPDATE message */
 	size_t len;
 };
@@ -80,6 +81,7 @@ queue_update(struct executor *x, int state, const char *message)
 	x->q = q;
 	q += x->nq++;
 	memcpy(q->uuid, update_uuid_bytes(u), 16);
+	q->terminal = task_state_terminal(state);
 	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE;
 	m.update = u;
 	if (record_encode(&m.base, &q->frame, &q->len) < 0)
@@ -90,11 +92,19 @@ queue_update(struct executor *x, int state, const char *message)
 		x->done = true;
 }
 
+/* An acknowledged terminal update completes the stream: what came before
+ * it is superseded. */
 static void
 ack(struct executor *x, const ProtobufCBinaryData *uuid)
 {
 	for (size_t i = 0; i < x->nq; i++)
 		if (uuid->len == 16 && memcmp(x->q[i].uuid, uuid->data, 16) == 0) {
+			if (x->q[i].terminal) {
+				for (size_t k = 0; k < x->nq; k++)
+					free(x->q[k].frame);
+				x->nq = 0;
+				return;
+			}
 			free(x->q[i].frame);
 			memmove(&x->q[i], &x->q[i + 1],
 			    (x->nq - i - 1) * sizeof(*x->q));
