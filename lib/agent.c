@@ -246,8 +246,18 @@ x_gone(struct agent *a, struct aexec *x, bool reboot)
 		    PATH_EXECUTOR_EXIT, &ids, NULL) == 0 &&
 		    text_read(path, text, sizeof(text), NULL) == 0 &&
 		    exit_parse(text, &kind, &value) == 0) {
-			snprintf(msg, sizeof(msg), "executor gone; the task %s "
-			    "(executor.exit)", text);
+			if (kind == EXIT_CODE)
+				snprintf(msg, sizeof(msg), "executor gone; the "
+				    "task exited with status %d (executor.exit)",
+				    value);
+			else if (kind == EXIT_SIGNAL)
+				snprintf(msg, sizeof(msg), "executor gone; the "
+				    "task was killed by signal %d (executor.exit)",
+				    value);
+			else
+				snprintf(msg, sizeof(msg), "executor gone; it "
+				    "killed the task when no agent came back "
+				    "within the recovery timeout (executor.exit)");
 			x_generate(a, x, exit_state(kind, value), msg);
 		} else {
 			x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, reboot ?

@@ -16,6 +16,7 @@ fault_point(const char *op, const char *path)
 	const char *step = getenv("CKPT_FAULT_STEP");
 	const char *mode = getenv("CKPT_FAULT_MODE");
 	const char *log = getenv("CKPT_FAULT_LOG");
+	const char *match = getenv("CKPT_FAULT_MATCH");
 
 	fault_steps++;
 	if (log != NULL) {
@@ -25,7 +26,10 @@ fault_point(const char *op, const char *path)
 			fclose(fp);
 		}
 	}
-	if (step == NULL || atol(step) != fault_steps)
+	if (match != NULL && *match != '\0') {
+		if (strstr(path, match) == NULL)
+			return 0;
+	} else if (step == NULL || atol(step) != fault_steps)
 		return 0;
 	if (mode == NULL || strcmp(mode, "crash") == 0)
 		_exit(99);

@@ -3,7 +3,8 @@
  * -DCKPT_FAULT, every durable step counts itself; when the count reaches
  * $CKPT_FAULT_STEP the process _exits (CKPT_FAULT_MODE=crash, default) or
  * the step fails with EIO or ENOSPC.  $CKPT_FAULT_LOG, when set, receives
- * one line per step ("N op path").  In other builds it costs nothing.
+ * one line per step ("N op path").  $CKPT_FAULT_MATCH instead picks the
+ * first step whose path contains that text.  In other builds it costs nothing.
  */
 #ifndef CKPT_FAULT_H
 #define CKPT_FAULT_H
