@@ -15,18 +15,18 @@ DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             bats-file python3 procps util-linux mandoc strace bc jq
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
             -DVERSION='"$(VERSION)"' -I$(BUILD)/gen -Ilib \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
+override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
 
 ifeq ($(SANITIZE),1)
-CFLAGS   += -fsanitize=address,undefined -fno-sanitize-recover=all \
+override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer -DCKPT_FAULT
-LDFLAGS  += -fsanitize=address,undefined
+override LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(FAULT),1)
-CFLAGS   += -DCKPT_FAULT
+override CFLAGS += -DCKPT_FAULT
 endif
 
 PROGS    := agent-run agent-executor ckpt-write ckpt-inspect recover \
@@ -113,4 +113,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(LIB_OBJ:.o=.d) $(PROGS:%=$(BUILD)/cmd/%.d)

@@ -134,3 +134,11 @@ dead() { ! alive "$1"; }
 task_pid() { pgrep -P "$1" | head -1; }
 # sandbox FRAMEWORK EXECUTOR: the sandbox of the executor's latest run.
 sandbox() { echo "$(readlink -f "$W"/meta/slaves/latest | sed 's|/meta/slaves/|/slaves/|')/frameworks/$1/executors/$2/runs/$(readlink "$W"/meta/slaves/latest/frameworks/$1/executors/$2/runs/latest)"; }
+# procs_in DIR: how many processes run with their cwd under DIR.
+procs_in() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		case "$(readlink "$p/cwd" 2>/dev/null)" in "$1"*) n=$((n + 1)) ;; esac
+	done
+	echo "$n"
+}

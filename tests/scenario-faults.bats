@@ -98,8 +98,7 @@ run_dir() { echo "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest;
 	agent_send ack "$(field '.state=="TASK_LOST"' uuid)"
 	wait_event '.event=="terminated"'
 	assert_file_exist "$(run_dir)/executor.sentinel"
-	run pgrep -f -- "sleep 1000"
-	refute_output
+	assert_equal "$(procs_in "$W")" 0
 }
 
 @test "14: an executor started but never connected: killed after the reregistration timeout, its task lost" {
