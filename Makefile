@@ -19,6 +19,7 @@ override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
             -DVERSION='"$(VERSION)"' -I$(BUILD)/gen -Ilib \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
+override LDFLAGS += -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -145,7 +145,7 @@ main(int argc, char *argv[])
 	else if (strcmp(kind, "update") == 0)
 		d = &mesos__status_update__descriptor;
 	if (d != NULL || strcmp(kind, "ack") == 0 || strcmp(kind, "run") == 0) {
-		if ((rc = cli_read_json(file, &j, &e)) < 0)
+		if ((rc = pbjson_load(file, &j, &e)) < 0)
 			die(&e, rc);
 		if (!json_is_object(j))
 			errx(EX_DATAERR, "%s: expected a JSON object",

@@ -10,24 +10,6 @@
 #endif
 
 int
-cli_read_json(const char *file, json_t **out, struct ckpt_error *e)
-{
-	json_error_t je;
-	const char *name = file && strcmp(file, "-") != 0 ? file : "stdin";
-
-	if (file && strcmp(file, "-") != 0)
-		*out = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
-	else
-		*out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
-	if (*out != NULL)
-		return 0;
-	if (je.line < 0)	/* could not open */
-		return error_set(e, -ENOENT, name, -1, "%s", je.text);
-	return error_set(e, -EBADMSG, name, je.position,
-	    "line %d column %d: %s", je.line, je.column, je.text);
-}
-
-int
 cli_read_text(const char *file, char *buf, size_t len, struct ckpt_error *e)
 {
 	FILE *fp = stdin;

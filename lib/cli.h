@@ -1,18 +1,14 @@
 /*
  * cli.h: what every binary's main shares: reading its JSON or text input
- * (a file, or stdin), the --version line.
+ * (a file, or stdin), durations, the --version line.
  */
 #ifndef CKPT_CLI_H
 #define CKPT_CLI_H
 
-#include <jansson.h>
 #include <stddef.h>
 
 #include "error.h"
 
-/* One JSON document from file (NULL or "-": stdin); -EBADMSG naming the
- * line and column of a syntax error. */
-int cli_read_json(const char *file, json_t **out, struct ckpt_error *e);
 /* All of file (or stdin) as text, at most len-1 bytes, newline cut. */
 int cli_read_text(const char *file, char *buf, size_t len,
     struct ckpt_error *e);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "uuid.h"
@@ -357,3 +358,22 @@ pbjson_to_message(const ProtobufCMessageDescriptor *d, json_t *j,
 		error_set(e, rc, "", -1, "out of memory");
 	return rc;
 }
+
+int
+pbjson_load(const char *file, json_t **out, struct ckpt_error *e)
+{
+	json_error_t je;
+	const char *name = file && strcmp(file, "-") != 0 ? file : "stdin";
+
+	if (file && strcmp(file, "-") != 0)
+		*out = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+	else
+		*out = json_loadf(stdin, JSON_REJECT_DUPLICATES, &je);
+	if (*out != NULL)
+		return 0;
+	if (je.line < 0)	/* could not open */
+		return error_set(e, -ENOENT, name, -1, "%s", je.text);
+	return error_set(e, -EBADMSG, name, je.position,
+	    "line %d column %d: %s", je.line, je.column, je.text);
+}
+

@@ -23,4 +23,8 @@ json_t *pbjson_from_message(const ProtobufCMessage *m);
 int pbjson_to_message(const ProtobufCMessageDescriptor *d, json_t *j,
     ProtobufCMessage **out, struct ckpt_error *e);
 
+/* One JSON document from file (NULL or "-": stdin); -EBADMSG naming the
+ * line and column of a syntax error, -ENOENT when file cannot be opened. */
+int pbjson_load(const char *file, json_t **out, struct ckpt_error *e);
+
 #endif

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Restart with N live checkpointed executors: time from agent-run's start
+# to `reregistered` with all N reconnected (N = 100, 300, 1000), and the
+# memory of an idle agent-executor (beside an idle sleep) and of agent-run
+# holding N executors.  usage: restart.sh BIN TMPDIR [N...]
+set -eu
+bin=$(realpath "$1") tmp=$2
+shift 2
+sizes=${*:-100 300 1000}
+export PATH=$bin:$PATH
+kb() { awk -v k="$2" '$1==k":" {print $2}' "/proc/$1/${3:-status}"; }
+private_kb() { awk '/^Private_(Clean|Dirty):/ {s+=$2} END {print s}' "/proc/$1/smaps_rollup"; }
+
+for n in $sizes; do
+	w=$tmp/restart-$n
+	mkdir -p "$w"
+	mkfifo "$w/in"
+	agent-run -d "$w/w" --executor-reregistration-timeout=5s < "$w/in" > "$w/ev1" 2>"$w/err" &
+	agent=$!
+	exec 5> "$w/in"
+	for ((i = 0; i < n; i++)); do
+		echo "launch --checkpoint F E$i T$i -- sleep 100000" >&5
+	done
+	for ((t = 0; t < 6000; t++)); do
+		[ "$(grep -c TASK_RUNNING "$w/ev1")" -ge "$n" ] && break
+		sleep 0.05
+	done
+	[ "$(grep -c TASK_RUNNING "$w/ev1")" -ge "$n" ] || { echo "only $(grep -c TASK_RUNNING "$w/ev1") of $n running"; exit 1; }
+	agent_rss=$(kb "$agent" VmRSS)
+	x=$(jq -r 'select(.event=="launched") | .pid' "$w/ev1" | head -1)
+	if [ "$n" = "$(echo $sizes | awk '{print $1}')" ]; then
+		sleep 100000 & s=$!
+		sleep 0.2
+		echo "idle agent-executor: RSS $(kb "$x" VmRSS) KiB, private $(private_kb "$x") KiB; idle sleep beside it: RSS $(kb "$s" VmRSS) KiB, private $(private_kb "$s") KiB (targets: private < 1024 KiB, RSS < conmon's 1.8 MB)"
+		kill "$s"
+	fi
+	kill -9 "$agent"; wait "$agent" 2>/dev/null || true
+	exec 5>&-
+	rm "$w/in"; mkfifo "$w/in"
+	t0=$(date +%s%N)
+	agent-run -d "$w/w" --executor-reregistration-timeout=5s < "$w/in" > "$w/ev2" 2>"$w/err2" &
+	agent=$!
+	exec 5> "$w/in"
+	until grep -q reregistered "$w/ev2"; do sleep 0.005; done
+	t1=$(date +%s%N)
+	line=$(grep reregistered "$w/ev2")
+	echo "restart with $n executors: reregistered after $(echo "$line" | jq .elapsed_ms) ms (agent's clock), $(( (t1 - t0) / 1000000 )) ms wall from exec; reconnected $(echo "$line" | jq .reconnected)/$n; agent-run RSS holding $n: before restart ${agent_rss} KiB, after $(kb "$agent" VmRSS) KiB"
+	echo shutdown >&5
+	wait "$agent" || true
+	exec 5>&-
+	rm -rf "$w"
+done
