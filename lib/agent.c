@@ -1,5 +1,6 @@
 #include "agent.h"
 
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -688,9 +689,9 @@ command(struct agent *a, const char *line)
 	struct ckpt_error e;
 
 	if (command_parse(line, &c, &e) < 0) {
-		char where[32];
-		snprintf(where, sizeof(where), "%lld", e.offset);
-		emit_error("command: byte %s", where, &e);
+		char where[600];
+		snprintf(where, sizeof(where), "byte %lld: %s", e.offset, e.reason);
+		emit_error("command: %s", where, NULL);
 		return;
 	}
 	if (c.argc == 0)
@@ -867,6 +868,17 @@ recover(struct agent *a)
 
 /* ---- the loop ---- */
 
+/* Diagnostics to path (line-buffered): at start, and again on SIGHUP so
+ * that a rotated log is let go. */
+static int
+log_open(const char *path)
+{
+	if (freopen(path, "a", stderr) == NULL)
+		return -1;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	return 0;
+}
+
 static void
 signals(struct agent *a)
 {
@@ -882,8 +894,7 @@ signals(struct agent *a)
 					    a->x[i]->st != X_CONNECTED)
 						x_gone(a, a->x[i], false);
 		} else if (si.ssi_signo == SIGHUP) {
-			if (a->o->log_path && freopen(a->o->log_path, "a",
-			    stderr) == NULL)
+			if (a->o->log_path && log_open(a->o->log_path) < 0)
 				a->quit = true;
 		} else {
 			emit(json_pack("{s:s, s:s}", "event", "stopped",
@@ -938,8 +949,10 @@ agent_main(const struct agent_options *o)
 	int lock, rc;
 
 	signal(SIGPIPE, SIG_IGN);
-	if (o->log_path && freopen(o->log_path, "a", stderr) == NULL)
+	if (o->log_path && log_open(o->log_path) < 0) {
+		warn("%s", o->log_path);
 		return EX_CANTCREAT;
+	}
 	if ((rc = durable_mkdirs(o->work, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);

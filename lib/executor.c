@@ -319,8 +319,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		Agentproto__ExecutorMessage *m;
 		int rc;
 
-		if (x.task == 0 && (x.nq == 0 || x.exiting ||
-		    (x.agent.fd < 0 && !o->checkpoint)))
+		if (x.task == 0 && (x.nq == 0 || x.exiting))
 			break;
 		if (x.away_deadline && now >= x.away_deadline && x.agent.fd < 0) {
 			if (x.task == 0)

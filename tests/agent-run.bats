@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# agent-run: options, the command language, events, exit codes.
+
+load helpers
+
+@test "--help and --version; usage errors exit 64" {
+	run agent-run --help
+	assert_success
+	assert_output --partial "launch [--checkpoint]"
+	run agent-run --version
+	assert_success
+	run agent-run -d "$W" --recover=sideways </dev/null
+	assert_failure 64
+	assert_output --partial "neither reconnect nor cleanup"
+	run agent-run -d "$W" --recovery-timeout=soon </dev/null
+	assert_failure 64
+	run agent-run -d "$W" --agent-id ../x </dev/null
+	assert_failure 64
+	run agent-run </dev/null
+	assert_failure 64
+	assert_output --partial "AGENT_WORK_DIR"
+	assert_not_exist "$W"
+}
+
+@test "a new agent: registered with the given id; work dir 0700; stdin closed: exits 0" {
+	run agent-run -d "$W" --agent-id A-new --hostname h9 </dev/null
+	assert_success
+	assert_line --index 1 --regexp '^\{"event":"registered","agent_id":"A-new","elapsed_ms":[0-9]+'
+	assert_equal "$(stat -c %a "$W")" 700
+	run ckpt-inspect --file "$W/meta/slaves/A-new/slave.info"
+	assert_output --partial '"hostname": "h9"'
+	assert_equal "$(cat "$W/meta/boot_id")" "$(cat /proc/sys/kernel/random/boot_id)"
+}
+
+@test "the command language: quoting, comments, blank lines, errors that name the problem" {
+	agent_start
+	agent_send '# a comment'
+	agent_send ''
+	agent_send 'frobnicate now'
+	wait_event '.event=="error"'
+	assert_equal "$(field '.event=="error"' message)" "unknown command 'frobnicate' (launch, kill, ack, shutdown, ping)"
+	agent_send "launch F1 E1 T1 -- 'unterminated"
+	wait_event '.event=="error"' 2
+	assert_equal "$(field '.event=="error"' message)" "command: byte 19: unterminated quote"
+	agent_send 'ack not-a-uuid'
+	wait_event '.event=="error"' 3
+	assert_equal "$(field '.event=="error"' message)" "ack: 'not-a-uuid' is not a uuid"
+	agent_send 'ack 01234567-89ab-cdef-0123-456789abcdef'
+	wait_event '.event=="error"' 4
+	assert_equal "$(field '.event=="error"' message)" "ack: no pending update has uuid 01234567-89ab-cdef-0123-456789abcdef"
+	agent_send 'kill nobody'
+	wait_event '.event=="error"' 5
+	assert_equal "$(field '.event=="error"' message)" "kill: no running task 'nobody'"
+	agent_send 'launch F1 ../E T1 -- true'
+	wait_event '.event=="error"' 6
+	assert_equal "$(field '.event=="error"' message)" "launch: executor id '../E' contains '/'"
+	agent_send 'launch F1 E1 -- true'
+	wait_event '.event=="error"' 7
+	agent_send ping
+	wait_event '.event=="pong"'
+	alive "$AGENT_PID"
+}
+
+@test "a task's argv is run literally: shell metacharacters are not interpreted" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- printf '%s\n' '$(touch pwned)' 'a;b' '*' "two words"
+	wait_event '.task_id=="T1" and .state=="TASK_FINISHED"'
+	box=$(sandbox F1 E1)
+	assert_file_not_exist "$box/pwned"
+	assert_equal "$(cat "$box/stdout")" "$(printf '%s\n' '$(touch pwned)' 'a;b' '*' 'two words')"
+	run ckpt-inspect --file "$W/meta/slaves/latest/frameworks/F1/executors/E1/executor.info"
+	assert_output --partial '"shell": false'
+}
+
+@test "a task that cannot be executed fails with its reason in the sandbox" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- /nonexistent/program
+	wait_event '.task_id=="T1" and .state=="TASK_FAILED"'
+	assert_equal "$(field '.state=="TASK_FAILED"' message)" "exited with status 127"
+	run cat "$(sandbox F1 E1)/stderr"
+	assert_output --partial "cannot exec /nonexistent/program: No such file or directory"
+}
+
+@test "every update is checkpointed before it is emitted, acks before they are forwarded" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	u=$(field '.state=="TASK_RUNNING"' uuid)
+	run ckpt-inspect -d "$W" --updates --json
+	assert_output --partial "\"uuid\":\"$u\""
+	agent_send ack "$u"
+	wait_event '.event=="acknowledged"'
+	run ckpt-inspect -d "$W" --json-lines
+	assert_output --partial '"updates":2,"acks":1,"unacked":1'
+}
+
+@test "a framework that does not checkpoint writes nothing to meta/" {
+	agent_start
+	wait_event '.event=="registered"'
+	before=$(find "$W/meta" | sort)
+	launch F0 E0 T0 -- true
+	wait_event '.task_id=="T0" and .state=="TASK_FINISHED"'
+	agent_send ack "$(field '.state=="TASK_FINISHED"' uuid)"
+	wait_event '.event=="terminated"'
+	assert_equal "$(find "$W/meta" | sort)" "$before"
+}
+
+@test "SIGINT: stops serving, leaves executors running, exits 0" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	kill -INT "$AGENT_PID"
+	agent_wait_exit
+	assert_equal "$AGENT_STATUS" 0
+	alive "$XPID"
+}
+
+@test "two launches of one executor id are refused" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_send launch --checkpoint F1 E1 T2 -- sleep 1000
+	wait_event '.event=="error"'
+	assert_equal "$(field '.event=="error"' message)" "launch: executor or task already running in framework F1"
+}
+
+@test "a too long work dir for a socket path is a clear launch error" {
+	W=$BATS_TEST_TMPDIR/$(printf 'd%.0s' {1..90})
+	agent_start
+	agent_send launch --checkpoint F1 E1 T1 -- true
+	wait_event '.event=="error"'
+	run field '.event=="error"' message
+	assert_output --partial "is too long (108 bytes at most)"
+}
+
+@test "--launcher runs each executor through a prefix (and records its call)" {
+	printf '#!/bin/sh\necho "$@" >> %s/launcher.log\nshift\nexec "$@"\n' "$BATS_TEST_TMPDIR" > "$BATS_TEST_TMPDIR/launcher"
+	chmod +x "$BATS_TEST_TMPDIR/launcher"
+	agent_start --launcher "$BATS_TEST_TMPDIR/launcher --flag"
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	run cat "$BATS_TEST_TMPDIR/launcher.log"
+	assert_output --regexp '^--flag .*/agent-executor -d .* --task T1 .* -- sleep 1000$'
+	alive "$XPID"
+}
+
+@test "--log: diagnostics go to the file, reopened on SIGHUP" {
+	agent_start --log "$BATS_TEST_TMPDIR/agent.log"
+	agent_send bogus
+	wait_event '.event=="error"'
+	assert_file_contains "$BATS_TEST_TMPDIR/agent.log" "unknown command 'bogus'"
+	mv "$BATS_TEST_TMPDIR/agent.log" "$BATS_TEST_TMPDIR/agent.log.1"
+	kill -HUP "$AGENT_PID"
+	agent_send ping
+	wait_event '.event=="pong"'
+	agent_send bogus2
+	wait_event '.event=="error"' 2
+	wait_for 5 grep -q bogus2 "$BATS_TEST_TMPDIR/agent.log"
+}
