@@ -169,7 +169,7 @@ channel_listen(const char *path, struct ckpt_error *e)
 	old = umask(077);
 	rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
 	umask(old);
-	if (rc < 0 || listen(fd, 16) < 0) {
+	if (rc < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
 		rc = error_set(e, -errno, path, -1, "bind: %s", strerror(errno));
 		close(fd);
 		return rc;
