@@ -110,6 +110,9 @@ install: all
 	  install -m 0644 completions/agent-tools.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 contrib/systemd/agent-run.service contrib/systemd/agent-executors.slice \
+	  $(DESTDIR)$(PREFIX)/lib/systemd/system
 
 clean:
 	rm -rf build

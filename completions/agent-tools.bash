@@ -1,0 +1,88 @@
+# bash completion for agent-run, agent-executor, ckpt-write, ckpt-inspect,
+# recover, executor-reconnect and executor-kill.  Ids (frameworks,
+# executors, tasks) are read from the work dir given with -d (or
+# $AGENT_WORK_DIR).
+
+_agent_tools_workdir() {
+	local i
+	for ((i = 1; i < ${#COMP_WORDS[@]}; i++)); do
+		case ${COMP_WORDS[i]} in
+		-d | --work-dir) echo "${COMP_WORDS[i + 1]}"; return ;;
+		--work-dir=*) echo "${COMP_WORDS[i]#--work-dir=}"; return ;;
+		esac
+	done
+	echo "${AGENT_WORK_DIR:-}"
+}
+
+# _agent_tools_ids frameworks|executors|tasks: ids found in the work dir.
+_agent_tools_ids() {
+	local w a d
+	w=$(_agent_tools_workdir)
+	[ -n "$w" ] && [ -d "$w/meta/slaves" ] || return
+	a=$w/meta/slaves/latest
+	case $1 in
+	frameworks) d=("$a"/frameworks/*/) ;;
+	executors) d=("$a"/frameworks/*/executors/*/) ;;
+	tasks) d=("$a"/frameworks/*/executors/*/runs/*/tasks/*/) ;;
+	esac
+	local p
+	for p in "${d[@]}"; do
+		[ -d "$p" ] && basename "$p"
+	done | sort -u
+}
+
+_agent_tools() {
+	local cur prev cmd opts
+	cur=${COMP_WORDS[COMP_CWORD]}
+	prev=${COMP_WORDS[COMP_CWORD - 1]}
+	cmd=${COMP_WORDS[0]##*/}
+	case $cmd in
+	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --help --version" ;;
+	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --help --version" ;;
+	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --help --version" ;;
+	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --help --version" ;;
+	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --help --version" ;;
+	executor-reconnect) opts="--work-dir --framework --executor --run --timeout --help --version" ;;
+	executor-kill) opts="--work-dir --framework --executor --run --grace --help --version" ;;
+	esac
+	case $cur in
+	--recover=*)
+		COMPREPLY=($(compgen -W "reconnect cleanup" -- "${cur#--recover=}"))
+		return ;;
+	esac
+	case $prev in
+	-d | --work-dir | --file | --log | --executor-path)
+		COMPREPLY=($(compgen -f -- "$cur"))
+		return ;;
+	-f | --framework)
+		COMPREPLY=($(compgen -W "$(_agent_tools_ids frameworks)" -- "$cur"))
+		return ;;
+	-e | --executor)
+		if [ "$cmd" = agent-run ]; then
+			COMPREPLY=($(compgen -f -- "$cur"))
+		else
+			COMPREPLY=($(compgen -W "$(_agent_tools_ids executors)" -- "$cur"))
+		fi
+		return ;;
+	-t | --task)
+		COMPREPLY=($(compgen -W "$(_agent_tools_ids tasks)" -- "$cur"))
+		return ;;
+	--state)
+		COMPREPLY=($(compgen -W "TASK_STAGING TASK_STARTING TASK_RUNNING TASK_KILLING TASK_FINISHED TASK_FAILED TASK_KILLED TASK_ERROR TASK_LOST TASK_DROPPED TASK_UNREACHABLE TASK_GONE TASK_GONE_BY_OPERATOR TASK_UNKNOWN" -- "$cur"))
+		return ;;
+	--type)
+		COMPREPLY=($(compgen -W "agent framework executor task updates" -- "$cur"))
+		return ;;
+	--recover)
+		COMPREPLY=($(compgen -W "reconnect cleanup" -- "$cur"))
+		return ;;
+	esac
+	if [[ $cur == -* ]]; then
+		COMPREPLY=($(compgen -W "$opts" -- "$cur"))
+		[[ ${COMPREPLY[0]:-} == *= ]] && compopt -o nospace 2>/dev/null
+	elif [ "$cmd" = ckpt-write ]; then
+		COMPREPLY=($(compgen -W "agent framework framework-pid executor run task update ack boot-id sentinel" -- "$cur"))
+	fi
+}
+
+complete -F _agent_tools agent-run agent-executor ckpt-write ckpt-inspect recover executor-reconnect executor-kill

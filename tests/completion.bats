@@ -1,0 +1,54 @@
+#!/usr/bin/env bats
+# Completions: options, option values and ids from the work dir, by
+# calling the bash completion function as bash would.
+
+load helpers
+
+# complete_words WORDS...: what bash would offer for the last word.
+complete_words() {
+	source "$BATS_TEST_DIRNAME/../completions/agent-tools.bash"
+	COMP_WORDS=("$@")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMPREPLY=()
+	_agent_tools
+	printf '%s\n' "${COMPREPLY[@]}"
+}
+
+@test "bash: options of every binary" {
+	for b in agent-run agent-executor ckpt-write ckpt-inspect recover executor-reconnect executor-kill; do
+		run complete_words "$b" --he
+		assert_output --help
+	done
+	run complete_words recover --or
+	assert_output --orphans
+}
+
+@test "bash: option values" {
+	run complete_words agent-run --recover=c
+	assert_output cleanup
+	run complete_words ckpt-inspect --state TASK_F
+	assert_output TASK_FINISHED$'\n'TASK_FAILED
+	run complete_words ckpt-inspect --type up
+	assert_output updates
+	run complete_words ckpt-write -d "$W" se
+	assert_output sentinel
+}
+
+@test "bash: frameworks, executors and tasks read from the work dir" {
+	make_workdir
+	echo '{"name":"t","task_id":"T9","framework_id":"F1","executor_id":"E1","slave_id":"A1","state":"TASK_STAGING"}' | ckpt-write -d "$W" task
+	run complete_words ckpt-inspect -d "$W" --framework ""
+	assert_output F1
+	run complete_words executor-kill -d "$W" -f F1 -e ""
+	assert_output E1
+	run complete_words ckpt-inspect -d "$W" --task T
+	assert_output T1$'\n'T9
+	AGENT_WORK_DIR=$W run complete_words ckpt-inspect --task T9
+	assert_output T9
+}
+
+@test "zsh: the completion file parses" {
+	command -v zsh >/dev/null || skip "no zsh"
+	run zsh -n "$BATS_TEST_DIRNAME/../completions/_agent-tools"
+	assert_success
+}
