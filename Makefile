@@ -12,7 +12,7 @@ VERSION  := 0.1.0
 PKGS     := libprotobuf-c libbsd-overlay jansson
 DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             libbsd-dev libjansson-dev bats bats-assert bats-support \
-            bats-file python3 procps util-linux mandoc strace bc jq
+            bats-file python3 procps util-linux mandoc strace bc jq zsh
 
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
