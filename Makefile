@@ -40,7 +40,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_C:.c=.o)
 BINS     := $(PROGS:%=$(BUILD)/bin/%)
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all check bench demo install clean deps
+.PHONY: all check bench benches demo install clean deps
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BINS)
@@ -93,10 +93,16 @@ check: deps
 	$(MAKE) FAULT=1 BUILD=build/fault all
 	tests/run-suites build/bin build/asan/bin
 
-bench: deps all $(BENCHES)
+# deps first, then a sub-make: pkg-config's flags are read once the
+# packages are there.
+bench: deps
+	$(MAKE) all benches
 	tests/bench/run $(BUILD)
 
-demo: deps all
+benches: $(BENCHES)
+
+demo: deps
+	$(MAKE) all
 	tests/demo.sh $(BUILD)/bin
 
 install: all
