@@ -3,21 +3,31 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "gc.h"
 #include "paths.h"
 #include "recovery.h"
 #include "workdir.h"
+
+static void
+gc_print(void *ctx, const char *path)
+{
+	fputs(path, stdout);
+	putchar(*(const int *)ctx ? '\0' : '\n');
+}
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: recover [-d WORK] [--strict | --no-strict] [--repair] [--orphans]\n"
-	    "               [--json | --table]\n");
+	    "               [--json | --table]\n"
+	    "       recover [-d WORK] --gc [DELAY] [--dry-run] [-0 | --print0]\n");
 	exit(status);
 }
 
@@ -32,6 +42,9 @@ main(int argc, char *argv[])
 		{ "orphans", no_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "table", no_argument, NULL, 't' },
+		{ "gc", optional_argument, NULL, 'g' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "print0", no_argument, NULL, '0' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -40,9 +53,10 @@ main(int argc, char *argv[])
 	struct recovery_plan p;
 	struct ckpt_error e;
 	const char *work = NULL;
-	int ch, rc, orphans = 0, table = isatty(1);
+	int ch, rc, orphans = 0, table = isatty(1), gc = 0, dry = 0, nul = 0;
+	long long delay = 7LL * 24 * 3600 * 1000;	/* Mesos: one week */
 
-	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:h0", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'd': work = optarg; break;
 		case 's': so.strict = true; break;
@@ -51,6 +65,16 @@ main(int argc, char *argv[])
 		case 'o': orphans = 1; break;
 		case 'j': table = 0; break;
 		case 't': table = 1; break;
+		case 'g':
+			gc = 1;
+			if (optarg == NULL && optind < argc && argv[optind][0] != '-')
+				optarg = argv[optind++];
+			if (optarg && cli_duration(optarg, &delay) < 0)
+				errx(EX_USAGE, "--gc: '%s' is not a duration (like "
+				    "7d, 36h, 30min)", optarg);
+			break;
+		case 'n': dry = 1; break;
+		case '0': nul = 1; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -60,6 +84,17 @@ main(int argc, char *argv[])
 		usage(stderr, EX_USAGE);
 	if ((work = path_work_dir(work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
+	if ((dry || nul) && !gc)
+		errx(EX_USAGE, "--dry-run and --print0 go with --gc");
+	if (gc) {
+		rc = gc_runs(work, time(NULL) - (time_t)(delay / 1000), dry,
+		    gc_print, &nul, &e);
+		if (rc < 0) {
+			error_print(&e);
+			return error_exit_code(rc);
+		}
+		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+	}
 	if ((rc = recovery_plan(work, &so, false, &p, &e)) < 0) {
 		error_print(&e);
 		recovery_plan_free(&p);

@@ -41,7 +41,7 @@ _agent_tools() {
 	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --help --version" ;;
 	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --help --version" ;;
 	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --help --version" ;;
-	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --help --version" ;;
+	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --gc --dry-run --print0 --help --version" ;;
 	executor-reconnect) opts="--work-dir --framework --executor --run --timeout --help --version" ;;
 	executor-kill) opts="--work-dir --framework --executor --run --grace --help --version" ;;
 	esac

@@ -42,7 +42,8 @@ cli_duration(const char *text, long long *ms)
 		const char *unit;
 		long long ms;
 	} units[] = { { "ms", 1 }, { "", 1000 }, { "s", 1000 },
-	    { "min", 60000 }, { "m", 60000 }, { "h", 3600000 } };
+	    { "min", 60000 }, { "m", 60000 }, { "h", 3600000 },
+	    { "d", 86400000 } };
 	char *end;
 	double v;
 

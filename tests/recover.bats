@@ -88,3 +88,69 @@ load helpers
 	assert_output --partial '"process":"same"'
 	assert_output --partial '"pending":1'
 }
+
+# two terminated runs (one old, one fresh) and a live one
+gc_setup() {
+	make_workdir
+	ckpt-write -d "$W" -f F1 -e E1 -r R1 sentinel
+	touch -d '-8 days' "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1/executor.sentinel"
+	echo '{}' | ckpt-write -d "$W" -f F1 -e E1 -r R2 run >/dev/null
+	ckpt-write -d "$W" -f F1 -e E1 -r R2 sentinel
+	echo '{}' | ckpt-write -d "$W" -f F1 -e E1 -r R3 run >/dev/null
+	echo hello > "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1/stdout"
+}
+
+@test "--gc: removes meta and sandbox of runs terminated longer ago than a week (Mesos's default)" {
+	gc_setup
+	run recover -d "$W" --gc
+	assert_success
+	assert_line "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	assert_line "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	assert_equal "${#lines[@]}" 2
+	assert_not_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	assert_not_exist "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2"
+	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R3"
+}
+
+@test "--gc DELAY --dry-run --print0: NUL-separated paths, nothing removed" {
+	gc_setup
+	before=$(find "$W" | sort)
+	recover -d "$W" --gc 0s --dry-run --print0 > "$BATS_TEST_TMPDIR/paths"
+	assert_equal "$(find "$W" | sort)" "$before"
+	assert_equal "$(tr '\0' '\n' < "$BATS_TEST_TMPDIR/paths" | wc -l)" 4
+	xargs -0 rm -rf < "$BATS_TEST_TMPDIR/paths"
+	assert_not_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2"
+	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R3"
+	run recover -d "$W" --dry-run
+	assert_failure 64
+	run recover -d "$W" --gc soon
+	assert_failure 64
+}
+
+@test "--gc never follows a symbolic link out of the work dir, and is safe while an agent runs" {
+	gc_setup
+	mkdir "$BATS_TEST_TMPDIR/precious"
+	touch "$BATS_TEST_TMPDIR/precious/keep"
+	ln -s "$BATS_TEST_TMPDIR/precious" "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1/link"
+	agent_start
+	launch --checkpoint F9 E9 T9 -- sleep 1000
+	run recover -d "$W" --gc 1d
+	assert_success
+	assert_file_exist "$BATS_TEST_TMPDIR/precious/keep"
+	assert_not_exist "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	alive "$XPID"
+	agent_send ping
+	wait_event '.event=="pong"'
+}
+
+@test "--orphans | executor-kill on a real Mesos work dir: a genuine executor (older than its pid file) is killed" {
+	spawn sleep 1000
+	python3 "$FIXTURES/mesos_workdir.py" "$W" "$SPAWNED"
+	cat /proc/sys/kernel/random/boot_id > "$W/meta/boot_id"
+	touch -d '+2 seconds' "$W"/meta/slaves/latest/frameworks/*/executors/exec-web/runs/latest/pids/forked.pid
+	run bash -c "recover -d '$W' --orphans | executor-kill --grace 2s"
+	assert_success
+	assert_output --partial '"result":"killed"'
+	wait_for 5 dead "$SPAWNED"
+}
