@@ -120,6 +120,9 @@ channel_fill(struct channel *c)
 int
 channel_decode(const uint8_t *buf, size_t len, Agentproto__ExecutorMessage **m)
 {
+	*m = NULL;
+	if (record_checksum(buf, len) < 0)
+		return -EBADMSG;
 	*m = agentproto__executor_message__unpack(NULL, len, buf);
 	return *m ? 0 : -EBADMSG;
 }

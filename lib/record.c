@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 static uint32_t
 le32(const uint8_t *p)
@@ -101,24 +102,104 @@ record_parse(const uint8_t *buf, size_t len, const uint8_t **body,
 	return 1;
 }
 
+/* The checksum's tag: field RECORD_CHECKSUM_FIELD, wire type 5 (fixed32). */
+#define CHECKSUM_TAG ((RECORD_CHECKSUM_FIELD << 3) | 5)
+#define CHECKSUM_LEN 6	/* two tag bytes, four checksum bytes */
+
+static void
+put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = v & 0xff;
+	p[1] = v >> 8 & 0xff;
+	p[2] = v >> 16 & 0xff;
+	p[3] = v >> 24 & 0xff;
+}
+
 int
 record_encode(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 {
 	size_t size = protobuf_c_message_get_packed_size(m);
-	uint8_t *buf;
+	uint8_t *buf, *body;
 
-	if (size > RECORD_MAX)
+	if (size + CHECKSUM_LEN > RECORD_MAX)
 		return -EMSGSIZE;
-	if ((buf = malloc(size + 4)) == NULL)
+	if ((buf = malloc(size + 4 + CHECKSUM_LEN)) == NULL)
 		return -ENOMEM;
-	buf[0] = size & 0xff;
-	buf[1] = size >> 8 & 0xff;
-	buf[2] = size >> 16 & 0xff;
-	buf[3] = size >> 24 & 0xff;
-	protobuf_c_message_pack(m, buf + 4);
+	body = buf + 4;
+	protobuf_c_message_pack(m, body);
+	body[size] = (CHECKSUM_TAG & 0x7f) | 0x80;
+	body[size + 1] = CHECKSUM_TAG >> 7;
+	put_le32(body + size + 2, (uint32_t)crc32(0, body, (uInt)size));
+	size += CHECKSUM_LEN;
+	put_le32(buf, (uint32_t)size);
 	*out = buf;
 	*len = size + 4;
 	return 0;
+}
+
+static int
+varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*pos >= len)
+			return -1;
+		uint8_t b = p[(*pos)++];
+		*v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80))
+			return 0;
+	}
+	return -1;
+}
+
+int
+record_checksum(const uint8_t *body, size_t len)
+{
+	size_t pos = 0;
+	/* Our trailer, intact, but maybe not where a field starts (a damaged
+	 * length swallowed it): then the record is damaged. */
+	int trailer = len >= CHECKSUM_LEN &&
+	    body[len - 6] == ((CHECKSUM_TAG & 0x7f) | 0x80) &&
+	    body[len - 5] == CHECKSUM_TAG >> 7 && le32(body + len - 4) ==
+	    (uint32_t)crc32(0, body, (uInt)(len - CHECKSUM_LEN));
+	int none = trailer ? -EBADMSG : 0;
+
+	/* Walk the top-level fields: the checksum is the last one. */
+	while (pos < len) {
+		size_t start = pos;
+		uint64_t tag, n;
+		if (varint(body, len, &pos, &tag) < 0)
+			return none;	/* else not ours to judge: unpacking is */
+		if (tag == CHECKSUM_TAG && start + CHECKSUM_LEN == len)
+			return le32(body + len - 4) ==
+			    (uint32_t)crc32(0, body, (uInt)start) ? 1 : -EBADMSG;
+		/* A last fixed32 field holding the CRC of all before it is
+		 * our checksum with a damaged tag (a Mesos field matches by
+		 * chance once in 2^32). */
+		if ((tag & 7) == 5 && pos + 4 == len && le32(body + len - 4) ==
+		    (uint32_t)crc32(0, body, (uInt)start))
+			return -EBADMSG;
+		switch (tag & 7) {
+		case 0:
+			if (varint(body, len, &pos, &n) < 0)
+				return none;
+			break;
+		case 1:
+			pos += 8;
+			break;
+		case 2:
+			if (varint(body, len, &pos, &n) < 0 || n > len - pos)
+				return none;
+			pos += n;
+			break;
+		case 5:
+			pos += 4;
+			break;
+		default:
+			return none;
+		}
+	}
+	return none;
 }
 
 int
@@ -126,6 +207,10 @@ record_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
     size_t len, const char *path, long long offset, ProtobufCMessage **out,
     struct ckpt_error *e)
 {
+	*out = NULL;
+	if (record_checksum(data, len) < 0)
+		return error_set(e, -EBADMSG, path, offset,
+		    "record of %zu bytes: checksum mismatch", len);
 	*out = protobuf_c_message_unpack(d, NULL, len, data);
 	if (*out == NULL)
 		return error_set(e, -EBADMSG, path, offset,

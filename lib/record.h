@@ -14,6 +14,11 @@
 
 #include "error.h"
 
+/* Every record we write ends with a CRC-32 (zlib) of its other bytes in
+ * field RECORD_CHECKSUM_FIELD (fixed32), a field a Mesos reader skips.
+ * Readers verify it when present; Mesos-written records lack it. */
+#define RECORD_CHECKSUM_FIELD 2047
+
 /* A length beyond this is corruption, not a record. */
 #define RECORD_MAX (16u << 20)
 
@@ -49,7 +54,13 @@ int record_parse(const uint8_t *buf, size_t len, const uint8_t **body,
 /* Serialize m with its length prefix into a malloc'd buffer. */
 int record_encode(const ProtobufCMessage *m, uint8_t **out, size_t *len);
 
-/* Unpack data as d, or -EBADMSG with the reason set (path, offset). */
+/* 1 when body ends with a valid checksum field, 0 when it has none, or
+ * -EBADMSG when it has one that does not match (or its fields do not
+ * parse). */
+int record_checksum(const uint8_t *body, size_t len);
+
+/* Verify the checksum (when present) and unpack data as d, or -EBADMSG
+ * with the reason set (path, offset). */
 int record_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
     size_t len, const char *path, long long offset, ProtobufCMessage **out,
     struct ckpt_error *e);

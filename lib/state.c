@@ -203,8 +203,20 @@ state_replay_updates(const char *path, bool strict, bool repair,
 	for (pass = 0; pass < (cb ? 2 : 1); pass++) {
 		if ((rc = record_reader_open(&r, path, e)) < 0)
 			return rc == -ENOENT ? 0 : rc;
+		bool checksummed = false;
 		while ((rc = record_next(&r, &data, &len, &off, e)) == RECORD_OK) {
 			Mesos__StatusUpdateRecord *rec;
+			/* Once a record carries a checksum (ours), every later
+			 * one does: a record without it is damage (a Mesos
+			 * stream continued by us is fine, not the reverse). */
+			if (record_checksum(data, len) > 0)
+				checksummed = true;
+			else if (checksummed) {
+				rc = error_set(e, -EBADMSG, path, off, "record of "
+				    "%zu bytes lacks the checksum the records "
+				    "before it carry", len);
+				break;
+			}
 			if ((rc = record_unpack(
 			    &mesos__status_update_record__descriptor, data, len,
 			    path, off, (ProtobufCMessage **)&rec, e)) < 0)
