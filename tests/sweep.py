@@ -51,7 +51,8 @@ def truncate(work, rel):
         with open(path, "wb") as f:
             f.write(orig[:cut])
         whole = sum(1 for e in ends if e <= cut)
-        p = inspect(work, "--updates", "--json")
+        p = inspect(work, "--updates", "--json", "--task",
+                    os.path.basename(os.path.dirname(path)))
         got = [json.loads(l) for l in p.stdout.splitlines()]
         if len(got) != whole:
             sys.stderr.write(f"cut {cut}: {len(got)} records read, {whole} whole\n")
