@@ -40,7 +40,7 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_C:.c=.o)
 BINS     := $(PROGS:%=$(BUILD)/bin/%)
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all check bench benches demo install clean deps
+.PHONY: all check bench benches demo install clean deps stress
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BINS)
@@ -100,6 +100,15 @@ bench: deps
 	tests/bench/run $(BUILD)
 
 benches: $(BENCHES)
+
+# The long proofs: every error sweep at every step, the full restart storm.
+stress: deps
+	$(MAKE) all
+	$(MAKE) FAULT=1 BUILD=build/fault all
+	tests/crash-sweep.sh crash 1
+	tests/crash-sweep.sh eio 1
+	tests/crash-sweep.sh enospc 1
+	STORM_EXECUTORS=200 STORM_UPDATES=50 STORM_RESTARTS=10 tests/storm.sh
 
 demo: deps
 	$(MAKE) all

@@ -111,6 +111,20 @@ emit_error(const char *fmt, const char *arg, const struct ckpt_error *e)
 	emit(json_pack("{s:s, s:s}", "event", "error", "message", msg));
 }
 
+/* A checkpoint could not be written: nothing may be acknowledged or
+ * forwarded without it, so the agent stops (exit 74 or 73); the
+ * executors wait for the next agent, and recovery starts from what is
+ * durable. */
+static void
+fatal(struct agent *a, const char *fmt, const char *arg,
+    const struct ckpt_error *e)
+{
+	emit_error(fmt, arg, e);
+	if (!a->quit)
+		a->status = error_exit_code(e->code ? e->code : -EIO);
+	a->quit = true;
+}
+
 static struct ckpt_ids
 x_ids(const struct aexec *x, const char *agent)
 {
@@ -165,7 +179,7 @@ x_finish_if_done(struct agent *a, struct aexec *x)
 	if (x->task && !x->terminal)
 		return;
 	if (x->checkpoint && checkpoint_sentinel(a->o->work, &ids, &e) < 0) {
-		emit_error("cannot mark run %s terminated", x->run, &e);
+		fatal(a, "cannot mark run %s terminated", x->run, &e);
 		return;
 	}
 	x->done = true;
@@ -187,7 +201,7 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	if (uuid == NULL || u->status == NULL || x->task == NULL)
 		return -EINVAL;
 	if (x->checkpoint && checkpoint_update(a->o->work, &ids, u, &e) < 0) {
-		emit_error("cannot checkpoint an update of task %s", x->task, &e);
+		fatal(a, "cannot checkpoint an update of task %s", x->task, &e);
 		return -EIO;
 	}
 	if ((p = reallocarray(x->pending, x->n_pending + 1, sizeof(*p))) == NULL)
@@ -489,14 +503,14 @@ cmd_launch(struct agent *a, struct command *c)
 		    checkpoint_run(o->work, &ids, &e) < 0 ||
 		    checkpoint_info(o->work, PATH_TASK_INFO, &ids, &ti.base, &e) < 0 ||
 		    checkpoint_text(o->work, PATH_EXECUTOR_SOCKET, &ids, sock, &e) < 0) {
-			emit_error("launch of task %s: cannot checkpoint", ids.task, &e);
+			fatal(a, "launch of task %s: cannot checkpoint", ids.task, &e);
 			return;
 		}
 	} else {
 		char path[PATH_MAX];
 		if (path_build(path, sizeof(path), o->work, PATH_SANDBOX, &ids,
 		    &e) < 0 || durable_mkdirs(path, &e) < 0) {
-			emit_error("launch of task %s", ids.task, &e);
+			fatal(a, "launch of task %s", ids.task, &e);
 			return;
 		}
 	}
@@ -576,7 +590,7 @@ cmd_launch(struct agent *a, struct command *c)
 	x->pid = pid;
 	proc_start_time(pid, &x->start);
 	if (checkpoint && checkpoint_pid(o->work, &ids, pid, x->start, &e) < 0) {
-		emit_error("launch of task %s: cannot checkpoint the pid", ids.task, &e);
+		fatal(a, "launch of task %s: cannot checkpoint the pid", ids.task, &e);
 		close(sync_pipe[1]);	/* the child exits without exec */
 		x->pid = 0;
 		x_gone(a, x, false);
@@ -615,7 +629,7 @@ cmd_ack(struct agent *a, const char *text)
 				continue;
 			if (x->checkpoint && checkpoint_ack(a->o->work, &ids,
 			    uuid, &e) < 0) {
-				emit_error("ack %s: cannot checkpoint", text, &e);
+				fatal(a, "ack %s: cannot checkpoint", text, &e);
 				return;
 			}
 			m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;
@@ -934,7 +948,7 @@ finish_shutdown(struct agent *a)
 			proc_terminate(x->pid, x->start, x->bound, 0);
 		channel_close(&x->ch);
 		if (x->checkpoint && checkpoint_sentinel(a->o->work, &ids, &e) < 0)
-			emit_error("cannot mark run %s terminated", x->run, &e);
+			fatal(a, "cannot mark run %s terminated", x->run, &e);
 	}
 	emit(json_pack("{s:s}", "event", "shutdown"));
 	a->quit = true;
