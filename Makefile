@@ -108,7 +108,7 @@ stress: deps
 	tests/crash-sweep.sh crash 1
 	tests/crash-sweep.sh eio 1
 	tests/crash-sweep.sh enospc 1
-	STORM_EXECUTORS=200 STORM_UPDATES=50 STORM_RESTARTS=10 tests/storm.sh
+	STORM_EXECUTORS=200 STORM_UPDATES=50 STORM_RESTARTS=10 tests/storm.py
 
 demo: deps
 	$(MAKE) all

@@ -766,6 +766,33 @@ read_stdin(struct agent *a)
 
 /* ---- recovery ---- */
 
+/* A checkpointed, unacknowledged update, emitted again as it was. */
+static void
+emit_pending(struct agent *a, struct aexec *x, const struct state_pending *p)
+{
+	struct ckpt_ids ids = x_ids(x, a->id);
+	Mesos__StatusUpdate *u = NULL;
+	struct ckpt_error e;
+	char path[PATH_MAX], text[UUID_TEXT];
+	json_t *ev = x_json("update", x);
+
+	uuid_format(p->uuid, text);
+	json_object_set_new(ev, "state", json_string(task_state_name(p->state)));
+	json_object_set_new(ev, "uuid", json_string(text));
+	json_object_set_new(ev, "timestamp", json_real(p->timestamp));
+	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_UPDATES, &ids,
+	    NULL) == 0 && state_update_at(path, p->offset, &u, &e) == 0 &&
+	    u->status && u->status->message)
+		json_object_set_new(ev, "message", json_string(u->status->message));
+	json_object_set_new(ev, "source", json_string(u && u->status &&
+	    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE ?
+	    "agent" : "executor"));
+	json_object_set_new(ev, "redelivered", json_true());
+	if (u)
+		mesos__status_update__free_unpacked(u, NULL);
+	emit(ev);
+}
+
 static int
 recover(struct agent *a)
 {
@@ -840,27 +867,16 @@ recover(struct agent *a)
 			x->state = t->latest_state >= 0 ? t->latest_state :
 			    t->info ? (int)t->info->state : -1;
 			x->terminal = t->terminal;
-			/* Pending updates are forwarded again, once. */
+			/* Pending updates are forwarded again, once, whole. */
 			for (size_t k = 0; k < t->n_pending; k++) {
-				char text[UUID_TEXT];
 				struct state_pending *pp;
-				json_t *ev = x_json("update", x);
 				pp = reallocarray(x->pending, x->n_pending + 1,
 				    sizeof(*pp));
 				if (pp == NULL)
 					abort();
 				x->pending = pp;
 				pp[x->n_pending++] = t->pending[k];
-				uuid_format(t->pending[k].uuid, text);
-				json_object_set_new(ev, "state", json_string(
-				    task_state_name(t->pending[k].state)));
-				json_object_set_new(ev, "uuid", json_string(text));
-				json_object_set_new(ev, "timestamp",
-				    json_real(t->pending[k].timestamp));
-				json_object_set_new(ev, "source",
-				    json_string("checkpoint"));
-				json_object_set_new(ev, "redelivered", json_true());
-				emit(ev);
+				emit_pending(a, x, &t->pending[k]);
 			}
 		}
 		if (rr->action == ACTION_RECONNECT && !o->cleanup) {

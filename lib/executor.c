@@ -31,6 +31,9 @@ struct executor {
 	const struct executor_options *o;
 	struct channel agent;		/* fd -1 when no agent */
 	int listen_fd, signal_fd;
+	int status_fd;			/* read end of the task's fd 3, or -1 */
+	char status_buf[1024];
+	size_t status_len;
 	pid_t task;			/* 0 once reaped */
 	bool killing;			/* SIGTERM sent */
 	int kill_reason;		/* TaskState to report for a kill we made */
@@ -124,8 +127,10 @@ kill_task(struct executor *x, int reason, long long grace_ms)
 	x->kill_deadline = now_ms() + grace_ms;
 }
 
+/* The task may report progress: each line it writes to fd 3
+ * ($AGENT_STATUS_FD) becomes a TASK_RUNNING update with that message. */
 static pid_t
-fork_task(const struct executor_options *o)
+fork_task(const struct executor_options *o, int status_pipe[2])
 {
 	sigset_t none;
 	pid_t pid = fork();
@@ -134,6 +139,10 @@ fork_task(const struct executor_options *o)
 	if (pid != 0)
 		return pid;
 	setpgid(0, 0);
+	if (status_pipe[1] >= 0) {
+		dup2(status_pipe[1], 3);
+		setenv("AGENT_STATUS_FD", "3", 1);
+	}
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
@@ -186,6 +195,36 @@ task_ended(struct executor *x, int status)
 	x->task = 0;
 	x->kill_deadline = 0;
 	queue_update(x, state, msg);
+}
+
+static ssize_t
+status_lines(struct executor *x)
+{
+	ssize_t n = read(x->status_fd, x->status_buf + x->status_len,
+	    sizeof(x->status_buf) - 1 - x->status_len);
+	char *nl;
+
+	if (n <= 0) {
+		if (n < 0 && errno == EAGAIN)
+			return n;
+		close(x->status_fd);	/* the task closed it, or ended */
+		x->status_fd = -1;
+		return 0;
+	}
+	x->status_len += (size_t)n;
+	x->status_buf[x->status_len] = '\0';
+	while ((nl = memchr(x->status_buf, '\n', x->status_len)) != NULL ||
+	    x->status_len == sizeof(x->status_buf) - 1) {
+		if (nl == NULL)
+			nl = x->status_buf + x->status_len - 1;
+		*nl = '\0';
+		if (!x->done)
+			queue_update(x, MESOS__TASK_STATE__TASK_RUNNING,
+			    x->status_buf);
+		x->status_len -= (size_t)(nl + 1 - x->status_buf);
+		memmove(x->status_buf, nl + 1, x->status_len);
+	}
+	return n;
 }
 
 static void
@@ -280,14 +319,19 @@ signals(struct executor *x)
 		}
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		if (pid == x->task)
+		if (pid == x->task) {
+			/* What the task reported comes before its end. */
+			while (x->status_fd >= 0 && status_lines(x) > 0)
+				;
 			task_ended(x, status);
+		}
 }
 
 int
 executor_main(const struct executor_options *o, struct ckpt_error *e)
 {
-	struct executor x = { .o = o, .listen_fd = -1 };
+	struct executor x = { .o = o, .listen_fd = -1, .status_fd = -1 };
+	int status_pipe[2] = { -1, -1 };
 	sigset_t mask;
 
 	channel_init(&x.agent, -1);
@@ -303,17 +347,25 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
 		return EX_CANTCREAT;
 	queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
-	if ((x.task = fork_task(o)) < 0)
+	if (pipe2(status_pipe, O_CLOEXEC) < 0)
+		status_pipe[0] = status_pipe[1] = -1;
+	if ((x.task = fork_task(o, status_pipe)) < 0)
 		return error_set(e, -errno, "fork", -1, "%s", strerror(errno)),
 		    EX_OSERR;
+	if (status_pipe[1] >= 0) {
+		close(status_pipe[1]);
+		x.status_fd = status_pipe[0];
+		fcntl(x.status_fd, F_SETFL, O_NONBLOCK);
+	}
 	queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
 	x.away_deadline = now_ms() + (o->checkpoint ? o->recovery_timeout_ms :
 	    o->register_timeout_ms);
 
 	for (;;) {
-		struct pollfd p[3] = {
+		struct pollfd p[4] = {
 			{ x.signal_fd, POLLIN, 0 }, { x.listen_fd, POLLIN, 0 },
 			{ x.agent.fd, POLLIN | (x.agent.out_len ? POLLOUT : 0), 0 },
+			{ x.status_fd, POLLIN, 0 },
 		};
 		long long now = now_ms(), next = -1;
 		Agentproto__ExecutorMessage *m;
@@ -336,9 +388,12 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			next = x.away_deadline - now;
 		if (x.kill_deadline && (next < 0 || x.kill_deadline - now < next))
 			next = x.kill_deadline - now;
-		if (poll(p, 3, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
+		if (poll(p, 4, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
 		    errno != EINTR)
 			break;
+		/* Progress lines before the end, so they precede it. */
+		if (p[3].revents && x.status_fd >= 0)
+			status_lines(&x);
 		if (p[0].revents)
 			signals(&x);
 		if (p[1].revents)
@@ -365,6 +420,8 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	if (x.agent.fd >= 0)
 		channel_flush(&x.agent);
 	channel_close(&x.agent);
+	if (x.status_fd >= 0)
+		close(x.status_fd);
 	close(x.listen_fd);
 	unlink(o->socket);
 	for (size_t i = 0; i < x.nq; i++)

@@ -254,6 +254,39 @@ state_replay_updates(const char *path, bool strict, bool repair,
 	return 0;
 }
 
+int
+state_update_at(const char *path, long long offset, Mesos__StatusUpdate **out,
+    struct ckpt_error *e)
+{
+	struct record_reader r;
+	Mesos__StatusUpdateRecord *rec;
+	const uint8_t *data;
+	size_t len;
+	long long off;
+	int rc;
+
+	*out = NULL;
+	if ((rc = record_reader_open(&r, path, e)) < 0)
+		return rc;
+	if (fseeko(r.fp, offset, SEEK_SET) < 0) {
+		record_reader_close(&r);
+		return error_set(e, -EIO, path, offset, "seek failed");
+	}
+	r.offset = offset;
+	rc = record_next(&r, &data, &len, &off, e);
+	if (rc == RECORD_OK && (rc = record_unpack(
+	    &mesos__status_update_record__descriptor, data, len, path, off,
+	    (ProtobufCMessage **)&rec, e)) == 0) {
+		*out = rec->update;
+		rec->update = NULL;
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		rc = *out ? 0 : error_set(e, -EBADMSG, path, off, "not an update");
+	} else if (rc >= 0)
+		rc = error_set(e, -EBADMSG, path, offset, "no record here");
+	record_reader_close(&r);
+	return rc;
+}
+
 struct known {
 	const uint8_t *uuid;
 	int result;

@@ -131,6 +131,10 @@ int state_replay_updates(const char *path, bool strict, bool repair,
     struct state_task *t, state_update_cb cb, void *ctx,
     struct ckpt_error *e);
 void state_task_clear(struct state_task *t);
+/* The update of the UPDATE record at offset of the stream at path (free
+ * with mesos__status_update__free_unpacked). */
+int state_update_at(const char *path, long long offset,
+    Mesos__StatusUpdate **out, struct ckpt_error *e);
 /* Is the update with this uuid in the stream at path: 0 no, 1 yes and
  * pending, 2 yes and acknowledged. */
 int state_update_known(const char *path, const uint8_t uuid[16]);
