@@ -12,7 +12,7 @@ VERSION  := 0.1.0
 PKGS     := libprotobuf-c libbsd-overlay jansson zlib
 DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             libbsd-dev libjansson-dev zlib1g-dev bats bats-assert bats-support \
-            bats-file python3 procps util-linux mandoc strace bc jq zsh
+            bats-file python3 procps util-linux mandoc strace bc jq zsh clang
 
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
@@ -24,6 +24,11 @@ override LDFLAGS += -Wl,--as-needed
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
             -fno-omit-frame-pointer -DCKPT_FAULT
+override LDFLAGS += -fsanitize=address,undefined
+endif
+ifeq ($(FUZZ),1)
+override CFLAGS += -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all -fno-omit-frame-pointer
 override LDFLAGS += -fsanitize=address,undefined
 endif
 ifeq ($(FAULT),1)
@@ -40,7 +45,10 @@ LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(GEN_C:.c=.o)
 BINS     := $(PROGS:%=$(BUILD)/bin/%)
 BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*.c))
 
-.PHONY: all check bench benches demo install clean deps stress
+FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
+FUZZ_TIME ?= 60
+
+.PHONY: all check bench benches demo install clean deps stress fuzz fuzzers
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BINS)
@@ -73,6 +81,18 @@ $(BUILD)/bench/%: tests/bench/%.c $(BUILD)/libckpt.a $(GEN_H)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libckpt.a $(LDLIBS)
 
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libckpt.a $(GEN_H)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libckpt.a $(LDLIBS)
+
+fuzzers: $(FUZZERS)
+
+# libFuzzer (clang, ASan+UBSan): each target for FUZZ_TIME seconds from its
+# seed corpus; findings are written into the corpus directory.
+fuzz: deps
+	$(MAKE) CC=clang FUZZ=1 BUILD=build/fuzz CFLAGS='-O1 -g' fuzzers
+	tests/fuzz/run build/fuzz/fuzz $(FUZZ_TIME)
+
 # Missing Debian packages: installed when root, else the exact command.
 deps:
 	@missing=$$(for p in $(DEB_PKGS); do \
@@ -91,6 +111,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) BUILD=build/asan SANITIZE=1 CFLAGS='-O1 -g' all
 	$(MAKE) FAULT=1 BUILD=build/fault all
+	$(MAKE) CC=clang FUZZ=1 BUILD=build/fuzz CFLAGS='-O1 -g' fuzzers
 	tests/run-suites build/bin build/asan/bin
 
 # deps first, then a sub-make: pkg-config's flags are read once the

@@ -26,6 +26,17 @@ record_reader_open(struct record_reader *r, const char *path,
 	return 0;
 }
 
+int
+record_reader_from(struct record_reader *r, FILE *fp, const char *name,
+    struct ckpt_error *e)
+{
+	memset(r, 0, sizeof(*r));
+	r->fp = fp;
+	if ((r->path = strdup(name)) == NULL)
+		return error_set(e, -ENOMEM, name, -1, "out of memory");
+	return 0;
+}
+
 void
 record_reader_close(struct record_reader *r)
 {

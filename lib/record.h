@@ -43,6 +43,10 @@ int record_reader_open(struct record_reader *r, const char *path,
  * (-EBADMSG for an absurd length, -EIO). */
 int record_next(struct record_reader *r, const uint8_t **data, size_t *len,
     long long *offset, struct ckpt_error *e);
+/* Read from an open stream (a file, a buffer from fmemopen); name is
+ * used in errors.  The reader closes fp. */
+int record_reader_from(struct record_reader *r, FILE *fp, const char *name,
+    struct ckpt_error *e);
 void record_reader_close(struct record_reader *r);
 
 /* Frame parser for buffers (sockets): 1 and *body, *body_len, *consumed set
