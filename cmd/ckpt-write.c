@@ -206,7 +206,8 @@ main(int argc, char *argv[])
 	}
 	if (kinds[k].ids >= 5)
 		need(ids.task, "task", "-t TASK");
-	if ((rc = ids_validate(&ids, &e)) < 0)
+	if ((rc = ids_validate(&ids, &e)) < 0 ||
+	    (rc = workdir_check(work, &e)) < 0)
 		die(&e, rc);
 
 	switch (k) {

@@ -983,7 +983,8 @@ agent_main(const struct agent_options *o)
 		warn("%s", o->log_path);
 		return EX_CANTCREAT;
 	}
-	if ((rc = durable_mkdirs(o->work, &e)) < 0) {
+	if ((rc = workdir_check(o->work, &e)) < 0 ||
+	    (rc = durable_mkdirs(o->work, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}

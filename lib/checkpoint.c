@@ -8,19 +8,25 @@
 
 #include "durable.h"
 #include "record.h"
+#include "workdir.h"
 
+/* The one place every checkpoint write passes: no planted symbolic link
+ * on the way (writes never leave the work dir), then the directories. */
 static int
-mkdirs_for(const char *path, struct ckpt_error *e)
+mkdirs_for(const char *work, const char *path, struct ckpt_error *e)
 {
 	char dir[PATH_MAX];
+	int rc;
 
+	if ((rc = workdir_no_links(work, path, e)) < 0)
+		return rc;
 	strlcpy(dir, path, sizeof(dir));
 	return durable_mkdirs(dirname(dir), e);
 }
 
 static int
-write_record(const char *path, const ProtobufCMessage *m, int append,
-    struct ckpt_error *e)
+write_record(const char *work, const char *path, const ProtobufCMessage *m,
+    int append, struct ckpt_error *e)
 {
 	uint8_t *buf;
 	size_t len;
@@ -29,7 +35,7 @@ write_record(const char *path, const ProtobufCMessage *m, int append,
 	if ((rc = record_encode(m, &buf, &len)) < 0)
 		return error_set(e, rc, path, -1, "cannot encode %s: %s",
 		    m->descriptor->name, strerror(-rc));
-	if ((rc = mkdirs_for(path, e)) == 0)
+	if ((rc = mkdirs_for(work, path, e)) == 0)
 		rc = append ? durable_append(path, buf, len, e) :
 		    durable_write(path, buf, len, e);
 	free(buf);
@@ -46,7 +52,7 @@ checkpoint_info(const char *work, enum path_kind kind,
 
 	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) < 0)
 		return rc;
-	return write_record(path, m, 0, e);
+	return write_record(work, path, m, 0, e);
 }
 
 int
@@ -73,7 +79,7 @@ checkpoint_text(const char *work, enum path_kind kind,
 	int rc;
 
 	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) < 0 ||
-	    (rc = mkdirs_for(path, e)) < 0)
+	    (rc = mkdirs_for(work, path, e)) < 0)
 		return rc;
 	return durable_write(path, text, strlen(text), e);
 }
@@ -86,8 +92,10 @@ checkpoint_run(const char *work, const struct ckpt_ids *ids,
 	int rc;
 
 	if ((rc = path_build(path, sizeof(path), work, PATH_RUN, ids, e)) < 0 ||
+	    (rc = workdir_no_links(work, path, e)) < 0 ||
 	    (rc = durable_mkdirs(path, e)) < 0 ||
 	    (rc = path_build(path, sizeof(path), work, PATH_SANDBOX, ids, e)) < 0 ||
+	    (rc = workdir_no_links(work, path, e)) < 0 ||
 	    (rc = durable_mkdirs(path, e)) < 0 ||
 	    (rc = path_build(path, sizeof(path), work, PATH_RUNS_LATEST, ids,
 	    e)) < 0)
@@ -125,7 +133,7 @@ checkpoint_update(const char *work, const struct ckpt_ids *ids,
 		return rc;
 	rec.type = MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE;
 	rec.update = (Mesos__StatusUpdate *)u;
-	return write_record(path, &rec.base, 1, e);
+	return write_record(work, path, &rec.base, 1, e);
 }
 
 int
@@ -143,7 +151,7 @@ checkpoint_ack(const char *work, const struct ckpt_ids *ids,
 	rec.has_uuid = 1;
 	rec.uuid.len = 16;
 	rec.uuid.data = (uint8_t *)uuid;
-	return write_record(path, &rec.base, 1, e);
+	return write_record(work, path, &rec.base, 1, e);
 }
 
 int

@@ -75,7 +75,6 @@ error_exit_code(int code)
 	case ENOTDIR:
 	case EISDIR:
 	case EACCES:
-	case EPERM:
 	case EROFS:
 		return EX_CANTCREAT;
 	case ESRCH:
@@ -84,6 +83,8 @@ error_exit_code(int code)
 		return EX_UNAVAILABLE;
 	case ENOMEM:
 		return EX_OSERR;
+	case EPERM:
+		return EX_NOPERM;
 	default:
 		return EX_IOERR;
 	}

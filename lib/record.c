@@ -1,6 +1,8 @@
 #include "record.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -16,9 +18,17 @@ int
 record_reader_open(struct record_reader *r, const char *path,
     struct ckpt_error *e)
 {
+	int fd;
+
 	memset(r, 0, sizeof(*r));
-	if ((r->fp = fopen(path, "rbe")) == NULL)
+	/* A symbolic link planted in a work dir is not state: never follow. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return error_set(e, -errno, path, -1, "%s", errno == ELOOP ?
+		    "a symbolic link, not a checkpoint file" : strerror(errno));
+	if ((r->fp = fdopen(fd, "rb")) == NULL) {
+		close(fd);
 		return error_set(e, -errno, path, -1, "%s", strerror(errno));
+	}
 	if ((r->path = strdup(path)) == NULL) {
 		fclose(r->fp);
 		return error_set(e, -ENOMEM, path, -1, "out of memory");

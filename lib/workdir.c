@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "durable.h"
@@ -113,4 +114,52 @@ workdir_locked(const char *work)
 	locked = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 	close(fd);
 	return locked;
+}
+
+int
+workdir_check(const char *work, struct ckpt_error *e)
+{
+	struct stat st;
+
+	if (lstat(work, &st) < 0)
+		return errno == ENOENT ? 0 : error_set(e, -errno, work, -1, "%s",
+		    strerror(errno));
+	if (S_ISLNK(st.st_mode) && stat(work, &st) < 0)
+		return error_set(e, -errno, work, -1, "%s", strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return error_set(e, -ENOTDIR, work, -1, "not a directory");
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return error_set(e, -EPERM, work, -1, "owned by uid %ld, not by "
+		    "us (uid %ld): refused", (long)st.st_uid, (long)geteuid());
+	if (st.st_mode & (S_IWGRP | S_IWOTH))
+		return error_set(e, -EPERM, work, -1, "writable by %s (mode "
+		    "%03o): refused; chmod 0700 it", st.st_mode & S_IWOTH ?
+		    "everyone" : "its group", st.st_mode & 0777);
+	return 0;
+}
+
+int
+workdir_no_links(const char *work, const char *path, struct ckpt_error *e)
+{
+	size_t n = strlen(work);
+	char buf[PATH_MAX];
+	struct stat st;
+
+	if (strncmp(path, work, n) != 0 || strlcpy(buf, path, sizeof(buf)) >=
+	    sizeof(buf))
+		return 0;
+	for (char *p = buf + n; *p; p++) {
+		if (*p != '/' || p == buf + n)
+			continue;
+		*p = '\0';
+		if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode))
+			return error_set(e, -ELOOP, buf, -1, "a symbolic link "
+			    "inside the work dir: refused");
+		*p = '/';
+	}
+	if (lstat(buf, &st) == 0 && S_ISLNK(st.st_mode) && strstr(buf,
+	    "/latest") == NULL)
+		return error_set(e, -ELOOP, buf, -1, "a symbolic link inside "
+		    "the work dir: refused");
+	return 0;
 }

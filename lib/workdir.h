@@ -22,6 +22,12 @@ int bootid_write(const char *work, const char *id, struct ckpt_error *e);
 int workdir_lock(const char *work, struct ckpt_error *e);
 /* 1 when some process holds the lock of work now, 0 when none. */
 int workdir_locked(const char *work);
+/* A work dir a writer may use: owned by us (or root) and not writable by
+ * group or others: 0, or -EPERM naming the problem. */
+int workdir_check(const char *work, struct ckpt_error *e);
+/* 0 when no component of path below work is a symbolic link (the
+ * components that do not exist yet are fine); -ELOOP otherwise. */
+int workdir_no_links(const char *work, const char *path, struct ckpt_error *e);
 /* Read a small text file (pid files, boot id): trailing newline cut. */
 int text_read(const char *path, char *buf, size_t len, struct ckpt_error *e);
 
