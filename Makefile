@@ -12,7 +12,7 @@ VERSION  := 0.1.0
 PKGS     := libprotobuf-c libbsd-overlay jansson zlib
 DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             libbsd-dev libjansson-dev zlib1g-dev bats bats-assert bats-support \
-            bats-file python3 procps util-linux mandoc strace bc jq zsh clang
+            bats-file python3 procps util-linux mandoc strace bc jq zsh clang valgrind
 
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
@@ -48,7 +48,7 @@ BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_TIME ?= 60
 
-.PHONY: all check bench benches demo install clean deps stress fuzz fuzzers
+.PHONY: all check bench benches demo install clean deps stress fuzz fuzzers valgrind
 .SECONDARY: $(GEN_C) $(GEN_H)
 
 all: $(BINS)
@@ -92,6 +92,10 @@ fuzzers: $(FUZZERS)
 fuzz: deps
 	$(MAKE) CC=clang FUZZ=1 BUILD=build/fuzz CFLAGS='-O1 -g' fuzzers
 	tests/fuzz/run build/fuzz/fuzz $(FUZZ_TIME)
+
+valgrind: deps
+	$(MAKE) all
+	tests/valgrind.sh $(BUILD)/bin
 
 # Missing Debian packages: installed when root, else the exact command.
 deps:
