@@ -57,7 +57,7 @@ load helpers
 	printf '\x02\x00\x00\x00\xff\xff' >> "$W/$TASK_DIR/task.updates"
 	run recover -d "$W"
 	assert_failure 65
-	assert_output "recover: $W/$TASK_DIR/task.updates: offset $off: record of 2 bytes is not a valid mesos.StatusUpdateRecord"
+	assert_output "recover: $W/$TASK_DIR/task.updates: offset $off: record of 2 bytes lacks the checksum the records before it carry"
 	run recover -d "$W" --no-strict
 	assert_success
 	assert_output --partial "\"offset\":$off"
