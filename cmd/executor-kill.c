@@ -59,17 +59,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
-	if (ids.framework || ids.executor) {
-		if (!ids.framework || !ids.executor ||
-		    (work = path_work_dir(work)) == NULL)
-			errx(EX_USAGE, "naming an executor takes -d WORK, -f "
-			    "FRAMEWORK and -e EXECUTOR");
-		if ((rc = ids_validate(&ids, &e)) < 0 ||
-		    (rc = targets_named(work, &ids, &t, &e)) < 0) {
-			error_print(&e);
-			return error_exit_code(rc);
-		}
-	} else if ((rc = targets_read(stdin, &t, &e)) < 0) {
+	if ((rc = targets_load(path_work_dir(work), &ids, &t, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}

@@ -31,15 +31,6 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* One handshake: 0 reached, or a reason in msg. */
 static int
 reconnect(json_t *x, long long timeout, char *msg, size_t len)
@@ -53,7 +44,7 @@ reconnect(json_t *x, long long timeout, char *msg, size_t len)
 	json_t *tasks = json_object_get(x, "tasks");
 	struct channel c;
 	struct ckpt_error e;
-	long long deadline = now_ms() + timeout;
+	long long deadline = monotonic_ms() + timeout;
 	int expect = -1, got = 0, fd;
 
 	if (json_is_true(json_object_get(x, "reboot")))
@@ -68,7 +59,7 @@ reconnect(json_t *x, long long timeout, char *msg, size_t len)
 		ids.task = json_string_value(json_object_get(json_array_get(
 		    tasks, 0), "id"));
 	/* Retry while the socket is not there yet (a starting executor). */
-	while ((fd = channel_connect(sock, &e)) < 0 && now_ms() < deadline)
+	while ((fd = channel_connect(sock, &e)) < 0 && monotonic_ms() < deadline)
 		usleep(10000);
 	if (fd < 0)
 		return snprintf(msg, len, "%s", e.reason), -1;
@@ -79,7 +70,7 @@ reconnect(json_t *x, long long timeout, char *msg, size_t len)
 	while (expect < 0 || got < expect) {
 		struct pollfd p = { c.fd, POLLIN | (c.out_len ? POLLOUT : 0), 0 };
 		Agentproto__ExecutorMessage *m;
-		long long left = deadline - now_ms();
+		long long left = deadline - monotonic_ms();
 		int r;
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0) {
 			channel_close(&c);
@@ -178,17 +169,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
-	if (ids.framework || ids.executor) {
-		if (!ids.framework || !ids.executor ||
-		    (work = path_work_dir(work)) == NULL)
-			errx(EX_USAGE, "naming an executor takes -d WORK, -f "
-			    "FRAMEWORK and -e EXECUTOR");
-		if ((rc = ids_validate(&ids, &e)) < 0 ||
-		    (rc = targets_named(work, &ids, &t, &e)) < 0) {
-			error_print(&e);
-			return error_exit_code(rc);
-		}
-	} else if ((rc = targets_read(stdin, &t, &e)) < 0) {
+	if ((rc = targets_load(path_work_dir(work), &ids, &t, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}

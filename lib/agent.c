@@ -65,15 +65,6 @@ struct agent {
 	int reconnected, lost, killed;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* ---- events ---- */
 
 static void
@@ -601,7 +592,7 @@ cmd_launch(struct agent *a, struct command *c)
 	}
 	close(sync_pipe[1]);
 	x->st = X_CONNECTING;
-	x->deadline = now_ms() + (o->reregister_timeout_ms > 5000 ?
+	x->deadline = monotonic_ms() + (o->reregister_timeout_ms > 5000 ?
 	    o->reregister_timeout_ms : 5000);
 	json_t *ev = x_json("launched", x);
 	json_object_set_new(ev, "pid", json_integer(pid));
@@ -691,7 +682,7 @@ cmd_shutdown(struct agent *a)
 	m.has_grace_ms = 1;
 	m.grace_ms = a->o->grace_ms;
 	a->shutting_down = true;
-	a->shutdown_deadline = now_ms() + a->o->grace_ms + 3000;
+	a->shutdown_deadline = monotonic_ms() + a->o->grace_ms + 3000;
 	for (size_t i = 0; i < a->nx; i++)
 		x_send(a->x[i], &m);
 }
@@ -881,7 +872,7 @@ recover(struct agent *a)
 		}
 		if (rr->action == ACTION_RECONNECT && !o->cleanup) {
 			x->st = X_CONNECTING;
-			x->deadline = now_ms() + o->reregister_timeout_ms;
+			x->deadline = monotonic_ms() + o->reregister_timeout_ms;
 		} else
 			x_gone(a, x, p.reboot);
 	}
@@ -946,7 +937,7 @@ announce_if_ready(struct agent *a)
 	a->announced = true;
 	emit(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i}", "event",
 	    a->is_new ? "registered" : "reregistered", "agent_id", a->id,
-	    "elapsed_ms", (json_int_t)(now_ms() - a->start_ms), "reconnected",
+	    "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms), "reconnected",
 	    a->reconnected, "lost", a->lost, "killed", a->killed));
 }
 
@@ -973,7 +964,7 @@ finish_shutdown(struct agent *a)
 int
 agent_main(const struct agent_options *o)
 {
-	struct agent a = { .o = o, .start_ms = now_ms() };
+	struct agent a = { .o = o, .start_ms = monotonic_ms() };
 	struct ckpt_error e;
 	sigset_t mask;
 	int lock, rc;
@@ -1011,7 +1002,7 @@ agent_main(const struct agent_options *o)
 	}
 
 	while (!a.quit) {
-		long long now = now_ms(), next = -1;
+		long long now = monotonic_ms(), next = -1;
 		size_t np = 0;
 		struct pollfd *p;
 		struct aexec **map;

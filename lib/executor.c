@@ -44,15 +44,6 @@ struct executor {
 	bool done;			/* terminal update queued */
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void
 logmsg(const char *fmt, const char *arg)
 {
@@ -124,7 +115,7 @@ kill_task(struct executor *x, int reason, long long grace_ms)
 	x->killing = true;
 	x->kill_reason = reason;
 	kill(-x->task, SIGTERM);
-	x->kill_deadline = now_ms() + grace_ms;
+	x->kill_deadline = monotonic_ms() + grace_ms;
 }
 
 /* The task may report progress: each line it writes to fd 3
@@ -237,7 +228,7 @@ agent_gone(struct executor *x)
 		x->exiting = true;
 		return;
 	}
-	x->away_deadline = now_ms() + x->o->recovery_timeout_ms;
+	x->away_deadline = monotonic_ms() + x->o->recovery_timeout_ms;
 }
 
 static void
@@ -358,7 +349,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		fcntl(x.status_fd, F_SETFL, O_NONBLOCK);
 	}
 	queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
-	x.away_deadline = now_ms() + (o->checkpoint ? o->recovery_timeout_ms :
+	x.away_deadline = monotonic_ms() + (o->checkpoint ? o->recovery_timeout_ms :
 	    o->register_timeout_ms);
 
 	for (;;) {
@@ -367,7 +358,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			{ x.agent.fd, POLLIN | (x.agent.out_len ? POLLOUT : 0), 0 },
 			{ x.status_fd, POLLIN, 0 },
 		};
-		long long now = now_ms(), next = -1;
+		long long now = monotonic_ms(), next = -1;
 		Agentproto__ExecutorMessage *m;
 		int rc;
 

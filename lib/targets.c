@@ -102,3 +102,20 @@ target_int(json_t *t, const char *key)
 
 	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
+
+int
+targets_load(const char *work, const struct ckpt_ids *ids, struct targets *t,
+    struct ckpt_error *e)
+{
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (ids->framework == NULL && ids->executor == NULL)
+		return targets_read(stdin, t, e);
+	if (ids->framework == NULL || ids->executor == NULL || work == NULL)
+		return error_set(e, -EINVAL, "", -1, "naming an executor takes "
+		    "-d WORK, -f FRAMEWORK and -e EXECUTOR");
+	if ((rc = ids_validate(ids, e)) < 0)
+		return rc;
+	return targets_named(work, ids, t, e);
+}

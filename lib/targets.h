@@ -23,6 +23,11 @@ int targets_read(FILE *fp, struct targets *t, struct ckpt_error *e);
  * in work. */
 int targets_named(const char *work, const struct ckpt_ids *ids,
     struct targets *t, struct ckpt_error *e);
+/* What a tool was asked to act on: the executor named by ids (framework
+ * and executor both given, and work) or, when none is named, recover's
+ * lines on stdin.  -EINVAL (usage) when the naming is incomplete. */
+int targets_load(const char *work, const struct ckpt_ids *ids,
+    struct targets *t, struct ckpt_error *e);
 void targets_free(struct targets *t);
 /* A field of a target, or a default. */
 const char *target_str(json_t *t, const char *key);

@@ -14,6 +14,15 @@ update_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
+long long
+monotonic_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 Mesos__StatusUpdate *
 update_new(const struct update_ids *ids, int state, const char *message,
     int source)

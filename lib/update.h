@@ -21,5 +21,7 @@ Mesos__StatusUpdate *update_new(const struct update_ids *ids, int state,
 /* The 16-byte uuid of u, or NULL. */
 const uint8_t *update_uuid_bytes(const Mesos__StatusUpdate *u);
 double update_now(void);
+/* Milliseconds on the monotonic clock, for deadlines. */
+long long monotonic_ms(void);
 
 #endif
