@@ -100,7 +100,7 @@ def main():
     progress = U - 3
     for i in range(N):
         agent.send(f"launch --checkpoint F E{i} T{i} -- sh -c "
-                   f"'for i in $(seq {progress}); do echo \"p $i\" >&3; sleep 0.0{random.randint(2, 9)}; done'")
+                   f"'for i in $(seq {progress}); do echo \"p $i\" >&3; sleep 0.{random.randint(1, 3)}; done'")
     # every launch is taken before the storm begins (a launch cut short by a
     # crash is a lost task, scenario 13, not what this measures)
     t_end = time.time() + 60
