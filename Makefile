@@ -12,7 +12,7 @@ VERSION  := 0.1.0
 PKGS     := libprotobuf-c libbsd-overlay jansson zlib
 DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             libbsd-dev libjansson-dev zlib1g-dev bats bats-assert bats-support \
-            bats-file python3 procps util-linux mandoc strace bc jq zsh clang valgrind
+            bats-file python3 procps util-linux mandoc strace bc jq zsh clang libclang-rt-dev valgrind
 
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
@@ -49,7 +49,7 @@ FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c)
 FUZZ_TIME ?= 60
 
 .PHONY: all check bench benches demo install clean deps stress fuzz fuzzers valgrind
-.SECONDARY: $(GEN_C) $(GEN_H)
+.SECONDARY:
 
 all: $(BINS)
 
