@@ -34,3 +34,17 @@ load helpers
 		grep -q '^\.Sh OPTIONS$' "$m" || fail "$m has no OPTIONS"
 	done
 }
+
+@test "make deps: as a user it prints the exact apt-get line for what is missing and stops (69)" {
+	command -v setpriv >/dev/null || skip "no setpriv"
+	[ "$(id -u)" = 0 ] || skip "needs root to become another user"
+	cp "$BATS_TEST_DIRNAME/../Makefile" "$BATS_TEST_TMPDIR/Makefile"
+	chmod -R o+rx "$BATS_TEST_TMPDIR"
+	chmod o+x "$(dirname "$BATS_TEST_TMPDIR")" "$(dirname "$(dirname "$BATS_TEST_TMPDIR")")"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups make -s -C "$BATS_TEST_TMPDIR" deps DEB_PKGS="make no-such-package-xyz"
+	assert_failure
+	assert_output --partial "missing Debian packages; run as root:"
+	assert_output --partial "apt-get install -y no-such-package-xyz"
+	run setpriv --reuid=65534 --regid=65534 --clear-groups make -s -C "$BATS_TEST_TMPDIR" deps DEB_PKGS="make"
+	assert_success
+}
