@@ -52,3 +52,24 @@ complete_words() {
 	run zsh -n "$BATS_TEST_DIRNAME/../completions/_agent-tools"
 	assert_success
 }
+
+@test "zsh: frameworks, executors and tasks read from the work dir" {
+	command -v zsh >/dev/null || skip "no zsh"
+	make_workdir
+	echo '{"name":"t","task_id":"T9","framework_id":"F1","executor_id":"E1","slave_id":"A1","state":"TASK_STAGING"}' | ckpt-write -d "$W" task
+	# compadd and _arguments stand in for the completion system: what
+	# _agent_tools_ids offers is what compadd would be given.
+	run zsh -f -c '
+compadd() { shift; print -l -- "${(@P)1}"; }
+_arguments() { :; }
+typeset -A opt_args
+source "$1"
+opt_args=(-d "$2")
+_agent_tools_ids frameworks; _agent_tools_ids executors; _agent_tools_ids tasks' \
+	    zsh "$BATS_TEST_DIRNAME/../completions/_agent-tools" "$W"
+	assert_success
+	assert_output "F1
+E1
+T1
+T9"
+}
