@@ -11,6 +11,7 @@
 #include "durable.h"
 #include "paths.h"
 #include "record.h"
+#include "update.h"
 #include "workdir.h"
 
 static int
@@ -110,25 +111,21 @@ exit_state(enum exit_kind kind, int value)
 	}
 }
 
-static const ProtobufCBinaryData *
-update_uuid(const Mesos__StatusUpdate *u)
+/* The 16 bytes of an ACK record's uuid, or NULL. */
+static const uint8_t *
+ack_uuid(const Mesos__StatusUpdateRecord *rec)
 {
-	if (u->has_uuid)
-		return &u->uuid;
-	if (u->status != NULL && u->status->has_uuid)
-		return &u->status->uuid;
-	return NULL;
+	return rec->has_uuid && rec->uuid.len == 16 ? rec->uuid.data : NULL;
 }
 
 static bool
-pending_is(const struct state_pending *p, const ProtobufCBinaryData *uuid)
+pending_is(const struct state_pending *p, const uint8_t *uuid)
 {
-	return uuid != NULL && uuid->len == 16 &&
-	    memcmp(p->uuid, uuid->data, 16) == 0;
+	return uuid != NULL && memcmp(p->uuid, uuid, 16) == 0;
 }
 
 static bool
-is_pending(const struct state_task *t, const ProtobufCBinaryData *uuid)
+is_pending(const struct state_task *t, const uint8_t *uuid)
 {
 	for (size_t i = 0; i < t->n_pending; i++)
 		if (pending_is(&t->pending[i], uuid))
@@ -161,15 +158,15 @@ replay_record(struct state_task *t, Mesos__StatusUpdateRecord *rec,
 		t->latest_state = u->status->state;
 		if (task_state_terminal(u->status->state))
 			t->terminal = true;
-		if (update_uuid(u) == NULL || update_uuid(u)->len != 16 ||
-		    is_pending(t, update_uuid(u)))
+		if (update_uuid_bytes(u) == NULL ||
+		    is_pending(t, update_uuid_bytes(u)))
 			return 0;
 		if ((v = reallocarray(t->pending, t->n_pending + 1,
 		    sizeof(*v))) == NULL)
 			return error_set(e, -ENOMEM, path, off, "out of memory");
 		t->pending = v;
 		v += t->n_pending++;
-		memcpy(v->uuid, update_uuid(u)->data, 16);
+		memcpy(v->uuid, update_uuid_bytes(u), 16);
 		v->state = u->status->state;
 		v->timestamp = u->timestamp;
 		v->offset = off;
@@ -180,7 +177,7 @@ replay_record(struct state_task *t, Mesos__StatusUpdateRecord *rec,
 		    "ACK record without a uuid");
 	t->n_acks++;
 	for (size_t i = 0; i < t->n_pending; i++)
-		if (pending_is(&t->pending[i], &rec->uuid)) {
+		if (pending_is(&t->pending[i], ack_uuid(rec))) {
 			memmove(&t->pending[i], &t->pending[i + 1],
 			    (t->n_pending - i - 1) * sizeof(*t->pending));
 			t->n_pending--;
@@ -224,8 +221,8 @@ state_replay_updates(const char *path, bool strict, bool repair,
 			if (pass == 0)
 				rc = replay_record(t, rec, path, off, e);
 			else {
-				const ProtobufCBinaryData *u = rec->update ?
-				    update_uuid(rec->update) : NULL;
+				const uint8_t *u = rec->update ?
+				    update_uuid_bytes(rec->update) : NULL;
 				cb(ctx, off, rec, rec->type ==
 				    MESOS__STATUS_UPDATE_RECORD__TYPE__ACK ||
 				    !is_pending(t, u));
@@ -297,11 +294,10 @@ known_cb(void *ctx, long long off, const Mesos__StatusUpdateRecord *rec,
     bool acked)
 {
 	struct known *k = ctx;
-	const ProtobufCBinaryData *u = rec->update ? update_uuid(rec->update) :
-	    NULL;
+	const uint8_t *u = rec->update ? update_uuid_bytes(rec->update) : NULL;
 
 	(void)off;
-	if (u && u->len == 16 && memcmp(u->data, k->uuid, 16) == 0)
+	if (u && memcmp(u, k->uuid, 16) == 0)
 		k->result = acked ? 2 : 1;
 }
 
@@ -692,29 +688,4 @@ state_free(struct state *s)
 	free(s->latest_agent);
 	free(s->work);
 	free(s);
-}
-
-size_t
-state_error_count(const struct state *s)
-{
-	size_t n = s->errors.n;
-
-	for (size_t a = 0; a < s->n_agents; a++) {
-		const struct state_agent *ag = &s->agents[a];
-		n += ag->errors.n;
-		for (size_t f = 0; f < ag->n_frameworks; f++) {
-			const struct state_framework *fw = &ag->frameworks[f];
-			n += fw->errors.n;
-			for (size_t x = 0; x < fw->n_executors; x++) {
-				const struct state_executor *ex = &fw->executors[x];
-				n += ex->errors.n;
-				for (size_t r = 0; r < ex->n_runs; r++) {
-					n += ex->runs[r].errors.n;
-					for (size_t t = 0; t < ex->runs[r].n_tasks; t++)
-						n += ex->runs[r].tasks[t].errors.n;
-				}
-			}
-		}
-	}
-	return n;
 }

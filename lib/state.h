@@ -119,8 +119,6 @@ struct state_options {
 int state_read(const char *work, const struct state_options *opt,
     struct state **out, struct ckpt_error *e);
 void state_free(struct state *s);
-/* How many errors the tree holds, all nodes included. */
-size_t state_error_count(const struct state *s);
 
 /* Replay one task.updates stream: fills counts, latest state, pending,
  * torn.  cb, when not NULL, sees every record with its offset and whether
