@@ -46,6 +46,7 @@ struct aexec {
 	long long deadline, next_try;
 	int state;			/* latest task state, -1: none */
 	bool terminal;
+	int resends;			/* updates HELLO said it sends again */
 	struct state_pending *pending;	/* forwarded, not yet acknowledged */
 	size_t n_pending;
 	bool done;			/* run terminated: forget it */
@@ -315,30 +316,41 @@ x_try_connect(struct agent *a, struct aexec *x, long long now)
 }
 
 static void
+x_send_ack(struct aexec *x, const uint8_t uuid[16])
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;
+	m.has_uuid = 1;
+	m.uuid.len = 16;
+	m.uuid.data = (uint8_t *)uuid;
+	x_send(x, &m);
+}
+
+static void
 x_on_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u)
 {
 	const uint8_t *uuid = update_uuid_bytes(u);
+	bool resent = x->resends > 0;
 
+	if (resent)
+		x->resends--;
 	if (uuid == NULL)
 		return;
 	for (size_t i = 0; i < x->n_pending; i++)
 		if (memcmp(x->pending[i].uuid, uuid, 16) == 0)
 			return;	/* forwarded already in this lifetime */
-	if (x->recovered && x->checkpoint) {
-		/* Acknowledged in the checkpoint already: an agent died between
-		 * checkpointing the ack and forwarding it. */
+	/* Only an update sent again after HELLO can have been acknowledged
+	 * in the checkpoint already (an agent died between checkpointing the
+	 * ack and forwarding it); for updates made since, the stream is not
+	 * read again. */
+	if (resent && x->checkpoint) {
 		struct ckpt_ids ids = x_ids(x, a->id);
 		char path[PATH_MAX];
 		path_build(path, sizeof(path), a->o->work, PATH_TASK_UPDATES,
 		    &ids, NULL);
 		if (state_update_known(path, uuid) == 2) {
-			Agentproto__ExecutorMessage m =
-			    AGENTPROTO__EXECUTOR_MESSAGE__INIT;
-			m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;
-			m.has_uuid = 1;
-			m.uuid.len = 16;
-			m.uuid.data = (uint8_t *)uuid;
-			x_send(x, &m);
+			x_send_ack(x, uuid);
 			return;
 		}
 	}
@@ -352,6 +364,7 @@ x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO:
 		if (x->st == X_WAIT_HELLO) {
 			x->st = X_CONNECTED;
+			x->resends = x->recovered && m->has_pending ? m->pending : 0;
 			if (x->recovered) {
 				json_t *o = x_json("reconnected", x);
 				json_object_set_new(o, "pid", json_integer(x->pid));
@@ -614,8 +627,6 @@ cmd_ack(struct agent *a, const char *text)
 		struct aexec *x = a->x[i];
 		for (size_t k = 0; !x->done && k < x->n_pending; k++) {
 			struct ckpt_ids ids = x_ids(x, a->id);
-			Agentproto__ExecutorMessage m =
-			    AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 			if (memcmp(x->pending[k].uuid, uuid, 16) != 0)
 				continue;
 			if (x->checkpoint && checkpoint_ack(a->o->work, &ids,
@@ -623,11 +634,7 @@ cmd_ack(struct agent *a, const char *text)
 				fatal(a, "ack %s: cannot checkpoint", text, &e);
 				return;
 			}
-			m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;
-			m.has_uuid = 1;
-			m.uuid.len = 16;
-			m.uuid.data = uuid;
-			x_send(x, &m);
+			x_send_ack(x, uuid);
 			/* An acknowledged terminal update completes the
 			 * stream: the updates before it are superseded. */
 			if (task_state_terminal(x->pending[k].state))
