@@ -178,6 +178,25 @@ x_finish_if_done(struct agent *a, struct aexec *x)
 	emit(x_json("terminated", x));
 }
 
+/* The event that forwards an update: the one shape for new and
+ * redelivered updates alike. */
+static json_t *
+update_event(const struct aexec *x, int state, const uint8_t uuid[16],
+    double timestamp, const char *message, const char *source)
+{
+	json_t *o = x_json("update", x);
+	char text[UUID_TEXT];
+
+	uuid_format(uuid, text);
+	json_object_set_new(o, "state", json_string(task_state_name(state)));
+	json_object_set_new(o, "uuid", json_string(text));
+	json_object_set_new(o, "timestamp", json_real(timestamp));
+	if (message)
+		json_object_set_new(o, "message", json_string(message));
+	json_object_set_new(o, "source", json_string(source));
+	return o;
+}
+
 /* A new update for x: checkpointed first, then forwarded (emitted). */
 static int
 x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
@@ -187,8 +206,6 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	struct ckpt_error e;
 	const uint8_t *uuid = update_uuid_bytes(u);
 	struct state_pending *p;
-	char text[UUID_TEXT];
-	json_t *o;
 
 	if (uuid == NULL || u->status == NULL || x->task == NULL)
 		return -EINVAL;
@@ -207,16 +224,8 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	x->state = u->status->state;
 	if (task_state_terminal(x->state))
 		x->terminal = true;
-	uuid_format(uuid, text);
-	o = x_json("update", x);
-	json_object_set_new(o, "state", json_string(task_state_name(x->state)));
-	json_object_set_new(o, "uuid", json_string(text));
-	json_object_set_new(o, "timestamp", json_real(u->timestamp));
-	if (u->status->message)
-		json_object_set_new(o, "message",
-		    json_string(u->status->message));
-	json_object_set_new(o, "source", json_string(source));
-	emit(o);
+	emit(update_event(x, x->state, uuid, u->timestamp, u->status->message,
+	    source));
 	return 0;
 }
 
@@ -771,20 +780,17 @@ emit_pending(struct agent *a, struct aexec *x, const struct state_pending *p)
 	struct ckpt_ids ids = x_ids(x, a->id);
 	Mesos__StatusUpdate *u = NULL;
 	struct ckpt_error e;
-	char path[PATH_MAX], text[UUID_TEXT];
-	json_t *ev = x_json("update", x);
+	char path[PATH_MAX];
+	json_t *ev;
 
-	uuid_format(p->uuid, text);
-	json_object_set_new(ev, "state", json_string(task_state_name(p->state)));
-	json_object_set_new(ev, "uuid", json_string(text));
-	json_object_set_new(ev, "timestamp", json_real(p->timestamp));
+	/* The message is not kept in the tree: read the record back. */
 	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_UPDATES, &ids,
-	    NULL) == 0 && state_update_at(path, p->offset, &u, &e) == 0 &&
-	    u->status && u->status->message)
-		json_object_set_new(ev, "message", json_string(u->status->message));
-	json_object_set_new(ev, "source", json_string(u && u->status &&
+	    NULL) < 0 || state_update_at(path, p->offset, &u, &e) < 0)
+		u = NULL;
+	ev = update_event(x, p->state, p->uuid, p->timestamp,
+	    u && u->status ? u->status->message : NULL, u && u->status &&
 	    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE ?
-	    "agent" : "executor"));
+	    "agent" : "executor");
 	json_object_set_new(ev, "redelivered", json_true());
 	if (u)
 		mesos__status_update__free_unpacked(u, NULL);
