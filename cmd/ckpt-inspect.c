@@ -1,5 +1,4 @@
 /* ckpt-inspect: show a work dir (or one checkpoint file); never writes. */
-#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
@@ -18,84 +17,27 @@
 #include "state.h"
 #include "statejson.h"
 #include "uuid.h"
+#include "walk.h"
 #include "workdir.h"
 
-enum output { OUT_TREE, OUT_JSON, OUT_JSON_LINES };
+enum output { OUT_TREE, OUT_JSON, OUT_JSON_LINES, OUT_VERIFY, OUT_UPDATES };
 
 static struct {
 	enum output out;
-	const char *framework, *executor, *task;
-	int state;		/* -1: any */
-	bool unacked, verify, updates;
-} opt = { .state = -1 };
+	bool json;		/* --json with --updates */
+	struct walk_filter filter;
+	size_t problems;	/* --verify, --updates */
+} opt;
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: ckpt-inspect [-d WORK] [--json | --json-lines] [--framework ID]\n"
-	    "                    [--executor ID] [--task ID] [--state STATE]\n"
+	    "usage: ckpt-inspect [-d WORK] [--json | --json-lines] [--framework ID]...\n"
+	    "                    [--executor ID]... [--task ID]... [--state STATE]...\n"
 	    "                    [--unacked] [--verify] [--updates]\n"
 	    "       ckpt-inspect --file FILE [--type agent|framework|executor|task|updates]\n");
 	exit(status);
-}
-
-static bool
-task_matches(const struct state_task *t)
-{
-	int s = t->latest_state >= 0 ? t->latest_state :
-	    (t->info ? (int)t->info->state : -1);
-
-	if (opt.task && strcmp(opt.task, t->id) != 0)
-		return false;
-	if (opt.state >= 0 && s != opt.state)
-		return false;
-	if (opt.unacked && t->n_pending == 0)
-		return false;
-	return true;
-}
-
-static bool
-task_filtered(void)
-{
-	return opt.task || opt.state >= 0 || opt.unacked;
-}
-
-static bool
-run_matches(const struct state_run *r)
-{
-	if (!task_filtered())
-		return true;
-	for (size_t i = 0; i < r->n_tasks; i++)
-		if (task_matches(&r->tasks[i]))
-			return true;
-	return false;
-}
-
-static bool
-executor_matches(const struct state_executor *x)
-{
-	if (opt.executor && strcmp(opt.executor, x->id) != 0)
-		return false;
-	if (!task_filtered())
-		return true;
-	for (size_t i = 0; i < x->n_runs; i++)
-		if (run_matches(&x->runs[i]))
-			return true;
-	return false;
-}
-
-static bool
-framework_matches(const struct state_framework *f)
-{
-	if (opt.framework && strcmp(opt.framework, f->id) != 0)
-		return false;
-	if (!opt.executor && !task_filtered())
-		return true;
-	for (size_t i = 0; i < f->n_executors; i++)
-		if (executor_matches(&f->executors[i]))
-			return true;
-	return false;
 }
 
 /* ---- the human tree ---- */
@@ -133,89 +75,72 @@ tree_run(const struct state_run *r)
 	print_errors(&r->errors, 8);
 	for (size_t i = 0; i < r->n_tasks; i++) {
 		const struct state_task *t = &r->tasks[i];
-		if (!task_matches(t))
-			continue;
 		printf("        task %s %s updates %zu unacked %zu%s\n", t->id,
-		    t->latest_state >= 0 ? task_state_name(t->latest_state) :
-		    t->info ? task_state_name(t->info->state) : "(no task.info)",
-		    t->n_updates, t->n_pending,
-		    t->torn ? " torn-tail" : "");
+		    task_state_name(task_effective_state(t)), t->n_updates,
+		    t->n_pending, t->torn ? " torn-tail" : "");
 		print_errors(&t->errors, 10);
 	}
 }
 
-static void
-tree(const struct state *s)
+static int
+tree_begin(void *ctx, struct state *s)
 {
 	char boot[64] = "";
 
+	(void)ctx;
 	bootid_current(boot, sizeof(boot), NULL);
 	printf("work dir %s\n", s->work);
 	printf("boot id %s%s\n", s->boot_id ? s->boot_id : "(none)",
 	    s->boot_id && strcmp(s->boot_id, boot) != 0 ? " (host rebooted since)" : "");
 	print_errors(&s->errors, 0);
-	for (size_t a = 0; a < s->n_agents; a++) {
-		const struct state_agent *ag = &s->agents[a];
-		printf("agent %s%s", ag->id, ag->latest ? " (latest)" : "");
-		if (ag->info)
-			printf(" host %s", ag->info->hostname);
-		printf("\n");
-		print_errors(&ag->errors, 2);
-		for (size_t f = 0; f < ag->n_frameworks; f++) {
-			const struct state_framework *fw = &ag->frameworks[f];
-			if (!framework_matches(fw))
-				continue;
-			printf("  framework %s", fw->id);
-			if (fw->info)
-				printf(" \"%s\" checkpoint %s", fw->info->name,
-				    fw->info->checkpoint ? "yes" : "no");
-			printf("\n");
-			print_errors(&fw->errors, 4);
-			for (size_t x = 0; x < fw->n_executors; x++) {
-				const struct state_executor *ex = &fw->executors[x];
-				if (!executor_matches(ex))
-					continue;
-				printf("    executor %s%s\n", ex->id,
-				    ex->latest_dangling ? " (runs/latest dangles)" : "");
-				print_errors(&ex->errors, 6);
-				for (size_t r = 0; r < ex->n_runs; r++)
-					if (run_matches(&ex->runs[r]))
-						tree_run(&ex->runs[r]);
-			}
-		}
-	}
+	return 0;
 }
 
-/* ---- JSON: built per executor and printed as it goes ---- */
-
-static json_t *
-executor_json(const struct state_executor *ex)
+static int
+tree_agent(void *ctx, struct state *s, struct state_agent *a)
 {
-	json_t *o = json_pack("{s:s}", "id", ex->id), *runs = json_array();
-
-	if (ex->info)
-		json_object_set_new(o, "info", pbjson_from_message(&ex->info->base));
-	json_object_set_new(o, "latest_run", ex->latest_run ?
-	    json_string(ex->latest_run) : json_null());
-	for (size_t r = 0; r < ex->n_runs; r++) {
-		const struct state_run *run = &ex->runs[r];
-		json_t *ro, *tasks = json_array();
-		if (!run_matches(run))
-			continue;
-		ro = statejson_run(run);
-		for (size_t t = 0; t < run->n_tasks; t++)
-			if (task_matches(&run->tasks[t]))
-				json_array_append_new(tasks,
-				    statejson_task(&run->tasks[t], 1));
-		json_object_set_new(ro, "tasks", tasks);
-		json_array_append_new(runs, ro);
-	}
-	json_object_set_new(o, "runs", runs);
-	json_object_set_new(o, "errors", statejson_errors(&ex->errors));
-	return o;
+	(void)ctx, (void)s;
+	printf("agent %s%s", a->id, a->latest ? " (latest)" : "");
+	if (a->info)
+		printf(" host %s", a->info->hostname);
+	printf("\n");
+	print_errors(&a->errors, 2);
+	return 0;
 }
 
-/* Print j without its closing brace, then `"key":[`. */
+static int
+tree_framework(void *ctx, struct state_agent *a, struct state_framework *f)
+{
+	(void)ctx, (void)a;
+	printf("  framework %s", f->id);
+	if (f->info)
+		printf(" \"%s\" checkpoint %s", f->info->name,
+		    f->info->checkpoint ? "yes" : "no");
+	printf("\n");
+	print_errors(&f->errors, 4);
+	return 0;
+}
+
+static int
+tree_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
+{
+	(void)ctx, (void)a, (void)f;
+	printf("    executor %s%s\n", x->id,
+	    x->latest_dangling ? " (runs/latest dangles)" : "");
+	print_errors(&x->errors, 6);
+	for (size_t r = 0; r < x->n_runs; r++)
+		tree_run(&x->runs[r]);
+	return 0;
+}
+
+static const struct walk_visitor tree = { .begin = tree_begin,
+    .agent = tree_agent, .framework = tree_framework,
+    .executor = tree_executor };
+
+/* ---- --json: one document, printed as the walk goes ---- */
+
+/* Print j without its closing brace, then `,"key":[`. */
 static void
 open_object(json_t *j, const char *key)
 {
@@ -228,96 +153,145 @@ open_object(json_t *j, const char *key)
 	json_decref(j);
 }
 
+/* Close the array open_object opened, add the node's errors, close it. */
 static void
-print_json(const struct state *s)
+close_object(const struct state_errors *l)
 {
-	char boot[64] = "";
-	json_t *top;
+	json_t *errors = statejson_errors(l);
 
-	bootid_current(boot, sizeof(boot), NULL);
-	top = json_pack("{s:s, s:o, s:s, s:o, s:o}", "work_dir", s->work,
-	    "boot_id", s->boot_id ? json_string(s->boot_id) : json_null(),
-	    "current_boot_id", boot, "latest_agent", s->latest_agent ?
-	    json_string(s->latest_agent) : json_null(), "errors",
-	    statejson_errors(&s->errors));
-	open_object(top, "agents");
-	for (size_t a = 0; a < s->n_agents; a++) {
-		const struct state_agent *ag = &s->agents[a];
-		json_t *ao = json_pack("{s:s, s:b}", "id", ag->id, "latest",
-		    ag->latest);
-		int nf = 0;
-		if (ag->info)
-			json_object_set_new(ao, "info",
-			    pbjson_from_message(&ag->info->base));
-		json_object_set_new(ao, "errors", statejson_errors(&ag->errors));
-		printf("%s", a ? "," : "");
-		open_object(ao, "frameworks");
-		for (size_t f = 0; f < ag->n_frameworks; f++) {
-			const struct state_framework *fw = &ag->frameworks[f];
-			json_t *fo;
-			int nx = 0;
-			if (!framework_matches(fw))
-				continue;
-			fo = json_pack("{s:s, s:b}", "id", fw->id, "checkpoint",
-			    fw->info && fw->info->checkpoint);
-			if (fw->info)
-				json_object_set_new(fo, "info",
-				    pbjson_from_message(&fw->info->base));
-			json_object_set_new(fo, "pid", fw->pid ?
-			    json_string(fw->pid) : json_null());
-			json_object_set_new(fo, "errors",
-			    statejson_errors(&fw->errors));
-			printf("%s", nf++ ? "," : "");
-			open_object(fo, "executors");
-			for (size_t x = 0; x < fw->n_executors; x++) {
-				if (!executor_matches(&fw->executors[x]))
-					continue;
-				json_t *xo = executor_json(&fw->executors[x]);
-				printf("%s", nx++ ? "," : "");
-				json_dumpf(xo, stdout, JSON_COMPACT);
-				json_decref(xo);
-			}
-			printf("]}");
-		}
-		printf("]}");
-	}
-	printf("]}\n");
+	printf("],\"errors\":");
+	json_dumpf(errors, stdout, JSON_COMPACT);
+	printf("}");
+	json_decref(errors);
 }
 
-static void
-print_json_lines(const struct state *s)
+struct json_ctx {
+	size_t agents, frameworks, executors;	/* siblings printed so far */
+};
+
+static int
+json_begin(void *ctx, struct state *s)
 {
-	for (size_t a = 0; a < s->n_agents; a++) {
-		const struct state_agent *ag = &s->agents[a];
-		for (size_t f = 0; f < ag->n_frameworks; f++) {
-			const struct state_framework *fw = &ag->frameworks[f];
-			if (!framework_matches(fw))
-				continue;
-			for (size_t x = 0; x < fw->n_executors; x++) {
-				const struct state_executor *ex = &fw->executors[x];
-				if (!executor_matches(ex))
-					continue;
-				for (size_t r = 0; r < ex->n_runs; r++) {
-					const struct state_run *run = &ex->runs[r];
-					for (size_t t = 0; t < run->n_tasks; t++) {
-						json_t *o;
-						if (!task_matches(&run->tasks[t]))
-							continue;
-						o = statejson_task(&run->tasks[t], 0);
-						json_object_set_new(o, "agent_id", json_string(ag->id));
-						json_object_set_new(o, "framework_id", json_string(fw->id));
-						json_object_set_new(o, "executor_id", json_string(ex->id));
-						json_object_set_new(o, "run_id", json_string(run->id));
-						json_object_set_new(o, "run", statejson_run(run));
-						json_object_set_new(o, "checkpoint", json_boolean(fw->info && fw->info->checkpoint));
-						json_dumpf(o, stdout, JSON_COMPACT);
-						putchar('\n');
-						json_decref(o);
-					}
-				}
-			}
+	char boot[64] = "";
+
+	(void)ctx;
+	bootid_current(boot, sizeof(boot), NULL);
+	open_object(json_pack("{s:s, s:o, s:s, s:o}", "work_dir", s->work,
+	    "boot_id", s->boot_id ? json_string(s->boot_id) : json_null(),
+	    "current_boot_id", boot, "latest_agent", s->latest_agent ?
+	    json_string(s->latest_agent) : json_null()), "agents");
+	return 0;
+}
+
+static int
+json_agent(void *ctx, struct state *s, struct state_agent *a)
+{
+	struct json_ctx *c = ctx;
+	json_t *o = json_pack("{s:s, s:b}", "id", a->id, "latest", a->latest);
+
+	(void)s;
+	json_object_set_new(o, "info", a->info ?
+	    pbjson_from_message(&a->info->base) : json_null());
+	printf("%s", c->agents++ ? "," : "");
+	open_object(o, "frameworks");
+	c->frameworks = 0;
+	return 0;
+}
+
+static int
+json_framework(void *ctx, struct state_agent *a, struct state_framework *f)
+{
+	struct json_ctx *c = ctx;
+	json_t *o = json_pack("{s:s, s:b}", "id", f->id, "checkpoint",
+	    f->info && f->info->checkpoint);
+
+	(void)a;
+	json_object_set_new(o, "info", f->info ?
+	    pbjson_from_message(&f->info->base) : json_null());
+	json_object_set_new(o, "pid", f->pid ? json_string(f->pid) : json_null());
+	printf("%s", c->frameworks++ ? "," : "");
+	open_object(o, "executors");
+	c->executors = 0;
+	return 0;
+}
+
+static int
+json_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
+{
+	struct json_ctx *c = ctx;
+	json_t *o = json_pack("{s:s}", "id", x->id), *runs = json_array();
+
+	(void)a, (void)f;
+	json_object_set_new(o, "info", x->info ?
+	    pbjson_from_message(&x->info->base) : json_null());
+	json_object_set_new(o, "latest_run", x->latest_run ?
+	    json_string(x->latest_run) : json_null());
+	for (size_t r = 0; r < x->n_runs; r++) {
+		json_t *ro = statejson_run(&x->runs[r]), *tasks = json_array();
+		for (size_t t = 0; t < x->runs[r].n_tasks; t++)
+			json_array_append_new(tasks,
+			    statejson_task(&x->runs[r].tasks[t], 1));
+		json_object_set_new(ro, "tasks", tasks);
+		json_array_append_new(runs, ro);
+	}
+	json_object_set_new(o, "runs", runs);
+	json_object_set_new(o, "errors", statejson_errors(&x->errors));
+	printf("%s", c->executors++ ? "," : "");
+	json_dumpf(o, stdout, JSON_COMPACT);
+	json_decref(o);
+	return 0;
+}
+
+static int
+json_framework_end(void *ctx, struct state_agent *a, struct state_framework *f)
+{
+	(void)ctx, (void)a;
+	close_object(&f->errors);
+	return 0;
+}
+
+static int
+json_agent_end(void *ctx, struct state *s, struct state_agent *a)
+{
+	(void)ctx, (void)s;
+	close_object(&a->errors);
+	return 0;
+}
+
+static int
+json_end(void *ctx, struct state *s)
+{
+	(void)ctx;
+	close_object(&s->errors);
+	putchar('\n');
+	return 0;
+}
+
+/* ---- --json-lines: one line per task ---- */
+
+static int
+lines_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
+{
+	(void)ctx;
+	for (size_t r = 0; r < x->n_runs; r++) {
+		const struct state_run *run = &x->runs[r];
+		for (size_t t = 0; t < run->n_tasks; t++) {
+			json_t *o = statejson_task(&run->tasks[t], 0);
+			json_object_set_new(o, "agent_id", json_string(a->id));
+			json_object_set_new(o, "framework_id", json_string(f->id));
+			json_object_set_new(o, "executor_id", json_string(x->id));
+			json_object_set_new(o, "run_id", json_string(run->id));
+			json_object_set_new(o, "run", statejson_run(run));
+			json_object_set_new(o, "checkpoint",
+			    json_boolean(f->info && f->info->checkpoint));
+			json_dumpf(o, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(o);
 		}
 	}
+	return 0;
 }
 
 /* ---- --updates: every record of matching tasks ---- */
@@ -362,51 +336,44 @@ update_line(void *vctx, long long off, const Mesos__StatusUpdateRecord *rec,
 }
 
 static int
-print_updates(const struct state *s)
+updates_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
 {
+	const char *work = ctx;
 	struct ckpt_error e;
 	char path[PATH_MAX];
-	int status = EX_OK;
 
-	for (size_t a = 0; a < s->n_agents; a++)
-	for (size_t f = 0; f < s->agents[a].n_frameworks; f++) {
-		const struct state_framework *fw = &s->agents[a].frameworks[f];
-		if (!framework_matches(fw))
-			continue;
-		for (size_t x = 0; x < fw->n_executors; x++) {
-			const struct state_executor *ex = &fw->executors[x];
-			if (!executor_matches(ex))
-				continue;
-			for (size_t r = 0; r < ex->n_runs; r++)
-			for (size_t t = 0; t < ex->runs[r].n_tasks; t++) {
-				struct state_task tmp = { 0 };
-				struct ckpt_ids ids = { s->agents[a].id, fw->id,
-				    ex->id, ex->runs[r].id, ex->runs[r].tasks[t].id };
-				struct upd_ctx c = { path, opt.out != OUT_TREE };
-				if (!task_matches(&ex->runs[r].tasks[t]))
-					continue;
-				path_build(path, sizeof(path), s->work,
-				    PATH_TASK_UPDATES, &ids, NULL);
-				if (!c.json)
-					printf("%s/%s/%s:\n", fw->id, ex->id, ids.task);
-				if (state_replay_updates(path, false, false, &tmp,
-				    update_line, &c, &e) < 0) {
-					error_print(&e);
-					status = EX_DATAERR;
-				}
-				state_task_clear(&tmp);
-			}
+	for (size_t r = 0; r < x->n_runs; r++)
+	for (size_t t = 0; t < x->runs[r].n_tasks; t++) {
+		struct state_task tmp = { 0 };
+		struct ckpt_ids ids = { a->id, f->id, x->id, x->runs[r].id,
+		    x->runs[r].tasks[t].id };
+		struct upd_ctx c = { path, opt.json };
+		int fd;
+		path_build(path, sizeof(path), work, PATH_TASK_UPDATES, &ids,
+		    NULL);
+		if (!c.json)
+			printf("%s/%s/%s:\n", f->id, x->id, ids.task);
+		if ((fd = workdir_open_dir(work, PATH_TASK, &ids, &e)) < 0 ||
+		    state_replay_updates(fd, "task.updates", path, false, &tmp,
+		    update_line, &c, &e) < 0) {
+			fflush(stdout);
+			error_print(&e);
+			opt.problems++;
 		}
+		if (fd >= 0)
+			close(fd);
+		state_task_clear(&tmp);
 	}
-	return status;
+	return 0;
 }
 
-/* ---- --verify ---- */
+/* ---- --verify: every error of every node, and torn tails ---- */
 
 static void
-verify_errors(const struct state_errors *l, size_t *n)
+verify_errors(const struct state_errors *l)
 {
-	for (size_t i = 0; i < l->n; i++, (*n)++) {
+	for (size_t i = 0; i < l->n; i++, opt.problems++) {
 		printf("%s: ", l->v[i].path);
 		if (l->v[i].offset >= 0)
 			printf("offset %lld: ", l->v[i].offset);
@@ -415,42 +382,56 @@ verify_errors(const struct state_errors *l, size_t *n)
 }
 
 static int
-verify(const struct state *s)
+verify_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
 {
-	size_t n = 0;
+	const char *work = ctx;
 	char path[PATH_MAX];
 
-	verify_errors(&s->errors, &n);
-	for (size_t a = 0; a < s->n_agents; a++) {
-		const struct state_agent *ag = &s->agents[a];
-		verify_errors(&ag->errors, &n);
-		for (size_t f = 0; f < ag->n_frameworks; f++) {
-			const struct state_framework *fw = &ag->frameworks[f];
-			verify_errors(&fw->errors, &n);
-			for (size_t x = 0; x < fw->n_executors; x++) {
-				const struct state_executor *ex = &fw->executors[x];
-				verify_errors(&ex->errors, &n);
-				for (size_t r = 0; r < ex->n_runs; r++) {
-					const struct state_run *run = &ex->runs[r];
-					verify_errors(&run->errors, &n);
-					for (size_t t = 0; t < run->n_tasks; t++) {
-						const struct state_task *tk = &run->tasks[t];
-						struct ckpt_ids ids = { ag->id, fw->id, ex->id,
-						    run->id, tk->id };
-						verify_errors(&tk->errors, &n);
-						if (!tk->torn)
-							continue;
-						path_build(path, sizeof(path), s->work,
-						    PATH_TASK_UPDATES, &ids, NULL);
-						printf("%s: offset %lld: torn tail after the "
-						    "last whole record\n", path, tk->valid_end);
-						n++;
-					}
-				}
-			}
+	verify_errors(&x->errors);
+	for (size_t r = 0; r < x->n_runs; r++) {
+		const struct state_run *run = &x->runs[r];
+		verify_errors(&run->errors);
+		for (size_t t = 0; t < run->n_tasks; t++) {
+			const struct state_task *tk = &run->tasks[t];
+			struct ckpt_ids ids = { a->id, f->id, x->id, run->id,
+			    tk->id };
+			verify_errors(&tk->errors);
+			if (!tk->torn)
+				continue;
+			path_build(path, sizeof(path), work, PATH_TASK_UPDATES,
+			    &ids, NULL);
+			printf("%s: offset %lld: torn tail after the last whole "
+			    "record\n", path, tk->valid_end);
+			opt.problems++;
 		}
 	}
-	return n ? EX_DATAERR : EX_OK;
+	return 0;
+}
+
+static int
+verify_begin(void *ctx, struct state *s)
+{
+	(void)ctx;
+	verify_errors(&s->errors);
+	return 0;
+}
+
+static int
+verify_agent_end(void *ctx, struct state *s, struct state_agent *a)
+{
+	(void)ctx, (void)s;
+	verify_errors(&a->errors);
+	return 0;
+}
+
+static int
+verify_framework_end(void *ctx, struct state_agent *a,
+    struct state_framework *f)
+{
+	(void)ctx, (void)a;
+	verify_errors(&f->errors);
+	return 0;
 }
 
 /* ---- --file: decode one checkpoint file ---- */
@@ -535,11 +516,7 @@ main(int argc, char *argv[])
 		{ "work-dir", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "json-lines", no_argument, NULL, 'l' },
-		{ "framework", required_argument, NULL, 'f' },
-		{ "executor", required_argument, NULL, 'e' },
-		{ "task", required_argument, NULL, 't' },
-		{ "state", required_argument, NULL, 's' },
-		{ "unacked", no_argument, NULL, 'u' },
+		WALK_FILTER_OPTIONS,
 		{ "verify", no_argument, NULL, 'v' },
 		{ "updates", no_argument, NULL, 'U' },
 		{ "file", required_argument, NULL, 'F' },
@@ -549,36 +526,24 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct state_options so = { .strict = false };
-	struct state *s;
+	struct json_ctx jc = { 0 };
+	struct walk_visitor v = { 0 };
 	struct ckpt_error e;
 	const char *work = NULL, *file = NULL, *type = NULL;
+	bool verify = false, updates = false;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "d:jf:e:t:h", longopts, NULL)) != -1) {
+		if ((rc = walk_filter_option(&opt.filter, ch, optarg, &e)) < 0)
+			errx(EX_USAGE, "%s", e.reason);
+		if (rc > 0)
+			continue;
 		switch (ch) {
 		case 'd': work = optarg; break;
 		case 'j': opt.out = OUT_JSON; break;
 		case 'l': opt.out = OUT_JSON_LINES; break;
-		case 'f': opt.framework = optarg; break;
-		case 'e': opt.executor = optarg; break;
-		case 't': opt.task = optarg; break;
-		case 's': {
-			char name[64];
-			const ProtobufCEnumValue *v;
-			snprintf(name, sizeof(name), "%s%s",
-			    strncasecmp(optarg, "TASK_", 5) ? "TASK_" : "", optarg);
-			for (char *p = name; *p; p++)
-				*p = (char)toupper((unsigned char)*p);
-			v = protobuf_c_enum_descriptor_get_value_by_name(
-			    &mesos__task_state__descriptor, name);
-			if (v == NULL)
-				errx(EX_USAGE, "unknown task state '%s'", optarg);
-			opt.state = v->value;
-			break;
-		}
-		case 'u': opt.unacked = true; break;
-		case 'v': opt.verify = true; break;
-		case 'U': opt.updates = true; break;
+		case 'v': verify = true; break;
+		case 'U': updates = true; break;
 		case 'F': file = optarg; break;
 		case 'T': type = optarg; break;
 		case 'h': usage(stdout, EX_OK); break;
@@ -594,25 +559,32 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "--type goes with --file");
 	if ((work = path_work_dir(work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
-	if ((rc = state_read(work, &so, &s, &e)) < 0) {
+	opt.json = opt.out != OUT_TREE;
+	if (verify)
+		v = (struct walk_visitor){ .ctx = (void *)work,
+		    .begin = verify_begin, .executor = verify_executor,
+		    .framework_end = verify_framework_end,
+		    .agent_end = verify_agent_end };
+	else if (updates)
+		v = (struct walk_visitor){ .ctx = (void *)work,
+		    .executor = updates_executor };
+	else if (opt.out == OUT_JSON)
+		v = (struct walk_visitor){ .ctx = &jc, .begin = json_begin,
+		    .agent = json_agent, .framework = json_framework,
+		    .executor = json_executor,
+		    .framework_end = json_framework_end,
+		    .agent_end = json_agent_end, .end = json_end };
+	else if (opt.out == OUT_JSON_LINES)
+		v = (struct walk_visitor){ .executor = lines_executor };
+	else
+		v = tree;
+	if ((rc = walk(work, &so, &opt.filter, &v, &e)) < 0) {
+		fflush(stdout);
 		error_print(&e);
 		return error_exit_code(rc);
 	}
-	if (opt.verify)
-		rc = verify(s);
-	else if (opt.updates)
-		rc = print_updates(s);
-	else {
-		if (opt.out == OUT_JSON)
-			print_json(s);
-		else if (opt.out == OUT_JSON_LINES)
-			print_json_lines(s);
-		else
-			tree(s);
-		rc = EX_OK;
-	}
-	state_free(s);
+	walk_filter_free(&opt.filter);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		err(EX_IOERR, "stdout");
-	return rc;
+	return opt.problems ? EX_DATAERR : EX_OK;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,7 @@ usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: ckpt-write [-d WORK] [-a AGENT] [-f FRAMEWORK] [-e EXECUTOR]\n"
-	    "                  [-r RUN] [-t TASK] [--file FILE] KIND\n"
+	    "                  [-r RUN] [-t TASK] [--file FILE] [--force] KIND\n"
 	    "KIND: agent framework framework-pid executor run task update ack\n"
 	    "      boot-id sentinel (JSON or text on stdin; see ckpt-write(1))\n");
 	exit(status);
@@ -90,6 +91,7 @@ main(int argc, char *argv[])
 		{ "run", required_argument, NULL, 'r' },
 		{ "task", required_argument, NULL, 't' },
 		{ "file", required_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -101,7 +103,8 @@ main(int argc, char *argv[])
 	ProtobufCMessage *m = NULL;
 	json_t *j = NULL;
 	char *latest = NULL, *latest_run = NULL, text[4096], uuid_text[UUID_TEXT];
-	int ch, rc = 0, k;
+	int ch, rc = 0, k, lock = -1;
+	bool force = false;
 
 	error_clear(&e);
 	while ((ch = getopt_long(argc, argv, "d:a:f:e:r:t:h", longopts,
@@ -114,6 +117,7 @@ main(int argc, char *argv[])
 		case 'r': ids.run = optarg; break;
 		case 't': ids.task = optarg; break;
 		case 'F': file = optarg; break;
+		case 'X': force = true; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -209,6 +213,15 @@ main(int argc, char *argv[])
 	if ((rc = ids_validate(&ids, &e)) < 0 ||
 	    (rc = workdir_check(work, &e)) < 0)
 		die(&e, rc);
+	/* A running agent owns the work dir: a record written behind its
+	 * back (an ACK above all) makes it and the disk disagree. */
+	if (!force && (lock = workdir_lock(work, &e)) < 0) {
+		if (lock == -EAGAIN)
+			snprintf(e.reason + strlen(e.reason), sizeof(e.reason) -
+			    strlen(e.reason), "; a running agent owns it "
+			    "(--force writes anyway)");
+		die(&e, lock);
+	}
 
 	switch (k) {
 	case 0:
@@ -293,5 +306,7 @@ main(int argc, char *argv[])
 	free(latest_run);
 	if (rc < 0)
 		die(&e, rc);
+	if (lock >= 0)
+		close(lock);
 	return EX_OK;
 }

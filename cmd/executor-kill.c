@@ -64,17 +64,16 @@ main(int argc, char *argv[])
 		return error_exit_code(rc);
 	}
 	for (size_t i = 0; i < t.n; i++) {
-		json_t *x = t.v[i];
-		pid_t pid = (pid_t)target_int(x, "pid");
-		unsigned long long start = (unsigned long long)target_int(x,
-		    "start_time");
-		time_t bound = (time_t)target_int(x, "pid_mtime");
+		const struct target *x = &t.v[i];
+		pid_t pid = x->pid;
+		unsigned long long start = x->start_time;
+		time_t bound = x->pid_mtime;
 		enum proc_identity id = pid > 0 ? proc_identify(pid, start,
 		    bound) : PROC_GONE;
 		const char *result;
 		char msg[160] = "";
 
-		if (json_is_true(json_object_get(x, "reboot")))
+		if (x->reboot)
 			id = PROC_GONE;	/* pids of another boot: never signal */
 		if (id == PROC_GONE)
 			result = "gone";
@@ -91,10 +90,9 @@ main(int argc, char *argv[])
 			    rc == -ESRCH ? "identity changed" : "survived SIGKILL");
 			failed++;
 		}
-		json_t *o = json_pack("{s:s?, s:s?, s:s?, s:o, s:s}",
-		    "framework_id", target_str(x, "framework_id"),
-		    "executor_id", target_str(x, "executor_id"),
-		    "run_id", target_str(x, "run_id"),
+		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s}",
+		    "framework_id", x->framework_id,
+		    "executor_id", x->executor_id, "run_id", x->run_id,
 		    "pid", pid > 0 ? json_integer(pid) : json_null(),
 		    "result", result);
 		if (msg[0])

@@ -33,31 +33,25 @@ usage(FILE *fp, int status)
 
 /* One handshake: 0 reached, or a reason in msg. */
 static int
-reconnect(json_t *x, long long timeout, char *msg, size_t len)
+reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 {
-	const char *sock = target_str(x, "socket");
-	struct ckpt_ids ids = { target_str(x, "agent_id"),
-	    target_str(x, "framework_id"), target_str(x, "executor_id"),
-	    target_str(x, "run_id"), NULL };
+	const char *sock = x->socket;
+	struct ckpt_ids ids = { x->agent_id, x->framework_id, x->executor_id,
+	    x->run_id, x->task_id };
 	Agentproto__ExecutorMessage reg = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
-	const char *work = target_str(x, "work_dir");
-	json_t *tasks = json_object_get(x, "tasks");
+	const char *work = x->work_dir;
 	struct channel c;
 	struct ckpt_error e;
 	long long deadline = monotonic_ms() + timeout;
 	int expect = -1, got = 0, fd;
 
-	if (json_is_true(json_object_get(x, "reboot")))
+	if (x->reboot)
 		return snprintf(msg, len, "the host rebooted since"), -1;
-	if (proc_identify((pid_t)target_int(x, "pid"),
-	    (unsigned long long)target_int(x, "start_time"),
-	    (time_t)target_int(x, "pid_mtime")) != PROC_SAME)
+	if (x->pid <= 0 || proc_identify(x->pid, x->start_time,
+	    x->pid_mtime) != PROC_SAME)
 		return snprintf(msg, len, "the executor is not running"), -1;
-	if (sock == NULL || work == NULL)
+	if (sock == NULL)
 		return snprintf(msg, len, "no socket checkpointed"), -1;
-	if (json_array_size(tasks) > 0)
-		ids.task = json_string_value(json_object_get(json_array_get(
-		    tasks, 0), "id"));
 	/* Retry while the socket is not there yet (a starting executor). */
 	while ((fd = channel_connect(sock, &e)) < 0 && monotonic_ms() < deadline)
 		usleep(10000);
@@ -94,7 +88,7 @@ reconnect(json_t *x, long long timeout, char *msg, size_t len)
 				path_build(path, sizeof(path), work,
 				    PATH_TASK_UPDATES, &ids, NULL);
 				if (u && (known = state_update_known(path, u)) == 0 &&
-				    json_is_true(json_object_get(x, "checkpoint")) &&
+				    x->checkpoint &&
 				    checkpoint_update(work, &ids, m->update, &e) < 0)
 					error_print(&e);
 				if (u && known == 2) {
@@ -175,20 +169,19 @@ main(int argc, char *argv[])
 	}
 	/* We write the update streams: take the writer's lock (an agent
 	 * that runs owns its executors). */
-	if (t.n > 0 && target_str(t.v[0], "work_dir") &&
-	    (lock = workdir_lock(target_str(t.v[0], "work_dir"), &e)) < 0) {
+	if (t.n > 0 && (lock = workdir_lock(t.v[0].work_dir, &e)) < 0) {
 		error_print(&e);
 		targets_free(&t);
 		return error_exit_code(lock);
 	}
 	for (size_t i = 0; i < t.n; i++) {
 		char msg[640];
-		int ok = reconnect(t.v[i], timeout, msg, sizeof(msg)) == 0;
-		json_t *o = json_pack("{s:s?, s:s?, s:s?, s:O?, s:s, s:s}",
-		    "framework_id", target_str(t.v[i], "framework_id"),
-		    "executor_id", target_str(t.v[i], "executor_id"),
-		    "run_id", target_str(t.v[i], "run_id"),
-		    "pid", json_object_get(t.v[i], "pid"),
+		const struct target *x = &t.v[i];
+		int ok = reconnect(x, timeout, msg, sizeof(msg)) == 0;
+		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}",
+		    "framework_id", x->framework_id, "executor_id",
+		    x->executor_id, "run_id", x->run_id, "pid", x->pid > 0 ?
+		    json_integer(x->pid) : json_null(),
 		    "result", ok ? "reached" : "unreachable", "message", msg);
 		failed += !ok;
 		json_dumpf(o, stdout, JSON_COMPACT);

@@ -12,6 +12,7 @@
 #include "gc.h"
 #include "paths.h"
 #include "recovery.h"
+#include "walk.h"
 #include "workdir.h"
 
 static void
@@ -21,12 +22,40 @@ gc_print(void *ctx, const char *path)
 	putchar(*(const int *)ctx ? '\0' : '\n');
 }
 
+struct print {
+	int table, orphans, none;	/* none: an agent holds the work dir */
+};
+
+static int
+print_run(void *ctx, const struct recovery_plan *p, const struct recovery_run *r)
+{
+	const struct print *pr = ctx;
+	json_t *o;
+
+	if (pr->orphans && (pr->none || r->identity != PROC_SAME))
+		return 0;
+	o = recovery_run_json(p, r);
+	if (pr->table)
+		printf("%-20s %-20s %-8lld %-9s %-10s %-7zu %zu\n",
+		    r->framework->id, r->executor->id, (long long)r->run->pid,
+		    json_string_value(json_object_get(o, "process")),
+		    recovery_action_name(r->action), r->pending,
+		    json_array_size(json_object_get(o, "errors")));
+	else {
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+	}
+	json_decref(o);
+	return 0;
+}
+
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
 	    "usage: recover [-d WORK] [--strict | --no-strict] [--repair] [--orphans]\n"
-	    "               [--json | --table]\n"
+	    "               [--json | --table] [--framework ID]... [--executor ID]...\n"
+	    "               [--task ID]... [--state STATE]... [--unacked]\n"
 	    "       recover [-d WORK] --gc [DELAY] [--dry-run] [-0 | --print0]\n");
 	exit(status);
 }
@@ -36,12 +65,13 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "work-dir", required_argument, NULL, 'd' },
-		{ "strict", no_argument, NULL, 's' },
+		{ "strict", no_argument, NULL, 'X' },
 		{ "no-strict", no_argument, NULL, 'S' },
+		WALK_FILTER_OPTIONS,
 		{ "repair", no_argument, NULL, 'r' },
 		{ "orphans", no_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
-		{ "table", no_argument, NULL, 't' },
+		{ "table", no_argument, NULL, 'T' },
 		{ "gc", optional_argument, NULL, 'g' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "print0", no_argument, NULL, '0' },
@@ -50,21 +80,25 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct state_options so = { .strict = true };
-	struct recovery_plan p;
+	struct walk_filter filter = { 0 };
 	struct ckpt_error e;
 	const char *work = NULL;
 	int ch, rc, orphans = 0, table = isatty(1), gc = 0, dry = 0, nul = 0;
 	long long delay = 7LL * 24 * 3600 * 1000;	/* Mesos: one week */
 
-	while ((ch = getopt_long(argc, argv, "d:h0", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "d:f:e:t:h0", longopts, NULL)) != -1) {
+		if ((rc = walk_filter_option(&filter, ch, optarg, &e)) < 0)
+			errx(EX_USAGE, "%s", e.reason);
+		if (rc > 0)
+			continue;
 		switch (ch) {
 		case 'd': work = optarg; break;
-		case 's': so.strict = true; break;
+		case 'X': so.strict = true; break;
 		case 'S': so.strict = false; break;
 		case 'r': so.repair = true; break;
 		case 'o': orphans = 1; break;
 		case 'j': table = 0; break;
-		case 't': table = 1; break;
+		case 'T': table = 1; break;
 		case 'g':
 			gc = 1;
 			if (optarg == NULL && optind < argc && argv[optind][0] != '-')
@@ -95,37 +129,23 @@ main(int argc, char *argv[])
 		}
 		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 	}
-	if ((rc = recovery_plan(work, &so, false, &p, &e)) < 0) {
+	/* --repair writes: only into a work dir a writer may use. */
+	if (so.repair && (rc = workdir_check(work, &e)) < 0) {
 		error_print(&e);
-		recovery_plan_free(&p);
 		return error_exit_code(rc);
 	}
 	/* An orphan: a live executor while no agent holds the work dir. */
-	if (orphans && workdir_locked(work))
-		p.n_runs = 0;
+	struct print pr = { table, orphans, orphans && workdir_locked(work) };
 	if (table)
 		printf("%-20s %-20s %-8s %-9s %-10s %-7s %s\n", "FRAMEWORK",
 		    "EXECUTOR", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS");
-	for (size_t i = 0; i < p.n_runs; i++) {
-		struct recovery_run *r = &p.runs[i];
-		json_t *o;
-		if (orphans && r->identity != PROC_SAME)
-			continue;
-		o = recovery_run_json(&p, r);
-		if (table)
-			printf("%-20s %-20s %-8lld %-9s %-10s %-7zu %zu\n",
-			    r->framework->id, r->executor->id,
-			    (long long)r->run->pid, json_string_value(
-			    json_object_get(o, "process")),
-			    recovery_action_name(r->action), r->pending,
-			    json_array_size(json_object_get(o, "errors")));
-		else {
-			json_dumpf(o, stdout, JSON_COMPACT);
-			putchar('\n');
-		}
-		json_decref(o);
+	if ((rc = recovery_walk(work, &so, &filter, false, print_run, &pr,
+	    &e)) < 0) {
+		fflush(stdout);
+		error_print(&e);
+		return error_exit_code(rc);
 	}
-	recovery_plan_free(&p);
+	walk_filter_free(&filter);
 	if (fflush(stdout) != 0)
 		err(EX_IOERR, "stdout");
 	return EX_OK;

@@ -868,8 +868,7 @@ recover(struct agent *a)
 		x->bound = run->pid_mtime;
 		x->socket = run->socket ? strdup(run->socket) : NULL;
 		if (t) {
-			x->state = t->latest_state >= 0 ? t->latest_state :
-			    t->info ? (int)t->info->state : -1;
+			x->state = task_effective_state(t);
 			x->terminal = t->terminal;
 			/* Pending updates are forwarded again, once, whole. */
 			for (size_t k = 0; k < t->n_pending; k++) {

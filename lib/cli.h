@@ -9,6 +9,7 @@
 
 #include "error.h"
 
+
 /* All of file (or stdin) as text, at most len-1 bytes, newline cut. */
 int cli_read_text(const char *file, char *buf, size_t len,
     struct ckpt_error *e);

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "at.h"
 #include "fault.h"
 
 static int
@@ -147,13 +148,16 @@ durable_mkdirs(const char *path, struct ckpt_error *e)
 	struct stat st;
 	int rc;
 
+	strlcpy(buf, path, sizeof(buf));
+	dir_of(buf, dir);
+	/* A directory that exists may have been made by a process that died
+	 * before syncing it into its parent: sync it now, or what is written
+	 * below it may be durable while its name is not. */
 	if (stat(path, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 :
+		return S_ISDIR(st.st_mode) ? durable_fsync_dir(dir, e) :
 		    error_set(e, -ENOTDIR, path, -1, "not a directory");
 	if (errno != ENOENT)
 		return fail(e, path, "stat");
-	strlcpy(buf, path, sizeof(buf));
-	dir_of(buf, dir);
 	if (strcmp(dir, path) != 0 && (rc = durable_mkdirs(dir, e)) < 0)
 		return rc;
 	if (fault_point("mkdir", path) < 0 ||
@@ -185,18 +189,25 @@ durable_symlink(const char *target, const char *linkpath,
 }
 
 int
-durable_truncate(const char *path, off_t len, struct ckpt_error *e)
+durable_truncate_at(int dirfd, const char *name, const char *path, off_t len,
+    struct ckpt_error *e)
 {
 	int fd, rc = 0;
 
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return fail(e, path, "open for truncate");
+	if ((fd = at_open_file(dirfd, name, O_WRONLY, path, e)) < 0)
+		return fd;
 	if (fault_point("truncate", path) < 0 || ftruncate(fd, len) < 0)
 		rc = fail(e, path, "truncate");
 	else if (fsync(fd) < 0)
 		rc = fail(e, path, "fsync");
 	close(fd);
 	return rc;
+}
+
+int
+durable_truncate(const char *path, off_t len, struct ckpt_error *e)
+{
+	return durable_truncate_at(AT_FDCWD, path, path, len, e);
 }
 
 int

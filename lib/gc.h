@@ -1,10 +1,16 @@
 /*
  * gc.h: garbage collection of terminated runs.  A run is collectable when
  * its executor.sentinel is older than a delay; its meta directory and its
- * sandbox are removed without following any symbolic link.  Only runs an
- * agent has marked terminated are touched, and an agent never writes to a
- * terminated run again, so collecting is safe while an agent runs; when no
- * agent runs, the work dir's lock is held for the duration.
+ * sandbox are removed.  Every directory is opened from the work dir one
+ * component at a time without following a symbolic link (at.h), and a
+ * work dir that fails workdir_check() (another user's, or writable by
+ * others) is refused.  Removal is atomic and durable: the run is renamed
+ * to a dot-name (".gc.RUN", which every reader skips), the parent is
+ * fsynced, then the tree is deleted; a gc killed half-way leaves either
+ * the whole run or an invisible dot-name that the next gc deletes.  Only
+ * runs an agent has marked terminated are touched, and an agent never
+ * writes to a terminated run again, so collecting is safe while an agent
+ * runs; when no agent runs, the work dir's lock is held meanwhile.
  */
 #ifndef CKPT_GC_H
 #define CKPT_GC_H
@@ -18,10 +24,9 @@
 typedef void (*gc_cb)(void *ctx, const char *path);
 
 /* Collect runs terminated before `before`.  Returns the number of runs,
- * or a negative code (the error names the path). */
+ * or a negative code (the error names the path; -EPERM for a work dir
+ * that fails the ownership check). */
 int gc_runs(const char *work, time_t before, bool dry_run, gc_cb cb,
     void *ctx, struct ckpt_error *e);
-/* rm -r of path, never following a symbolic link: 0 or -errno. */
-int gc_remove_tree(const char *path, struct ckpt_error *e);
 
 #endif

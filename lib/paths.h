@@ -1,7 +1,8 @@
 /*
  * paths.h: the work dir's layout (FORMAT.md) and the validation of every
  * id before it becomes a path component.  An id is valid when it is 1 to
- * 255 bytes, not "." or "..", and holds no '/', NUL or control character.
+ * 255 bytes of valid UTF-8, not "." or "..", and holds no '/', NUL or
+ * control character.
  * Every builder returns 0, or -ENAMETOOLONG / -EINVAL with the error set.
  */
 #ifndef CKPT_PATHS_H

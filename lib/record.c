@@ -1,11 +1,14 @@
 #include "record.h"
 
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "at.h"
 
 static uint32_t
 le32(const uint8_t *p)
@@ -15,16 +18,16 @@ le32(const uint8_t *p)
 }
 
 int
-record_reader_open(struct record_reader *r, const char *path,
-    struct ckpt_error *e)
+record_reader_openat(struct record_reader *r, int dirfd, const char *name,
+    const char *path, struct ckpt_error *e)
 {
 	int fd;
 
 	memset(r, 0, sizeof(*r));
-	/* A symbolic link planted in a work dir is not state: never follow. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return error_set(e, -errno, path, -1, "%s", errno == ELOOP ?
-		    "a symbolic link, not a checkpoint file" : strerror(errno));
+	/* A symbolic link planted in a work dir is not state, and a FIFO
+	 * must not block the reader: at_open_file refuses both. */
+	if ((fd = at_open_file(dirfd, name, O_RDONLY, path, e)) < 0)
+		return fd;
 	if ((r->fp = fdopen(fd, "rb")) == NULL) {
 		close(fd);
 		return error_set(e, -errno, path, -1, "%s", strerror(errno));
@@ -34,6 +37,39 @@ record_reader_open(struct record_reader *r, const char *path,
 		return error_set(e, -ENOMEM, path, -1, "out of memory");
 	}
 	return 0;
+}
+
+int
+record_reader_open(struct record_reader *r, const char *path,
+    struct ckpt_error *e)
+{
+	return record_reader_openat(r, AT_FDCWD, path, path, e);
+}
+
+int
+record_torn_zeros(struct record_reader *r, long long off, size_t len)
+{
+	struct stat st;
+	unsigned char buf[4096];
+	long long end = off + 4 + (long long)len, zeros = 0, pos;
+	int fd = fileno(r->fp);
+
+	if (fstat(fd, &st) < 0 || end > st.st_size)
+		return 0;
+	/* Count the zero bytes at the end of the file, back to the record. */
+	for (pos = st.st_size; pos > off; ) {
+		size_t n = pos - off < (long long)sizeof(buf) ?
+		    (size_t)(pos - off) : sizeof(buf);
+		ssize_t got = pread(fd, buf, n, pos - (long long)n);
+		if (got != (ssize_t)n)
+			return 0;
+		for (size_t i = n; i-- > 0; zeros++)
+			if (buf[i] != 0)
+				goto counted;
+		pos -= (long long)n;
+	}
+counted:
+	return zeros >= 4 && st.st_size - zeros < end;
 }
 
 int
@@ -177,12 +213,14 @@ int
 record_checksum(const uint8_t *body, size_t len)
 {
 	size_t pos = 0;
+	/* The CRC of all but a trailer's six bytes: computed once. */
+	uint32_t crc = len >= CHECKSUM_LEN ?
+	    (uint32_t)crc32(0, body, (uInt)(len - CHECKSUM_LEN)) : 0;
 	/* Our trailer, intact, but maybe not where a field starts (a damaged
 	 * length swallowed it): then the record is damaged. */
 	int trailer = len >= CHECKSUM_LEN &&
 	    body[len - 6] == ((CHECKSUM_TAG & 0x7f) | 0x80) &&
-	    body[len - 5] == CHECKSUM_TAG >> 7 && le32(body + len - 4) ==
-	    (uint32_t)crc32(0, body, (uInt)(len - CHECKSUM_LEN));
+	    body[len - 5] == CHECKSUM_TAG >> 7 && le32(body + len - 4) == crc;
 	int none = trailer ? -EBADMSG : 0;
 
 	/* Walk the top-level fields: the checksum is the last one. */
@@ -192,13 +230,13 @@ record_checksum(const uint8_t *body, size_t len)
 		if (varint(body, len, &pos, &tag) < 0)
 			return none;	/* else not ours to judge: unpacking is */
 		if (tag == CHECKSUM_TAG && start + CHECKSUM_LEN == len)
-			return le32(body + len - 4) ==
-			    (uint32_t)crc32(0, body, (uInt)start) ? 1 : -EBADMSG;
+			return le32(body + len - 4) == crc ? 1 : -EBADMSG;
 		/* A last fixed32 field holding the CRC of all before it is
 		 * our checksum with a damaged tag (a Mesos field matches by
 		 * chance once in 2^32). */
 		if ((tag & 7) == 5 && pos + 4 == len && le32(body + len - 4) ==
-		    (uint32_t)crc32(0, body, (uInt)start))
+		    (start + CHECKSUM_LEN == len ? crc :
+		    (uint32_t)crc32(0, body, (uInt)start)))
 			return -EBADMSG;
 		switch (tag & 7) {
 		case 0:
@@ -240,8 +278,9 @@ record_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
 }
 
 int
-record_read_file(const char *path, const ProtobufCMessageDescriptor *d,
-    ProtobufCMessage **out, struct ckpt_error *e)
+record_read_fileat(int dirfd, const char *name, const char *path,
+    const ProtobufCMessageDescriptor *d, ProtobufCMessage **out,
+    struct ckpt_error *e)
 {
 	struct record_reader r;
 	const uint8_t *data;
@@ -250,7 +289,7 @@ record_read_file(const char *path, const ProtobufCMessageDescriptor *d,
 	int rc;
 
 	*out = NULL;
-	if ((rc = record_reader_open(&r, path, e)) < 0)
+	if ((rc = record_reader_openat(&r, dirfd, name, path, e)) < 0)
 		return rc;
 	rc = record_next(&r, &data, &len, &off, e);
 	if (rc == RECORD_EOF)
@@ -268,4 +307,11 @@ record_read_file(const char *path, const ProtobufCMessageDescriptor *d,
 	}
 	record_reader_close(&r);
 	return rc;
+}
+
+int
+record_read_file(const char *path, const ProtobufCMessageDescriptor *d,
+    ProtobufCMessage **out, struct ckpt_error *e)
+{
+	return record_read_fileat(AT_FDCWD, path, path, d, out, e);
 }

@@ -38,6 +38,15 @@ struct record_reader {
 
 int record_reader_open(struct record_reader *r, const char *path,
     struct ckpt_error *e);
+/* Open name below dirfd (at.h: no link followed, regular files only);
+ * path names it in errors. */
+int record_reader_openat(struct record_reader *r, int dirfd, const char *name,
+    const char *path, struct ckpt_error *e);
+/* After the record at off (len bytes) failed to verify or parse: 1 when
+ * it is a torn append rather than corruption, that is, when the file
+ * ends in at least four zero bytes that begin inside that record (the
+ * file grew before a power cut, its data never landed), else 0. */
+int record_torn_zeros(struct record_reader *r, long long off, size_t len);
 /* Read the next record: RECORD_OK with *data, *len, *offset set (valid
  * until the next call), RECORD_EOF, RECORD_TORN, or a negative code
  * (-EBADMSG for an absurd length, -EIO). */
@@ -74,5 +83,8 @@ int record_unpack(const ProtobufCMessageDescriptor *d, const uint8_t *data,
  * -EBADMSG on corruption (a short or trailing record is corruption here). */
 int record_read_file(const char *path, const ProtobufCMessageDescriptor *d,
     ProtobufCMessage **out, struct ckpt_error *e);
+int record_read_fileat(int dirfd, const char *name, const char *path,
+    const ProtobufCMessageDescriptor *d, ProtobufCMessage **out,
+    struct ckpt_error *e);
 
 #endif

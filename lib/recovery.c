@@ -15,27 +15,63 @@ recovery_action_name(enum recovery_action a)
 	    "none";
 }
 
+/* The decision for one run. */
+static void
+run_decide(const struct recovery_plan *p, bool cleanup,
+    const struct state_framework *fw, const struct state_executor *ex,
+    const struct state_run *run, struct recovery_run *rr)
+{
+	memset(rr, 0, sizeof(*rr));
+	rr->agent = p->agent;
+	rr->framework = fw;
+	rr->executor = ex;
+	rr->run = run;
+	rr->checkpoint = fw->info && fw->info->checkpoint;
+	/* After a reboot, pids name other processes. */
+	rr->identity = p->reboot ? PROC_GONE : statejson_identity(run);
+	for (size_t t = 0; t < run->n_tasks; t++)
+		rr->pending += run->tasks[t].n_pending;
+	if (rr->identity == PROC_SAME)
+		rr->action = cleanup || !rr->checkpoint ? ACTION_KILL :
+		    ACTION_RECONNECT;
+}
+
+static int
+plan_begin(const char *work, struct recovery_plan *p, struct ckpt_error *e)
+{
+	struct stat st;
+
+	memset(p, 0, sizeof(*p));
+	p->work = work;
+	bootid_current(p->boot_id, sizeof(p->boot_id), NULL);
+	if (stat(work, &st) < 0 || !S_ISDIR(st.st_mode))
+		return error_set(e, -ENOENT, work, -1, "no such work dir");
+	return 0;
+}
+
+static void
+plan_boot(struct recovery_plan *p, const struct state *s)
+{
+	p->reboot = s->boot_id != NULL && strcmp(s->boot_id, p->boot_id) != 0;
+}
+
 int
 recovery_plan(const char *work, const struct state_options *o, bool cleanup,
     struct recovery_plan *p, struct ckpt_error *e)
 {
 	struct state_options so = *o;
-	struct stat st;
 	size_t n = 0;
 	int rc;
 
-	memset(p, 0, sizeof(*p));
-	bootid_current(p->boot_id, sizeof(p->boot_id), NULL);
-	if (stat(work, &st) < 0 || !S_ISDIR(st.st_mode))
-		return error_set(e, -ENOENT, work, -1, "no such work dir");
+	if ((rc = plan_begin(work, p, e)) < 0)
+		return rc;
 	so.latest_only = true;
 	rc = state_read(work, &so, &p->state, e);
 	if (rc == -ENOENT)
 		return 0;	/* no checkpoint: a new agent */
 	if (rc < 0)
 		return rc;
-	p->reboot = p->state->boot_id != NULL &&
-	    strcmp(p->state->boot_id, p->boot_id) != 0;
+	plan_boot(p, p->state);
 	for (size_t a = 0; a < p->state->n_agents; a++)
 		if (p->state->agents[a].latest)
 			p->agent = &p->state->agents[a];
@@ -50,29 +86,72 @@ recovery_plan(const char *work, const struct state_options *o, bool cleanup,
 		const struct state_framework *fw = &p->agent->frameworks[f];
 		for (size_t x = 0; x < fw->n_executors; x++) {
 			const struct state_executor *ex = &fw->executors[x];
-			for (size_t r = 0; r < ex->n_runs; r++) {
-				const struct state_run *run = &ex->runs[r];
-				struct recovery_run *rr;
-				if (run->completed)
-					continue;
-				rr = &p->runs[p->n_runs++];
-				rr->agent = p->agent;
-				rr->framework = fw;
-				rr->executor = ex;
-				rr->run = run;
-				rr->checkpoint = fw->info && fw->info->checkpoint;
-				/* After a reboot, pids name other processes. */
-				rr->identity = p->reboot ? PROC_GONE :
-				    statejson_identity(run);
-				for (size_t t = 0; t < run->n_tasks; t++)
-					rr->pending += run->tasks[t].n_pending;
-				if (rr->identity == PROC_SAME)
-					rr->action = cleanup || !rr->checkpoint ?
-					    ACTION_KILL : ACTION_RECONNECT;
-			}
+			for (size_t r = 0; r < ex->n_runs; r++)
+				if (!ex->runs[r].completed)
+					run_decide(p, cleanup, fw, ex,
+					    &ex->runs[r], &p->runs[p->n_runs++]);
 		}
 	}
 	return 0;
+}
+
+struct stream {
+	struct recovery_plan p;
+	bool cleanup;
+	recovery_cb cb;
+	void *ctx;
+};
+
+static int
+stream_begin(void *ctx, struct state *s)
+{
+	plan_boot(&((struct stream *)ctx)->p, s);
+	return 0;
+}
+
+static int
+stream_agent(void *ctx, struct state *s, struct state_agent *a)
+{
+	(void)s;
+	((struct stream *)ctx)->p.agent = a;
+	return 0;
+}
+
+static int
+stream_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
+{
+	struct stream *st = ctx;
+	struct recovery_run rr;
+	int rc;
+
+	(void)a;
+	for (size_t r = 0; r < x->n_runs; r++) {
+		if (x->runs[r].completed)
+			continue;
+		run_decide(&st->p, st->cleanup, f, x, &x->runs[r], &rr);
+		if ((rc = st->cb(st->ctx, &st->p, &rr)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+recovery_walk(const char *work, const struct state_options *o,
+    const struct walk_filter *filter, bool cleanup, recovery_cb cb,
+    void *ctx, struct ckpt_error *e)
+{
+	struct stream st = { .cleanup = cleanup, .cb = cb, .ctx = ctx };
+	struct walk_visitor v = { .ctx = &st, .begin = stream_begin,
+	    .agent = stream_agent, .executor = stream_executor };
+	struct state_options so = *o;
+	int rc;
+
+	if ((rc = plan_begin(work, &st.p, e)) < 0)
+		return rc;
+	so.latest_only = true;
+	rc = walk(work, &so, filter, &v, e);
+	return rc == -ENOENT ? 0 : rc;	/* no checkpoint: nothing to do */
 }
 
 void
@@ -98,7 +177,7 @@ recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
 	const struct state_run *run = r->run;
 	json_t *o, *tasks = json_array(), *errors = json_array(), *tmp;
 
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "work_dir", p->state->work,
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "work_dir", p->work,
 	    "agent_id", r->agent->id, "framework_id", r->framework->id,
 	    "executor_id", r->executor->id, "run_id", run->id);
 	json_object_set_new(o, "pid", run->pid ? json_integer(run->pid) :
@@ -121,9 +200,7 @@ recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
 	for (size_t t = 0; t < run->n_tasks; t++) {
 		const struct state_task *tk = &run->tasks[t];
 		json_array_append_new(tasks, json_pack("{s:s, s:s, s:i}", "id",
-		    tk->id, "state", tk->latest_state >= 0 ?
-		    task_state_name(tk->latest_state) : tk->info ?
-		    task_state_name(tk->info->state) : "TASK_UNKNOWN",
+		    tk->id, "state", task_state_name(task_effective_state(tk)),
 		    "pending", (int)tk->n_pending));
 		add_errors(errors, &tk->errors);
 	}

@@ -13,6 +13,7 @@
 
 #include "proc.h"
 #include "state.h"
+#include "walk.h"
 
 enum recovery_action { ACTION_NONE, ACTION_RECONNECT, ACTION_KILL };
 
@@ -28,6 +29,7 @@ struct recovery_run {
 };
 
 struct recovery_plan {
+	const char *work;
 	struct state *state;		/* NULL when there is no checkpoint */
 	const struct state_agent *agent;	/* the latest agent, or NULL */
 	bool reboot;
@@ -37,9 +39,20 @@ struct recovery_plan {
 };
 
 /* 0 with the plan; -ENOENT (66) no such work dir; -EBADMSG strict failure.
- * A work dir without meta/ gives an empty plan (a new agent). */
+ * A work dir without meta/ gives an empty plan (a new agent).  The whole
+ * tree is kept (the agent acts on it). */
 int recovery_plan(const char *work, const struct state_options *o,
     bool cleanup, struct recovery_plan *p, struct ckpt_error *e);
+
+/* The same decisions, streamed: cb sees each not-yet-terminated run of
+ * the latest agent that filter keeps (filter may be NULL), with a plan
+ * that has no runs and no state; nothing is kept.  A negative return of
+ * cb stops the walk with that code. */
+typedef int (*recovery_cb)(void *ctx, const struct recovery_plan *p,
+    const struct recovery_run *r);
+int recovery_walk(const char *work, const struct state_options *o,
+    const struct walk_filter *filter, bool cleanup, recovery_cb cb,
+    void *ctx, struct ckpt_error *e);
 void recovery_plan_free(struct recovery_plan *p);
 json_t *recovery_run_json(const struct recovery_plan *p,
     const struct recovery_run *r);

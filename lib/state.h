@@ -1,12 +1,12 @@
 /*
- * state.h: a whole work dir read into a tree (agents, frameworks,
- * executors, runs, tasks), as recovery sees it.  Update streams are
- * replayed record by record and only their summary is kept (counts,
- * latest state, the still-pending updates), so memory does not grow with
- * the number of updates.  Strict mode stops at the first corrupt file
- * (-EBADMSG, the error naming file and offset); non-strict mode records
- * the error on the node and goes on.  A torn tail is never an error; with
- * `repair` the file is truncated to its last whole record.
+ * state.h: the nodes of a work dir as recovery sees it (agents,
+ * frameworks, executors, runs, tasks).  walk.h visits them one executor
+ * at a time; state_read() collects the whole tree for a caller that keeps
+ * it (the agent).  Update streams are replayed (replay.h) and only their
+ * summary is kept (counts, latest state, the still-pending updates), so
+ * memory does not grow with the number of updates.  Strict mode stops at
+ * the first recovery error (-EBADMSG, the error naming file and offset);
+ * non-strict mode records the error on the node and goes on.
  */
 #ifndef CKPT_STATE_H
 #define CKPT_STATE_H
@@ -17,6 +17,8 @@
 
 #include "error.h"
 #include "mesos.pb-c.h"
+#include "replay.h"
+#include "taskstate.h"
 
 struct state_error {
 	char *path;
@@ -51,8 +53,6 @@ struct state_task {
 	bool repaired;			/* ... which was truncated away */
 	struct state_errors errors;
 };
-
-enum exit_kind { EXIT_NONE, EXIT_CODE, EXIT_SIGNAL, EXIT_LOST };
 
 struct state_run {
 	char *id;
@@ -113,35 +113,18 @@ struct state_options {
 	bool latest_only;		/* only the agent slaves/latest names */
 };
 
-/* Read work.  0 and *out (possibly with errors on nodes when non-strict),
- * -ENOENT when work has no meta/ (no checkpoint), -EBADMSG strict failure.
- * A meta/ without slaves/ yields an empty tree. */
+/* Add e to l (the node's errors): 0, or -ENOMEM. */
+int state_error_add(struct state_errors *l, const struct ckpt_error *e);
+
+/* Read all of work into a tree.  0 and *out (possibly with errors on
+ * nodes when non-strict), -ENOENT when work has no meta/ (no checkpoint),
+ * -EBADMSG strict failure.  A meta/ without slaves/ yields an empty tree. */
 int state_read(const char *work, const struct state_options *opt,
     struct state **out, struct ckpt_error *e);
 void state_free(struct state *s);
-
-/* Replay one task.updates stream: fills counts, latest state, pending,
- * torn.  cb, when not NULL, sees every record with its offset and whether
- * its update is acknowledged later in the stream (a second pass). */
-typedef void (*state_update_cb)(void *ctx, long long offset,
-    const Mesos__StatusUpdateRecord *rec, bool acked);
-int state_replay_updates(const char *path, bool strict, bool repair,
-    struct state_task *t, state_update_cb cb, void *ctx,
-    struct ckpt_error *e);
-void state_task_clear(struct state_task *t);
-/* The update of the UPDATE record at offset of the stream at path (free
- * with mesos__status_update__free_unpacked). */
-int state_update_at(const char *path, long long offset,
-    Mesos__StatusUpdate **out, struct ckpt_error *e);
-/* Is the update with this uuid in the stream at path: 0 no, 1 yes and
- * pending, 2 yes and acknowledged. */
-int state_update_known(const char *path, const uint8_t uuid[16]);
-
-bool task_state_terminal(int state);
-const char *task_state_name(int state);
-
-/* executor.exit text: "exited N", "signaled N", "lost REASON". */
-int exit_parse(const char *text, enum exit_kind *kind, int *value);
-int exit_state(enum exit_kind kind, int value);	/* the TaskState it means */
+/* Free what a node holds (not the node itself), leaving it zeroed. */
+void state_agent_clear(struct state_agent *a);
+void state_framework_clear(struct state_framework *f);
+void state_executor_clear(struct state_executor *x);
 
 #endif

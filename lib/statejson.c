@@ -58,10 +58,8 @@ statejson_task(const struct state_task *t, int verbose)
 {
 	json_t *o = json_pack("{s:s}", "id", t->id), *p;
 
-	json_object_set_new(o, "state", t->latest_state >= 0 ?
-	    json_string(task_state_name(t->latest_state)) :
-	    (t->info ? json_string(task_state_name(t->info->state)) :
-	    json_null()));
+	json_object_set_new(o, "state",
+	    json_string(task_state_name(task_effective_state(t))));
 	json_object_set_new(o, "updates", json_integer((json_int_t)t->n_updates));
 	json_object_set_new(o, "acks", json_integer((json_int_t)t->n_acks));
 	json_object_set_new(o, "unacked", json_integer((json_int_t)t->n_pending));

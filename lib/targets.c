@@ -6,15 +6,68 @@
 
 #include "recovery.h"
 
-static int
-add(struct targets *t, json_t *o)
+/* Fill x from o (a recover line), taking o: 0, or the missing field. */
+static const char *
+parse(json_t *o, struct target *x)
 {
-	json_t **v = reallocarray(t->v, t->n + 1, sizeof(*v));
+	static const char *strings[] = { "work_dir", "agent_id",
+	    "framework_id", "executor_id", "run_id" };
+	const char **dst[] = { &x->work_dir, &x->agent_id, &x->framework_id,
+	    &x->executor_id, &x->run_id };
+	json_t *v, *tasks;
 
-	if (v == NULL)
+	memset(x, 0, sizeof(*x));
+	x->json = o;
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		if (!json_is_string(v = json_object_get(o, strings[i])))
+			return strings[i];
+		*dst[i] = json_string_value(v);
+	}
+	v = json_object_get(o, "pid");
+	if (!json_is_null(v) && (!json_is_integer(v) ||
+	    json_integer_value(v) <= 0 || json_integer_value(v) > 1 << 30))
+		return "pid";
+	x->pid = json_is_integer(v) ? (pid_t)json_integer_value(v) : 0;
+	if (!json_is_integer(v = json_object_get(o, "start_time")) ||
+	    json_integer_value(v) < 0)
+		return "start_time";
+	x->start_time = (unsigned long long)json_integer_value(v);
+	if (!json_is_integer(v = json_object_get(o, "pid_mtime")))
+		return "pid_mtime";
+	x->pid_mtime = (time_t)json_integer_value(v);
+	if (!json_is_boolean(v = json_object_get(o, "reboot")))
+		return "reboot";
+	x->reboot = json_is_true(v);
+	if (!json_is_boolean(v = json_object_get(o, "checkpoint")))
+		return "checkpoint";
+	x->checkpoint = json_is_true(v);
+	v = json_object_get(o, "socket");
+	if (v && !json_is_null(v) && !json_is_string(v))
+		return "socket";
+	x->socket = json_string_value(v);
+	tasks = json_object_get(o, "tasks");
+	if (tasks && !json_is_array(tasks))
+		return "tasks";
+	x->task_id = json_string_value(json_object_get(json_array_get(tasks, 0),
+	    "id"));
+	return NULL;
+}
+
+static int
+add(struct targets *t, json_t *o, const char **missing)
+{
+	struct target *v = reallocarray(t->v, t->n + 1, sizeof(*v));
+
+	if (v == NULL) {
+		json_decref(o);
 		return -ENOMEM;
+	}
 	t->v = v;
-	v[t->n++] = o;
+	if ((*missing = parse(o, &v[t->n])) != NULL) {
+		json_decref(o);
+		return -EBADMSG;
+	}
+	t->n++;
 	return 0;
 }
 
@@ -26,29 +79,47 @@ targets_read(FILE *fp, struct targets *t, struct ckpt_error *e)
 	ssize_t n;
 	long lineno = 0;
 	json_error_t je;
+	const char *missing;
+	int rc = 0;
 
 	memset(t, 0, sizeof(*t));
-	while ((n = getline(&line, &cap, fp)) > 0) {
+	while (rc == 0 && (n = getline(&line, &cap, fp)) > 0) {
 		json_t *o;
 		lineno++;
 		if (strspn(line, " \t\r\n") == (size_t)n)
 			continue;
-		o = json_loadb(line, (size_t)n, 0, &je);
-		if (!json_is_object(o) || !json_is_string(json_object_get(o,
-		    "executor_id"))) {
+		if (!json_is_object(o = json_loadb(line, (size_t)n, 0, &je))) {
 			json_decref(o);
-			free(line);
-			return error_set(e, -EBADMSG, "stdin", -1,
-			    "line %ld: not an executor line of recover: %s",
-			    lineno, o ? "no executor_id" : je.text);
-		}
-		if (add(t, o) < 0) {
-			free(line);
-			return -ENOMEM;
-		}
+			rc = error_set(e, -EBADMSG, "stdin", -1, "line %ld: not "
+			    "a line of recover: %s", lineno, o ? "not an object" :
+			    je.text);
+		} else if ((rc = add(t, o, &missing)) == -EBADMSG)
+			rc = error_set(e, -EBADMSG, "stdin", -1, "line %ld: not "
+			    "a line of recover: \"%s\" missing or not valid (the "
+			    "executor's identity cannot be proven; pipe recover's "
+			    "output, not ckpt-inspect's)", lineno, missing);
 	}
 	free(line);
-	return 0;
+	if (rc < 0)
+		targets_free(t);
+	return rc == -ENOMEM ? error_set(e, rc, "stdin", -1, "out of memory") :
+	    rc;
+}
+
+struct named {
+	const struct ckpt_ids *ids;
+	struct targets *t;
+};
+
+static int
+named_run(void *ctx, const struct recovery_plan *p, const struct recovery_run *r)
+{
+	struct named *n = ctx;
+	const char *missing;
+
+	if (n->ids->run && strcmp(r->run->id, n->ids->run) != 0)
+		return 0;
+	return add(n->t, recovery_run_json(p, r), &missing);
 }
 
 int
@@ -56,21 +127,17 @@ targets_named(const char *work, const struct ckpt_ids *ids, struct targets *t,
     struct ckpt_error *e)
 {
 	struct state_options so = { .strict = false };
-	struct recovery_plan p;
+	const char *fw = ids->framework, *ex = ids->executor;
+	struct walk_filter f = { .framework = &fw, .n_framework = 1,
+	    .executor = &ex, .n_executor = 1 };
+	struct named n = { ids, t };
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if ((rc = recovery_plan(work, &so, false, &p, e)) < 0)
+	if ((rc = recovery_walk(work, &so, &f, false, named_run, &n, e)) < 0) {
+		targets_free(t);
 		return rc;
-	for (size_t i = 0; i < p.n_runs; i++) {
-		const struct recovery_run *r = &p.runs[i];
-		if (strcmp(r->framework->id, ids->framework) != 0 ||
-		    strcmp(r->executor->id, ids->executor) != 0 ||
-		    (ids->run && strcmp(r->run->id, ids->run) != 0))
-			continue;
-		add(t, recovery_run_json(&p, r));
 	}
-	recovery_plan_free(&p);
 	if (t->n == 0)
 		return error_set(e, -ENOENT, work, -1,
 		    "no unterminated run of executor %s of framework %s",
@@ -82,25 +149,9 @@ void
 targets_free(struct targets *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		json_decref(t->v[i]);
+		json_decref(t->v[i].json);
 	free(t->v);
 	memset(t, 0, sizeof(*t));
-}
-
-const char *
-target_str(json_t *t, const char *key)
-{
-	json_t *v = json_object_get(t, key);
-
-	return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-long long
-target_int(json_t *t, const char *key)
-{
-	json_t *v = json_object_get(t, key);
-
-	return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
 int

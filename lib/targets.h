@@ -1,23 +1,42 @@
 /*
- * targets.h: the executors a tool acts on, as recover's JSON lines (from
- * stdin) or named by ids on the command line (looked up in the work dir
- * the same way recover does).  Each target is recover's JSON object.
+ * targets.h: the executors a tool acts on (executor-kill,
+ * executor-reconnect), as recover's JSON lines (from stdin) or named by
+ * ids on the command line (looked up in the work dir the same way recover
+ * does).  A line is parsed once into a typed target; a line that lacks
+ * what proves the executor's identity (its ids, pid, start time, pid file
+ * time, reboot flag) is refused, naming the line and the field, so that
+ * no tool ever reports an executor "gone" without having proven it.
  */
 #ifndef CKPT_TARGETS_H
 #define CKPT_TARGETS_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "error.h"
 #include "paths.h"
 
+struct target {
+	const char *work_dir, *agent_id, *framework_id, *executor_id, *run_id;
+	const char *socket;		/* NULL when none was checkpointed */
+	const char *task_id;		/* the run's first task, or NULL */
+	pid_t pid;			/* 0 when none was checkpointed */
+	unsigned long long start_time;	/* 0: unknown (a Mesos run) */
+	time_t pid_mtime;
+	bool reboot;
+	bool checkpoint;			/* its framework checkpoints */
+	json_t *json;			/* the line; owns the strings */
+};
+
 struct targets {
-	json_t **v;
+	struct target *v;
 	size_t n;
 };
 
-/* One JSON object per line of fp; -EBADMSG naming the line. */
+/* One recover line per line of fp: 0, or -EBADMSG naming the line. */
 int targets_read(FILE *fp, struct targets *t, struct ckpt_error *e);
 /* The not-yet-terminated runs of framework/executor (and run when given)
  * in work. */
@@ -29,8 +48,5 @@ int targets_named(const char *work, const struct ckpt_ids *ids,
 int targets_load(const char *work, const struct ckpt_ids *ids,
     struct targets *t, struct ckpt_error *e);
 void targets_free(struct targets *t);
-/* A field of a target, or a default. */
-const char *target_str(json_t *t, const char *key);
-long long target_int(json_t *t, const char *key);
 
 #endif

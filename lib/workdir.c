@@ -9,26 +9,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "at.h"
 #include "durable.h"
 #include "paths.h"
 
 int
 text_read(const char *path, char *buf, size_t len, struct ckpt_error *e)
 {
-	ssize_t n;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		return error_set(e, -errno, path, -1, "%s", strerror(errno));
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return error_set(e, -errno, path, -1, "read: %s",
-		    strerror(errno));
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return 0;
+	return at_read_text(AT_FDCWD, path, buf, len, path, e);
 }
 
 int
@@ -162,4 +150,21 @@ workdir_no_links(const char *work, const char *path, struct ckpt_error *e)
 		return error_set(e, -ELOOP, buf, -1, "a symbolic link inside "
 		    "the work dir: refused");
 	return 0;
+}
+
+int
+workdir_open_dir(const char *work, int kind, const struct ckpt_ids *ids,
+    struct ckpt_error *e)
+{
+	char rel[PATH_MAX], full[PATH_MAX];
+	int wfd, fd, rc;
+
+	if ((rc = path_build(rel, sizeof(rel), "", kind, ids, e)) < 0 ||
+	    (rc = path_build(full, sizeof(full), work, kind, ids, e)) < 0)
+		return rc;
+	if ((wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return error_set(e, -errno, work, -1, "%s", strerror(errno));
+	fd = at_open_dirs(wfd, rel, full, e);
+	close(wfd);
+	return fd;
 }

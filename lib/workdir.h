@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "paths.h"
 
 /* The running kernel's boot id (36 characters). */
 int bootid_current(char *buf, size_t len, struct ckpt_error *e);
@@ -28,6 +29,11 @@ int workdir_check(const char *work, struct ckpt_error *e);
 /* 0 when no component of path below work is a symbolic link (the
  * components that do not exist yet are fine); -ELOOP otherwise. */
 int workdir_no_links(const char *work, const char *path, struct ckpt_error *e);
+/* The directory of kind (paths.h) for ids inside work, opened from work
+ * one component at a time without following a link (at.h): its fd, or
+ * a negative code (-ENOENT, -ELOOP...) with e naming the path. */
+int workdir_open_dir(const char *work, int kind, const struct ckpt_ids *ids,
+    struct ckpt_error *e);
 /* Read a small text file (pid files, boot id): trailing newline cut. */
 int text_read(const char *path, char *buf, size_t len, struct ckpt_error *e);
 

@@ -1,6 +1,7 @@
 /* genwork: generate a work dir of N executors (one framework, one task
- * each, U updates per task) quickly: plain writes, no fsync (it is a
- * fixture, not a checkpoint).  usage: genwork DIR N U */
+ * each, U updates per task; with ACKED=1 each update is followed by its
+ * ACK) quickly: plain writes, no fsync (it is a fixture, not a
+ * checkpoint).  usage: genwork DIR N U [ACKED] */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -44,18 +45,32 @@ put(const char *path, const ProtobufCMessage *m, int append)
 	free(buf);
 }
 
+/* Append one record to the open stream fd. */
+static void
+emit(int fd, const ProtobufCMessage *m)
+{
+	uint8_t *buf;
+	size_t len;
+
+	record_encode(m, &buf, &len);
+	if (write(fd, buf, len) != (ssize_t)len)
+		exit(74);
+	free(buf);
+}
+
 int
 main(int argc, char *argv[])
 {
 	Mesos__SlaveInfo si = MESOS__SLAVE_INFO__INIT;
 	Mesos__FrameworkInfo fi = MESOS__FRAMEWORK_INFO__INIT;
 	char path[PATH_MAX], eid[64], tid[64], rid[UUID_TEXT];
-	int n, nu;
+	int n, nu, acked, fd;
 
-	if (argc != 4)
+	if (argc != 4 && argc != 5)
 		return 64;
 	n = atoi(argv[2]);
 	nu = atoi(argv[3]);
+	acked = argc == 5 && atoi(argv[4]) != 0;
 	struct ckpt_ids ids = { .agent = "A1", .framework = "F1" };
 	si.hostname = "bench";
 	path_build(path, sizeof(path), argv[1], PATH_AGENT, &ids, NULL);
@@ -108,6 +123,8 @@ main(int argc, char *argv[])
 		path_build(path, sizeof(path), argv[1], PATH_TASK_INFO, &ids, NULL);
 		put(path, &t.base, 0);
 		path_build(path, sizeof(path), argv[1], PATH_TASK_UPDATES, &ids, NULL);
+		if ((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600)) < 0)
+			exit(74);
 		for (int k = 0; k < nu; k++) {
 			Mesos__StatusUpdateRecord rec = MESOS__STATUS_UPDATE_RECORD__INIT;
 			Mesos__StatusUpdate up = MESOS__STATUS_UPDATE__INIT;
@@ -125,8 +142,18 @@ main(int argc, char *argv[])
 			up.uuid.len = 16;
 			up.uuid.data = uu;
 			rec.update = &up;
-			put(path, &rec.base, 1);
+			emit(fd, &rec.base);
+			if (acked) {
+				Mesos__StatusUpdateRecord ack =
+				    MESOS__STATUS_UPDATE_RECORD__INIT;
+				ack.type = MESOS__STATUS_UPDATE_RECORD__TYPE__ACK;
+				ack.has_uuid = 1;
+				ack.uuid.len = 16;
+				ack.uuid.data = uu;
+				emit(fd, &ack.base);
+			}
 		}
+		close(fd);
 	}
 	return 0;
 }

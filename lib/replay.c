@@ -1,0 +1,346 @@
+#include "replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "durable.h"
+#include "record.h"
+#include "state.h"
+#include "update.h"
+
+/*
+ * The pending set: the pending array in stream order (an acknowledged
+ * entry is marked dead, offset -1, and squeezed out later) and an open
+ * addressing table of indices into it, keyed by uuid.  Every operation is
+ * O(1) amortized, so a replay is linear in the stream.
+ */
+#define SLOT_EMPTY 0u
+#define SLOT_DEAD UINT32_MAX
+
+struct pendset {
+	struct state_task *t;
+	uint32_t *slot;		/* index + 1, SLOT_EMPTY or SLOT_DEAD */
+	size_t cap;		/* a power of two */
+	size_t used;		/* slots not empty (live and dead) */
+	size_t dead;		/* dead entries in t->pending */
+	size_t alloc;		/* capacity of t->pending */
+};
+
+static size_t
+uuid_hash(const uint8_t *u)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ u[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 29);
+}
+
+/* The slot of uuid, or of the empty slot where it would go. */
+static size_t
+set_find(const struct pendset *s, const uint8_t *u)
+{
+	size_t i = uuid_hash(u) & (s->cap - 1);
+
+	for (;; i = (i + 1) & (s->cap - 1)) {
+		uint32_t v = s->slot[i];
+		if (v == SLOT_EMPTY)
+			return i;
+		if (v != SLOT_DEAD && memcmp(s->t->pending[v - 1].uuid, u, 16) == 0)
+			return i;
+	}
+}
+
+/* Squeeze out dead entries and rebuild the table for the live ones. */
+static int
+set_rebuild(struct pendset *s)
+{
+	struct state_task *t = s->t;
+	size_t live = 0, cap = 64;
+
+	for (size_t i = 0; i < t->n_pending; i++)
+		if (t->pending[i].offset >= 0)
+			t->pending[live++] = t->pending[i];
+	t->n_pending = live;
+	s->dead = 0;
+	while (cap < 4 * (live + 1))
+		cap *= 2;
+	free(s->slot);
+	if ((s->slot = calloc(cap, sizeof(*s->slot))) == NULL)
+		return -ENOMEM;
+	s->cap = cap;
+	s->used = live;
+	for (size_t i = 0; i < live; i++)
+		s->slot[set_find(s, t->pending[i].uuid)] = (uint32_t)i + 1;
+	return 0;
+}
+
+static int
+set_add(struct pendset *s, const uint8_t *u, int state, double ts,
+    long long off)
+{
+	struct state_task *t = s->t;
+	size_t i;
+
+	if (s->slot == NULL && set_rebuild(s) < 0)
+		return -ENOMEM;
+	i = set_find(s, u);
+	if (s->slot[i] != SLOT_EMPTY)
+		return 0;	/* already pending: the same update again */
+	if (t->n_pending == s->alloc) {
+		size_t n = s->alloc ? 2 * s->alloc : 8;
+		struct state_pending *v = n < UINT32_MAX ?
+		    reallocarray(t->pending, n, sizeof(*v)) : NULL;
+		if (v == NULL)
+			return -ENOMEM;
+		t->pending = v;
+		s->alloc = n;
+	}
+	memcpy(t->pending[t->n_pending].uuid, u, 16);
+	t->pending[t->n_pending].state = state;
+	t->pending[t->n_pending].timestamp = ts;
+	t->pending[t->n_pending].offset = off;
+	s->slot[i] = (uint32_t)++t->n_pending;
+	if (++s->used * 2 > s->cap)
+		return set_rebuild(s);
+	return 0;
+}
+
+static void
+set_ack(struct pendset *s, const uint8_t *u)
+{
+	size_t i;
+
+	if (s->slot == NULL || u == NULL)
+		return;
+	i = set_find(s, u);
+	if (s->slot[i] == SLOT_EMPTY)
+		return;
+	s->t->pending[s->slot[i] - 1].offset = -1;
+	s->slot[i] = SLOT_DEAD;
+	s->dead++;
+}
+
+static bool
+set_has(const struct pendset *s, const uint8_t *u)
+{
+	return s->slot != NULL && u != NULL &&
+	    s->slot[set_find(s, u)] != SLOT_EMPTY;
+}
+
+void
+state_task_clear(struct state_task *t)
+{
+	free(t->pending);
+	t->pending = NULL;
+	t->n_pending = t->n_updates = t->n_acks = 0;
+	t->latest_state = -1;
+	t->terminal = t->torn = t->repaired = false;
+	t->valid_end = 0;
+}
+
+/* The 16 bytes of an ACK record's uuid, or NULL. */
+static const uint8_t *
+ack_uuid(const Mesos__StatusUpdateRecord *rec)
+{
+	return rec->has_uuid && rec->uuid.len == 16 ? rec->uuid.data : NULL;
+}
+
+static int
+replay_record(struct pendset *s, Mesos__StatusUpdateRecord *rec,
+    const char *path, long long off, struct ckpt_error *e)
+{
+	struct state_task *t = s->t;
+
+	if (rec->type == MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE) {
+		Mesos__StatusUpdate *u = rec->update;
+		if (u == NULL || u->status == NULL)
+			return error_set(e, -EBADMSG, path, off,
+			    "UPDATE record without an update");
+		t->n_updates++;
+		t->latest_state = u->status->state;
+		if (task_state_terminal(u->status->state))
+			t->terminal = true;
+		if (update_uuid_bytes(u) == NULL)
+			return 0;
+		if (set_add(s, update_uuid_bytes(u), u->status->state,
+		    u->timestamp, off) < 0)
+			return error_set(e, -ENOMEM, path, off, "out of memory");
+		return 0;
+	}
+	if (!rec->has_uuid)
+		return error_set(e, -EBADMSG, path, off,
+		    "ACK record without a uuid");
+	t->n_acks++;
+	set_ack(s, ack_uuid(rec));
+	if (s->dead > 1024 && s->dead * 2 > t->n_pending)
+		return set_rebuild(s) < 0 ?
+		    error_set(e, -ENOMEM, path, off, "out of memory") : 0;
+	return 0;
+}
+
+/* One pass over the stream: pass 0 replays into s, pass 1 calls cb. */
+static int
+replay_pass(struct record_reader *r, struct pendset *s, int pass,
+    state_update_cb cb, void *ctx, struct ckpt_error *e)
+{
+	const uint8_t *data;
+	size_t len;
+	long long off;
+	bool checksummed = false;
+	int rc;
+
+	while ((rc = record_next(r, &data, &len, &off, e)) == RECORD_OK) {
+		Mesos__StatusUpdateRecord *rec = NULL;
+		int sum = record_checksum(data, len);
+		/* Once a record carries a checksum (ours), every later one
+		 * does: a record without it is damage (a Mesos stream
+		 * continued by us is fine, not the reverse). */
+		if (sum < 0)
+			rc = error_set(e, -EBADMSG, r->path, off, "record of "
+			    "%zu bytes: checksum mismatch", len);
+		else if (sum == 0 && checksummed)
+			rc = error_set(e, -EBADMSG, r->path, off, "record of "
+			    "%zu bytes lacks the checksum the records before "
+			    "it carry", len);
+		else if ((rec = mesos__status_update_record__unpack(NULL, len,
+		    data)) == NULL)
+			rc = error_set(e, -EBADMSG, r->path, off, "record of "
+			    "%zu bytes is not a valid %s", len,
+			    mesos__status_update_record__descriptor.name);
+		else if (pass == 0)
+			rc = replay_record(s, rec, r->path, off, e);
+		else {
+			const uint8_t *u = rec->update ?
+			    update_uuid_bytes(rec->update) : NULL;
+			cb(ctx, off, rec, rec->type ==
+			    MESOS__STATUS_UPDATE_RECORD__TYPE__ACK ||
+			    !set_has(s, u));
+		}
+		checksummed |= sum > 0;
+		if (rec)
+			mesos__status_update_record__free_unpacked(rec, NULL);
+		if (rc == -EBADMSG && record_torn_zeros(r, off, len)) {
+			/* The file grew, its data never landed: a torn tail. */
+			error_set(e, 0, r->path, off, "torn tail: zero bytes "
+			    "after the last whole record");
+			r->offset = off;
+			return RECORD_TORN;
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return rc;
+}
+
+int
+state_replay_updates(int dirfd, const char *name, const char *path,
+    bool repair, struct state_task *t, state_update_cb cb, void *ctx,
+    struct ckpt_error *e)
+{
+	struct pendset s = { .t = t };
+	struct record_reader r;
+	int rc, pass;
+
+	state_task_clear(t);
+	for (pass = 0; pass < (cb ? 2 : 1); pass++) {
+		if ((rc = record_reader_openat(&r, dirfd, name, path, e)) < 0) {
+			if (rc == -ENOENT)
+				rc = 0;
+			break;
+		}
+		rc = replay_pass(&r, &s, pass, cb, ctx, e);
+		if (pass == 0 && rc >= 0) {
+			t->torn = rc == RECORD_TORN;
+			t->valid_end = r.offset;
+			if (t->torn)
+				e->offset = r.offset;
+			if (s.dead > 0 && set_rebuild(&s) < 0)
+				rc = error_set(e, -ENOMEM, path, -1,
+				    "out of memory");
+			else if (t->n_pending < s.alloc && t->n_pending > 0) {
+				struct state_pending *v = reallocarray(
+				    t->pending, t->n_pending, sizeof(*v));
+				if (v != NULL)
+					t->pending = v, s.alloc = t->n_pending;
+			}
+		}
+		record_reader_close(&r);
+		if (rc < 0)
+			break;
+	}
+	free(s.slot);
+	if (rc < 0)
+		return rc;
+	if (t->torn && repair) {
+		if ((rc = durable_truncate_at(dirfd, name, path, t->valid_end,
+		    e)) < 0)
+			return rc;
+		t->repaired = true;
+	}
+	return 0;
+}
+
+int
+state_update_at(const char *path, long long offset, Mesos__StatusUpdate **out,
+    struct ckpt_error *e)
+{
+	struct record_reader r;
+	Mesos__StatusUpdateRecord *rec;
+	const uint8_t *data;
+	size_t len;
+	long long off;
+	int rc;
+
+	*out = NULL;
+	if ((rc = record_reader_open(&r, path, e)) < 0)
+		return rc;
+	if (fseeko(r.fp, offset, SEEK_SET) < 0) {
+		record_reader_close(&r);
+		return error_set(e, -EIO, path, offset, "seek failed");
+	}
+	r.offset = offset;
+	rc = record_next(&r, &data, &len, &off, e);
+	if (rc == RECORD_OK && (rc = record_unpack(
+	    &mesos__status_update_record__descriptor, data, len, path, off,
+	    (ProtobufCMessage **)&rec, e)) == 0) {
+		*out = rec->update;
+		rec->update = NULL;
+		protobuf_c_message_free_unpacked(&rec->base, NULL);
+		rc = *out ? 0 : error_set(e, -EBADMSG, path, off, "not an update");
+	} else if (rc >= 0)
+		rc = error_set(e, -EBADMSG, path, offset, "no record here");
+	record_reader_close(&r);
+	return rc;
+}
+
+struct known {
+	const uint8_t *uuid;
+	int result;
+};
+
+static void
+known_cb(void *ctx, long long off, const Mesos__StatusUpdateRecord *rec,
+    bool acked)
+{
+	struct known *k = ctx;
+	const uint8_t *u = rec->update ? update_uuid_bytes(rec->update) : NULL;
+
+	(void)off;
+	if (u && memcmp(u, k->uuid, 16) == 0)
+		k->result = acked ? 2 : 1;
+}
+
+int
+state_update_known(const char *path, const uint8_t uuid[16])
+{
+	struct state_task t = { 0 };
+	struct known k = { uuid, 0 };
+	struct ckpt_error e;
+
+	state_replay_updates(AT_FDCWD, path, path, false, &t, known_cb, &k, &e);
+	state_task_clear(&t);
+	return k.result;
+}

@@ -1,0 +1,817 @@
+#include "walk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "at.h"
+#include "paths.h"
+#include "record.h"
+
+/* ---- the filter ---- */
+
+static int
+strv_add(const char ***v, size_t *n, const char *s)
+{
+	const char **nv = reallocarray(*v, *n + 1, sizeof(*nv));
+
+	if (nv == NULL)
+		return -ENOMEM;
+	nv[(*n)++] = s;
+	*v = nv;
+	return 0;
+}
+
+int
+walk_filter_add(struct walk_filter *f, enum walk_filter_kind kind,
+    const char *value, struct ckpt_error *e)
+{
+	static const char *what[] = { "framework", "executor", "task" };
+	int rc, state, *nv;
+
+	if (kind == FILTER_STATE) {
+		if ((state = task_state_parse(value)) < 0)
+			return error_set(e, -EINVAL, "", -1,
+			    "unknown task state '%s'", value);
+		if ((nv = reallocarray(f->state, f->n_state + 1,
+		    sizeof(*nv))) == NULL)
+			return -ENOMEM;
+		nv[f->n_state++] = state;
+		f->state = nv;
+		return 0;
+	}
+	if ((rc = id_validate(value, what[kind], e)) < 0)
+		return rc;
+	return kind == FILTER_FRAMEWORK ? strv_add(&f->framework,
+	    &f->n_framework, value) : kind == FILTER_EXECUTOR ?
+	    strv_add(&f->executor, &f->n_executor, value) :
+	    strv_add(&f->task, &f->n_task, value);
+}
+
+int
+walk_filter_option(struct walk_filter *f, int ch, const char *arg,
+    struct ckpt_error *e)
+{
+	enum walk_filter_kind kind;
+	int rc;
+
+	switch (ch) {
+	case 'f': kind = FILTER_FRAMEWORK; break;
+	case 'e': kind = FILTER_EXECUTOR; break;
+	case 't': kind = FILTER_TASK; break;
+	case WALK_OPT_STATE: kind = FILTER_STATE; break;
+	case WALK_OPT_UNACKED:
+		f->unacked = true;
+		return 1;
+	default:
+		return 0;
+	}
+	return (rc = walk_filter_add(f, kind, arg, e)) < 0 ? rc : 1;
+}
+
+void
+walk_filter_free(struct walk_filter *f)
+{
+	free(f->framework);
+	free(f->executor);
+	free(f->task);
+	free(f->state);
+	memset(f, 0, sizeof(*f));
+}
+
+static bool
+strv_has(const char **v, size_t n, const char *s)
+{
+	if (n == 0)
+		return true;	/* no values of this kind: any */
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return true;
+	return false;
+}
+
+bool
+walk_filter_by_task(const struct walk_filter *f)
+{
+	return f && (f->n_task || f->n_state || f->unacked);
+}
+
+bool
+walk_task_matches(const struct walk_filter *f, const struct state_task *t)
+{
+	bool state_ok = f == NULL || f->n_state == 0;
+
+	if (f == NULL)
+		return true;
+	for (size_t i = 0; !state_ok && i < f->n_state; i++)
+		state_ok = f->state[i] == task_effective_state(t);
+	return state_ok && strv_has(f->task, f->n_task, t->id) &&
+	    (!f->unacked || t->n_pending > 0);
+}
+
+/* ---- errors and paths ---- */
+
+struct walker {
+	const struct state_options *o;
+	const struct walk_filter *f;
+	const struct walk_visitor *v;
+	struct ckpt_error *e;
+	char dir[PATH_MAX];	/* the directory being read, for errors */
+	size_t len;
+	char file[PATH_MAX];	/* dir/name, for errors */
+};
+
+/* A recovery error: fatal when strict, else noted on the node. */
+static int
+problem(struct walker *w, struct state_errors *l)
+{
+	struct ckpt_error *e = w->e;
+
+	if (w->o->strict || e->code == -ENOMEM)
+		return e->code ? e->code : -EBADMSG;
+	return state_error_add(l, e);
+}
+
+/* Enter subdirectory name (for error paths): the old length. */
+static size_t
+push(struct walker *w, const char *name)
+{
+	size_t old = w->len;
+	int n = snprintf(w->dir + w->len, sizeof(w->dir) - w->len, "/%s", name);
+
+	if (n > 0 && (size_t)n < sizeof(w->dir) - w->len)
+		w->len += (size_t)n;
+	return old;
+}
+
+static void
+pop(struct walker *w, size_t old)
+{
+	w->len = old;
+	w->dir[old] = '\0';
+}
+
+static const char *
+file(struct walker *w, const char *name)
+{
+	if (snprintf(w->file, sizeof(w->file), "%s/%s", w->dir, name) >=
+	    (int)sizeof(w->file))
+		w->file[sizeof(w->file) - 1] = '\0';
+	return w->file;
+}
+
+/* ---- listing a directory ---- */
+
+struct names {
+	char **v;
+	size_t n;
+};
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* The subdirectories of fd that are ids (not '.'-names, not `latest`, no
+ * links), sorted. */
+static int
+names_list(struct walker *w, int fd, struct names *l)
+{
+	size_t cap = 0;
+	struct dirent *d;
+	DIR *dir;
+	int dfd = dup(fd);
+
+	memset(l, 0, sizeof(*l));
+	if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return error_set(w->e, -errno, w->dir, -1, "list: %s",
+		    strerror(errno));
+	}
+	while ((errno = 0, d = readdir(dir)) != NULL) {
+		struct stat st;
+		if (d->d_name[0] == '.' || strcmp(d->d_name, "latest") == 0)
+			continue;
+		if (d->d_type != DT_DIR && (d->d_type != DT_UNKNOWN ||
+		    fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode)))
+			continue;
+		if (id_validate(d->d_name, "entry", NULL) < 0)
+			continue;
+		if (l->n == cap) {
+			char **nv = reallocarray(l->v, cap ? 2 * cap : 16,
+			    sizeof(*nv));
+			if (nv == NULL)
+				goto nomem;
+			l->v = nv;
+			cap = cap ? 2 * cap : 16;
+		}
+		if ((l->v[l->n] = strdup(d->d_name)) == NULL)
+			goto nomem;
+		l->n++;
+	}
+	closedir(dir);
+	qsort(l->v, l->n, sizeof(*l->v), cmp_names);
+	return 0;
+nomem:
+	closedir(dir);
+	names_free(l);
+	return error_set(w->e, -ENOMEM, w->dir, -1, "out of memory");
+}
+
+/* Open subdirectory name of fd: its fd, -ENOENT when absent (fine),
+ * or an error noted on l (fatal when strict). */
+static int
+sub_open(struct walker *w, int fd, const char *name, struct state_errors *l)
+{
+	int rc = at_open_dir(fd, name, file(w, name), w->e);
+
+	if (rc >= 0 || rc == -ENOENT)
+		return rc;
+	if ((rc = problem(w, l)) < 0)
+		return rc;
+	return -ENOENT;
+}
+
+/* ---- reading the small files ---- */
+
+/* A text file into a new string (NULL when absent); errors on l. */
+static int
+text_dup_at(struct walker *w, int fd, const char *name, char **out,
+    struct state_errors *l)
+{
+	char buf[4096];
+	int rc = fd < 0 ? -ENOENT :
+	    at_read_text(fd, name, buf, sizeof(buf), file(w, name), w->e);
+
+	*out = NULL;
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return problem(w, l);
+	return (*out = strdup(buf)) ? 0 : -ENOMEM;
+}
+
+/* Read an .info file: absent and empty are fine (NULL). */
+static int
+info_read(struct walker *w, int fd, const char *name,
+    const ProtobufCMessageDescriptor *d, void *out, struct state_errors *l)
+{
+	int rc = record_read_fileat(fd, name, file(w, name), d,
+	    (ProtobufCMessage **)out, w->e);
+
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? problem(w, l) : 0;
+}
+
+/* Target of a `latest` link when it is a valid id, else NULL. */
+static int
+latest_read(struct walker *w, int fd, char **out, struct state_errors *l)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlinkat(fd, "latest", buf, sizeof(buf) - 1);
+
+	*out = NULL;
+	if (n < 0) {
+		int err = errno;
+		if (err == ENOENT)
+			return 0;
+		error_set(w->e, -EBADMSG, file(w, "latest"), -1, "%s",
+		    err == EINVAL ? "not a symbolic link" : strerror(err));
+		return problem(w, l);
+	}
+	buf[n] = '\0';
+	if (id_validate(buf, "latest link target", NULL) < 0) {
+		error_set(w->e, -EBADMSG, file(w, "latest"), -1,
+		    "latest link names '%s', not an id", buf);
+		return problem(w, l);
+	}
+	return (*out = strdup(buf)) ? 0 : -ENOMEM;
+}
+
+/* ---- the nodes ---- */
+
+static int
+read_task(struct walker *w, int fd, struct state_task *t)
+{
+	int rc;
+
+	t->latest_state = -1;
+	if ((rc = info_read(w, fd, "task.info", &mesos__task__descriptor,
+	    &t->info, &t->errors)) < 0)
+		return rc;
+	rc = state_replay_updates(fd, "task.updates", file(w, "task.updates"),
+	    w->o->repair, t, NULL, NULL, w->e);
+	return rc < 0 ? problem(w, &t->errors) : 0;
+}
+
+static int
+read_pids(struct walker *w, int run, struct state_run *r)
+{
+	char *text = NULL;
+	struct stat st;
+	int fd = sub_open(w, run, "pids", &r->errors), rc;
+	size_t old;
+
+	if (fd < 0)
+		return fd == -ENOENT ? 0 : fd;
+	old = push(w, "pids");
+	if ((rc = text_dup_at(w, fd, "forked.pid", &text, &r->errors)) < 0)
+		goto out;
+	if (text && text[0]) {
+		const char *err = NULL;
+		r->pid = (pid_t)strtonum(text, 1, 1 << 30, &err);
+		if (err != NULL) {
+			r->pid = 0;
+			error_set(w->e, -EBADMSG, file(w, "forked.pid"), -1,
+			    "pid '%s' is %s", text, err);
+			if ((rc = problem(w, &r->errors)) < 0)
+				goto out;
+		}
+		if (fstatat(fd, "forked.pid", &st, AT_SYMLINK_NOFOLLOW) == 0)
+			r->pid_mtime = st.st_mtime;
+	}
+	free(text);
+	text = NULL;
+	if ((rc = text_dup_at(w, fd, "forked.start", &text, &r->errors)) < 0)
+		goto out;
+	if (text)
+		r->start_time = strtoull(text, NULL, 10);
+	if ((rc = text_dup_at(w, fd, "libprocess.pid", &r->libprocess_pid,
+	    &r->errors)) < 0)
+		goto out;
+	rc = text_dup_at(w, fd, "executor.socket", &r->socket, &r->errors);
+out:
+	free(text);
+	pop(w, old);
+	close(fd);
+	return rc;
+}
+
+static void
+task_clear(struct state_task *t)
+{
+	state_task_clear(t);
+	if (t->info)
+		protobuf_c_message_free_unpacked(&t->info->base, NULL);
+	for (size_t i = 0; i < t->errors.n; i++) {
+		free(t->errors.v[i].path);
+		free(t->errors.v[i].reason);
+	}
+	free(t->errors.v);
+	free(t->id);
+	memset(t, 0, sizeof(*t));
+}
+
+static int
+read_run(struct walker *w, int fd, struct state_run *r)
+{
+	struct names l;
+	char *text = NULL;
+	int rc, tasks;
+
+	r->completed = faccessat(fd, "executor.sentinel", F_OK,
+	    AT_SYMLINK_NOFOLLOW) == 0;
+	if ((rc = read_pids(w, fd, r)) < 0 ||
+	    (rc = text_dup_at(w, fd, "executor.exit", &text, &r->errors)) < 0)
+		return rc;
+	if (text && exit_parse(text, &r->exit_kind, &r->exit_value) < 0) {
+		error_set(w->e, -EBADMSG, file(w, "executor.exit"), -1,
+		    "unreadable exit status '%s'", text);
+		if ((rc = problem(w, &r->errors)) < 0) {
+			free(text);
+			return rc;
+		}
+	}
+	free(text);
+	if ((tasks = sub_open(w, fd, "tasks", &r->errors)) < 0)
+		return tasks == -ENOENT ? 0 : tasks;
+	size_t old = push(w, "tasks");
+	if ((rc = names_list(w, tasks, &l)) < 0)
+		rc = problem(w, &r->errors);
+	else if (l.n > 0 && (r->tasks = calloc(l.n, sizeof(*r->tasks))) == NULL)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		struct state_task *t = &r->tasks[r->n_tasks];
+		int tfd;
+		if (w->f && !strv_has(w->f->task, w->f->n_task, l.v[i]))
+			continue;
+		if ((tfd = sub_open(w, tasks, l.v[i], &r->errors)) < 0) {
+			rc = tfd == -ENOENT ? 0 : tfd;
+			continue;
+		}
+		size_t told = push(w, l.v[i]);
+		t->id = l.v[i];
+		l.v[i] = NULL;
+		r->n_tasks++;
+		rc = read_task(w, tfd, t);
+		pop(w, told);
+		close(tfd);
+		if (rc == 0 && !walk_task_matches(w->f, t)) {
+			task_clear(t);
+			r->n_tasks--;
+		}
+	}
+	names_free(&l);
+	pop(w, old);
+	close(tasks);
+	return rc;
+}
+
+static void
+errors_free(struct state_errors *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].reason);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static void
+run_clear(struct state_run *r)
+{
+	for (size_t t = 0; t < r->n_tasks; t++)
+		task_clear(&r->tasks[t]);
+	free(r->tasks);
+	free(r->libprocess_pid);
+	free(r->socket);
+	errors_free(&r->errors);
+	free(r->id);
+	memset(r, 0, sizeof(*r));
+}
+
+/* Read executor x (its id set) below fd; then drop what the filter does
+ * not keep.  1 when it is to be shown, 0 not, or a negative code. */
+static int
+read_executor(struct walker *w, int fd, struct state_executor *x)
+{
+	struct names l = { 0 };
+	int rc, runs;
+
+	if ((rc = info_read(w, fd, "executor.info",
+	    &mesos__executor_info__descriptor, &x->info, &x->errors)) < 0)
+		return rc;
+	if ((runs = sub_open(w, fd, "runs", &x->errors)) < 0)
+		return runs == -ENOENT ? 1 : runs;
+	size_t old = push(w, "runs");
+	if ((rc = latest_read(w, runs, &x->latest_run, &x->errors)) < 0)
+		goto out;
+	if ((rc = names_list(w, runs, &l)) < 0) {
+		rc = problem(w, &x->errors);
+		goto out;
+	}
+	x->latest_dangling = x->latest_run != NULL;
+	if (l.n > 0 && (x->runs = calloc(l.n, sizeof(*x->runs))) == NULL)
+		rc = -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		struct state_run *r = &x->runs[x->n_runs];
+		int rfd;
+		if (x->latest_run && strcmp(x->latest_run, l.v[i]) == 0)
+			x->latest_dangling = false;
+		if ((rfd = sub_open(w, runs, l.v[i], &x->errors)) < 0) {
+			rc = rfd == -ENOENT ? 0 : rfd;
+			continue;
+		}
+		size_t rold = push(w, l.v[i]);
+		r->id = l.v[i];
+		l.v[i] = NULL;
+		r->latest = x->latest_run && strcmp(x->latest_run, r->id) == 0;
+		x->n_runs++;
+		rc = read_run(w, rfd, r);
+		pop(w, rold);
+		close(rfd);
+		if (rc == 0 && walk_filter_by_task(w->f) && r->n_tasks == 0) {
+			run_clear(r);
+			x->n_runs--;
+		}
+	}
+out:
+	names_free(&l);
+	pop(w, old);
+	close(runs);
+	if (rc < 0)
+		return rc;
+	return !walk_filter_by_task(w->f) || x->n_runs > 0;
+}
+
+void
+state_executor_clear(struct state_executor *x)
+{
+	for (size_t r = 0; r < x->n_runs; r++)
+		run_clear(&x->runs[r]);
+	free(x->runs);
+	if (x->info)
+		protobuf_c_message_free_unpacked(&x->info->base, NULL);
+	free(x->latest_run);
+	errors_free(&x->errors);
+	free(x->id);
+	memset(x, 0, sizeof(*x));
+}
+
+void
+state_framework_clear(struct state_framework *f)
+{
+	for (size_t x = 0; x < f->n_executors; x++)
+		state_executor_clear(&f->executors[x]);
+	free(f->executors);
+	if (f->info)
+		protobuf_c_message_free_unpacked(&f->info->base, NULL);
+	free(f->pid);
+	errors_free(&f->errors);
+	free(f->id);
+	memset(f, 0, sizeof(*f));
+}
+
+void
+state_agent_clear(struct state_agent *a)
+{
+	for (size_t f = 0; f < a->n_frameworks; f++)
+		state_framework_clear(&a->frameworks[f]);
+	free(a->frameworks);
+	if (a->info)
+		protobuf_c_message_free_unpacked(&a->info->base, NULL);
+	errors_free(&a->errors);
+	free(a->id);
+	memset(a, 0, sizeof(*a));
+}
+
+#define CALL(w, fn, ...) ((w)->v->fn ? (w)->v->fn((w)->v->ctx, __VA_ARGS__) : 0)
+
+static int
+walk_framework(struct walker *w, struct state_agent *a, int fd,
+    struct state_framework *f)
+{
+	bool lazy = w->f && (w->f->n_executor || walk_filter_by_task(w->f));
+	bool shown = false;
+	struct names l = { 0 };
+	int rc, xs;
+
+	if ((rc = info_read(w, fd, "framework.info",
+	    &mesos__framework_info__descriptor, &f->info, &f->errors)) < 0 ||
+	    (rc = text_dup_at(w, fd, "framework.pid", &f->pid, &f->errors)) < 0)
+		return rc;
+	if (!lazy) {
+		if ((rc = CALL(w, framework, a, f)) < 0)
+			return rc;
+		shown = true;
+	}
+	if ((xs = sub_open(w, fd, "executors", &f->errors)) < 0) {
+		rc = xs == -ENOENT ? 0 : xs;
+		goto out;
+	}
+	size_t old = push(w, "executors");
+	if ((rc = names_list(w, xs, &l)) < 0)
+		rc = problem(w, &f->errors);
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		struct state_executor x = { 0 };
+		int xfd;
+		if (w->f && !strv_has(w->f->executor, w->f->n_executor, l.v[i]))
+			continue;
+		if ((xfd = sub_open(w, xs, l.v[i], &f->errors)) < 0) {
+			rc = xfd == -ENOENT ? 0 : xfd;
+			continue;
+		}
+		size_t xold = push(w, l.v[i]);
+		x.id = l.v[i];
+		l.v[i] = NULL;
+		rc = read_executor(w, xfd, &x);
+		pop(w, xold);
+		close(xfd);
+		if (rc > 0) {
+			rc = 0;
+			if (!shown) {
+				shown = true;
+				rc = CALL(w, framework, a, f);
+			}
+			if (rc == 0)
+				rc = CALL(w, executor, a, f, &x);
+		}
+		state_executor_clear(&x);
+	}
+	names_free(&l);
+	pop(w, old);
+	close(xs);
+out:
+	if (rc == 0 && shown)
+		rc = CALL(w, framework_end, a, f);
+	return rc;
+}
+
+static int
+walk_agent(struct walker *w, struct state *s, int fd, struct state_agent *a)
+{
+	struct names l = { 0 };
+	int rc, fs;
+
+	if ((rc = info_read(w, fd, "slave.info", &mesos__slave_info__descriptor,
+	    &a->info, &a->errors)) < 0 || (rc = CALL(w, agent, s, a)) < 0)
+		return rc;
+	if ((fs = sub_open(w, fd, "frameworks", &a->errors)) < 0) {
+		rc = fs == -ENOENT ? 0 : fs;
+		goto out;
+	}
+	size_t old = push(w, "frameworks");
+	if ((rc = names_list(w, fs, &l)) < 0)
+		rc = problem(w, &a->errors);
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		struct state_framework f = { 0 };
+		int ffd;
+		if (w->f && !strv_has(w->f->framework, w->f->n_framework, l.v[i]))
+			continue;
+		if ((ffd = sub_open(w, fs, l.v[i], &a->errors)) < 0) {
+			rc = ffd == -ENOENT ? 0 : ffd;
+			continue;
+		}
+		size_t fold = push(w, l.v[i]);
+		f.id = l.v[i];
+		l.v[i] = NULL;
+		rc = walk_framework(w, a, ffd, &f);
+		pop(w, fold);
+		close(ffd);
+		state_framework_clear(&f);
+	}
+	names_free(&l);
+	pop(w, old);
+	close(fs);
+out:
+	return rc < 0 ? rc : CALL(w, agent_end, s, a);
+}
+
+/* An agent directory that holds frameworks: something a new agent would
+ * abandon.  Its slave.info's modification time (or the directory's) in
+ * *mtime. */
+static bool
+agent_has_frameworks(int slaves, const char *id, time_t *mtime)
+{
+	struct stat st;
+	struct dirent *d;
+	bool any = false;
+	DIR *dir;
+	int fd = openat(slaves, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC), fs;
+
+	if (fd < 0)
+		return false;
+	*mtime = fstatat(fd, "slave.info", &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    fstat(fd, &st) == 0 ? st.st_mtime : 0;
+	fs = openat(fd, "frameworks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	close(fd);
+	if (fs < 0 || (dir = fdopendir(fs)) == NULL) {
+		if (fs >= 0)
+			close(fs);
+		return false;
+	}
+	while (!any && (d = readdir(dir)) != NULL)
+		any = d->d_name[0] != '.';
+	closedir(dir);
+	return any;
+}
+
+/*
+ * slaves/latest names the agent to recover.  When it is missing or names
+ * no directory while agent directories with frameworks exist, starting
+ * as a new agent would abandon their tasks and unacknowledged updates:
+ * strict, a recovery error naming the link; non-strict, the newest such
+ * directory is taken as the latest, and the error says so.
+ */
+static int
+latest_agent(struct walker *w, struct state *s, int slaves, struct names *l,
+    const char **latest)
+{
+	char list[256] = "";
+	const char *newest = NULL;
+	time_t newest_t = 0, t;
+	size_t n = 0;
+
+	*latest = s->latest_agent;
+	for (size_t i = 0; i < l->n; i++)
+		if (s->latest_agent && strcmp(l->v[i], s->latest_agent) == 0)
+			return 0;
+	for (size_t i = 0; i < l->n; i++) {
+		if (!agent_has_frameworks(slaves, l->v[i], &t))
+			continue;
+		if (n++ < 4)
+			snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			    "%s%s", n > 1 ? ", " : "", l->v[i]);
+		if (newest == NULL || t >= newest_t)
+			newest = l->v[i], newest_t = t;
+	}
+	if (newest == NULL)
+		return 0;	/* nothing to abandon: a new agent is right */
+	error_set(w->e, -EBADMSG, file(w, "latest"), -1, "%s while %zu agent "
+	    "director%s with frameworks exist%s (%s%s): a new agent would "
+	    "abandon their tasks; %s", s->latest_agent ? "names no agent "
+	    "directory" : "is missing", n, n == 1 ? "y" : "ies", n == 1 ? "s" :
+	    "", list, n > 4 ? ", ..." : "", w->o->strict ? "restore the link "
+	    "(ln -sfn AGENT_ID) or use --no-strict to recover the newest" :
+	    "recovering the newest");
+	if (w->o->strict)
+		return -EBADMSG;
+	snprintf(w->e->reason + strlen(w->e->reason), sizeof(w->e->reason) -
+	    strlen(w->e->reason), ", %s", newest);
+	*latest = newest;
+	return state_error_add(&s->errors, w->e);
+}
+
+int
+walk(const char *work, const struct state_options *o,
+    const struct walk_filter *filter, const struct walk_visitor *v,
+    struct ckpt_error *e)
+{
+	struct walker w = { .o = o, .f = filter, .v = v, .e = e };
+	struct state s = { 0 };
+	struct names l = { 0 };
+	const char *newest = NULL;
+	char latest[ID_MAX + 1] = "";
+	int wfd, meta = -1, slaves = -1, rc;
+
+	if ((wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return error_set(e, errno == ENOTDIR ? -ENOENT : -errno, work,
+		    -1, "%s", errno == ENOTDIR ? "not a directory" :
+		    strerror(errno));
+	strlcpy(w.dir, work, sizeof(w.dir));
+	w.len = strlen(w.dir);
+	if ((meta = at_open_dir(wfd, "meta", file(&w, "meta"), e)) < 0) {
+		rc = meta == -ENOENT ? error_set(e, -ENOENT, work, -1,
+		    "no checkpoint (no meta/ directory)") : meta;
+		goto out;
+	}
+	if ((s.work = strdup(work)) == NULL) {
+		rc = error_set(e, -ENOMEM, work, -1, "out of memory");
+		goto out;
+	}
+	push(&w, "meta");
+	if ((rc = text_dup_at(&w, meta, "boot_id", &s.boot_id, &s.errors)) < 0)
+		goto out;
+	if ((slaves = sub_open(&w, meta, "slaves", &s.errors)) < 0 &&
+	    slaves != -ENOENT) {
+		rc = slaves;
+		goto out;
+	}
+	if (slaves >= 0) {
+		push(&w, "slaves");
+		if ((rc = latest_read(&w, slaves, &s.latest_agent, &s.errors)) < 0)
+			goto out;
+		if ((rc = names_list(&w, slaves, &l)) < 0 &&
+		    (rc = problem(&w, &s.errors)) < 0)
+			goto out;
+		if ((rc = latest_agent(&w, &s, slaves, &l, &newest)) < 0)
+			goto out;
+		if (newest)
+			strlcpy(latest, newest, sizeof(latest));
+	}
+	if ((rc = CALL(&w, begin, &s)) < 0)
+		goto out;
+	for (size_t i = 0; rc == 0 && i < l.n; i++) {
+		struct state_agent a = { 0 };
+		int afd;
+		a.latest = strcmp(latest, l.v[i]) == 0;
+		if (o->latest_only && !a.latest)
+			continue;
+		if ((afd = sub_open(&w, slaves, l.v[i], &s.errors)) < 0) {
+			rc = afd == -ENOENT ? 0 : afd;
+			continue;
+		}
+		size_t old = push(&w, l.v[i]);
+		a.id = l.v[i];
+		l.v[i] = NULL;
+		rc = walk_agent(&w, &s, afd, &a);
+		pop(&w, old);
+		close(afd);
+		state_agent_clear(&a);
+	}
+	if (rc == 0)
+		rc = CALL(&w, end, &s);
+out:
+	names_free(&l);
+	if (slaves >= 0)
+		close(slaves);
+	if (meta >= 0)
+		close(meta);
+	close(wfd);
+	errors_free(&s.errors);
+	free(s.boot_id);
+	free(s.latest_agent);
+	free(s.work);
+	return rc < 0 ? rc : 0;
+}
