@@ -21,7 +21,15 @@ mkdirs_for(const char *work, const char *path, struct ckpt_error *e)
 	if ((rc = workdir_no_links(work, path, e)) < 0)
 		return rc;
 	strlcpy(dir, path, sizeof(dir));
-	return durable_mkdirs(dirname(dir), e);
+	if ((rc = durable_mkdirs(dirname(dir), e)) < 0) {
+		/* Name the file the caller was writing, then the directory. */
+		char reason[sizeof(e->reason) + sizeof(e->path) + 2];
+		if (snprintf(reason, sizeof(reason), "%s: %s", e->path,
+		    e->reason) >= (int)sizeof(reason))
+			reason[sizeof(reason) - 1] = '\0';
+		error_set(e, rc, path, -1, "%.400s", reason);
+	}
+	return rc;
 }
 
 static int

@@ -153,9 +153,14 @@ durable_mkdirs(const char *path, struct ckpt_error *e)
 	/* A directory that exists may have been made by a process that died
 	 * before syncing it into its parent: sync it now, or what is written
 	 * below it may be durable while its name is not. */
-	if (stat(path, &st) == 0)
-		return S_ISDIR(st.st_mode) ? durable_fsync_dir(dir, e) :
-		    error_set(e, -ENOTDIR, path, -1, "not a directory");
+	if (stat(path, &st) == 0) {
+		if (!S_ISDIR(st.st_mode))
+			return error_set(e, -ENOTDIR, path, -1, "not a directory");
+		if ((rc = durable_fsync_dir(dir, e)) < 0)
+			error_set(e, rc, path, -1, "sync into %s: %s", dir,
+			    strerror(-rc));
+		return rc;
+	}
 	if (errno != ENOENT)
 		return fail(e, path, "stat");
 	if (strcmp(dir, path) != 0 && (rc = durable_mkdirs(dir, e)) < 0)

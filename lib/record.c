@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <libdeflate.h>
 
 #include "at.h"
 
@@ -101,7 +101,7 @@ record_next(struct record_reader *r, const uint8_t **data, size_t *len,
 	size_t n;
 	uint32_t size;
 
-	n = fread(hdr, 1, 4, r->fp);
+	n = fread_unlocked(hdr, 1, 4, r->fp);
 	if (n == 0 && !ferror(r->fp))
 		return RECORD_EOF;
 	if (ferror(r->fp))
@@ -124,7 +124,7 @@ record_next(struct record_reader *r, const uint8_t **data, size_t *len,
 		r->buf = nb;
 		r->cap = size;
 	}
-	n = size ? fread(r->buf, 1, size, r->fp) : 0;
+	n = size ? fread_unlocked(r->buf, 1, size, r->fp) : 0;
 	if (n < size) {
 		if (ferror(r->fp))
 			return error_set(e, -EIO, r->path, r->offset,
@@ -186,7 +186,7 @@ record_encode(const ProtobufCMessage *m, uint8_t **out, size_t *len)
 	protobuf_c_message_pack(m, body);
 	body[size] = (CHECKSUM_TAG & 0x7f) | 0x80;
 	body[size + 1] = CHECKSUM_TAG >> 7;
-	put_le32(body + size + 2, (uint32_t)crc32(0, body, (uInt)size));
+	put_le32(body + size + 2, libdeflate_crc32(0, body, size));
 	size += CHECKSUM_LEN;
 	put_le32(buf, (uint32_t)size);
 	*out = buf;
@@ -215,7 +215,7 @@ record_checksum(const uint8_t *body, size_t len)
 	size_t pos = 0;
 	/* The CRC of all but a trailer's six bytes: computed once. */
 	uint32_t crc = len >= CHECKSUM_LEN ?
-	    (uint32_t)crc32(0, body, (uInt)(len - CHECKSUM_LEN)) : 0;
+	    libdeflate_crc32(0, body, len - CHECKSUM_LEN) : 0;
 	/* Our trailer, intact, but maybe not where a field starts (a damaged
 	 * length swallowed it): then the record is damaged. */
 	int trailer = len >= CHECKSUM_LEN &&
@@ -236,7 +236,7 @@ record_checksum(const uint8_t *body, size_t len)
 		 * chance once in 2^32). */
 		if ((tag & 7) == 5 && pos + 4 == len && le32(body + len - 4) ==
 		    (start + CHECKSUM_LEN == len ? crc :
-		    (uint32_t)crc32(0, body, (uInt)start)))
+		    libdeflate_crc32(0, body, start)))
 			return -EBADMSG;
 		switch (tag & 7) {
 		case 0:

@@ -16,6 +16,7 @@
 
 /* Every record we write ends with a CRC-32 (zlib) of its other bytes in
  * field RECORD_CHECKSUM_FIELD (fixed32), a field a Mesos reader skips.
+ * (CRC-32 as zlib computes it; libdeflate computes the same, faster.)
  * Readers verify it when present; Mesos-written records lack it. */
 #define RECORD_CHECKSUM_FIELD 2047
 

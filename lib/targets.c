@@ -88,7 +88,8 @@ targets_read(FILE *fp, struct targets *t, struct ckpt_error *e)
 		lineno++;
 		if (strspn(line, " \t\r\n") == (size_t)n)
 			continue;
-		if (!json_is_object(o = json_loadb(line, (size_t)n, 0, &je))) {
+		o = json_loadb(line, (size_t)n, 0, &je);
+		if (!json_is_object(o)) {
 			json_decref(o);
 			rc = error_set(e, -EBADMSG, "stdin", -1, "line %ld: not "
 			    "a line of recover: %s", lineno, o ? "not an object" :

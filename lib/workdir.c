@@ -59,9 +59,13 @@ workdir_lock(const char *work, struct ckpt_error *e)
 	char path[PATH_MAX], pid[32];
 	int fd, rc, n;
 
-	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0 ||
-	    (rc = durable_mkdirs(path, e)) < 0 ||
-	    (rc = path_build(path, sizeof(path), work, PATH_LOCK, NULL, e)) < 0)
+	/* The lock is not state: an existing meta/ is not synced again for
+	 * it (the writes that follow make their directories durable). */
+	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0)
+		return rc;
+	if (access(path, F_OK) < 0 && (rc = durable_mkdirs(path, e)) < 0)
+		return rc;
+	if ((rc = path_build(path, sizeof(path), work, PATH_LOCK, NULL, e)) < 0)
 		return rc;
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
 		return error_set(e, -errno, path, -1, "open lock: %s",
