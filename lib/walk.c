@@ -227,7 +227,8 @@ names_list(struct walker *w, int fd, struct names *l)
 		l->n++;
 	}
 	closedir(dir);
-	qsort(l->v, l->n, sizeof(*l->v), cmp_names);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
 	return 0;
 nomem:
 	closedir(dir);
