@@ -383,7 +383,8 @@ x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 		}
 		break;
 	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE:
-		if (m->update && m->update->status)
+		/* Before HELLO an update could overtake those it resends. */
+		if (x->st == X_CONNECTED && m->update && m->update->status)
 			x_on_update(a, x, m->update);
 		break;
 	default:

@@ -30,6 +30,7 @@ struct queued {
 struct executor {
 	const struct executor_options *o;
 	struct channel agent;		/* fd -1 when no agent */
+	bool registered;		/* HELLO sent on this connection */
 	int listen_fd, signal_fd;
 	int status_fd;			/* read end of the task's fd 3, or -1 */
 	char status_buf[1024];
@@ -55,7 +56,10 @@ logmsg(const char *fmt, const char *arg)
 static void
 send_update_frame(struct executor *x, const struct queued *q)
 {
-	if (x->agent.fd >= 0 && channel_send_raw(&x->agent, q->frame, q->len) < 0)
+	/* Only after HELLO: an update sent before it would overtake the
+	 * queued ones HELLO is followed by. */
+	if (x->agent.fd >= 0 && x->registered &&
+	    channel_send_raw(&x->agent, q->frame, q->len) < 0)
 		channel_close(&x->agent);
 }
 
@@ -222,6 +226,7 @@ static void
 agent_gone(struct executor *x)
 {
 	channel_close(&x->agent);
+	x->registered = false;
 	if (!x->o->checkpoint) {
 		/* Not checkpointing: the task does not outlive its agent. */
 		kill_task(x, MESOS__TASK_STATE__TASK_LOST, x->o->grace_ms);
@@ -243,6 +248,7 @@ hello(struct executor *x, const char *agent_id)
 	m.has_pending = 1;
 	m.pending = (int32_t)x->nq;
 	x->away_deadline = 0;
+	x->registered = true;
 	if (channel_send(&x->agent, &m) < 0) {
 		agent_gone(x);
 		return;
@@ -293,6 +299,7 @@ accept_agent(struct executor *x)
 		return;
 	}
 	channel_close(&x->agent);	/* a new agent replaces the old one */
+	x->registered = false;
 	channel_init(&x->agent, fd);
 }
 
