@@ -126,7 +126,8 @@ bench: deps
 
 benches: $(BENCHES)
 
-# The long proofs: every error sweep at every step, the full restart storm.
+# The long proofs: every error sweep at every step, the full restart storm
+# (alone, then beside a CPU hog of twice the cores), every power-loss state.
 stress: deps
 	$(MAKE) all
 	$(MAKE) FAULT=1 BUILD=build/fault all
@@ -134,6 +135,10 @@ stress: deps
 	tests/crash-sweep.sh eio 1
 	tests/crash-sweep.sh enospc 1
 	STORM_EXECUTORS=200 STORM_UPDATES=50 STORM_RESTARTS=10 tests/storm.py
+	STORM_EXECUTORS=200 STORM_UPDATES=50 STORM_RESTARTS=10 tests/starved.sh tests/storm.py
+	rm -rf $(BUILD)/powercut
+	tests/powercut.py record $(BUILD)/powercut
+	tests/powercut.py explore $(BUILD)/powercut --full
 
 demo: deps
 	$(MAKE) all

@@ -321,6 +321,10 @@ x_try_connect(struct agent *a, struct aexec *x, long long now)
 	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER;
 	m.agent_id = a->id;
 	x->st = X_WAIT_HELLO;
+	/* The executor's time to answer counts from when it was asked: a
+	 * slow agent never makes a healthy executor late. */
+	if (x->deadline < now + a->o->reregister_timeout_ms)
+		x->deadline = now + a->o->reregister_timeout_ms;
 	x_send(x, &m);
 }
 
@@ -390,6 +394,25 @@ x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 	default:
 		break;
 	}
+}
+
+/* Read what the executor has sent (without blocking) and act on it. */
+static void
+x_read(struct agent *a, struct aexec *x)
+{
+	Agentproto__ExecutorMessage *m;
+	int more = channel_fill(&x->ch), r;
+
+	while (x->ch.fd >= 0 && (r = channel_next(&x->ch, &m)) != 0) {
+		if (r < 0) {
+			more = r;
+			break;
+		}
+		x_message(a, x, m);
+		agentproto__executor_message__free_unpacked(m, NULL);
+	}
+	if (more <= 0)
+		x_gone(a, x, false);
 }
 
 /* ---- commands ---- */
@@ -885,7 +908,7 @@ recover(struct agent *a)
 		}
 		if (rr->action == ACTION_RECONNECT && !o->cleanup) {
 			x->st = X_CONNECTING;
-			x->deadline = monotonic_ms() + o->reregister_timeout_ms;
+			x->deadline = 0;	/* set once the loop can read it */
 		} else
 			x_gone(a, x, p.reboot);
 	}
@@ -1022,8 +1045,14 @@ agent_main(const struct agent_options *o)
 
 		for (size_t i = 0; i < a.nx; i++) {
 			struct aexec *x = a.x[i];
+			if (x->st == X_CONNECTING && x->deadline == 0)
+				x->deadline = now + o->reregister_timeout_ms;
 			if (x->st == X_CONNECTING && x->next_try <= now)
 				x_try_connect(&a, x, now);
+			/* What the executor sent while this agent was busy
+			 * counts: read it before judging it unresponsive. */
+			if (x->st == X_WAIT_HELLO && now >= x->deadline)
+				x_read(&a, x);
 			if ((x->st == X_CONNECTING || x->st == X_WAIT_HELLO) &&
 			    now >= x->deadline)
 				x_timeout(&a, x);
@@ -1076,24 +1105,12 @@ agent_main(const struct agent_options *o)
 			read_stdin(&a);
 		for (size_t i = 2; i < np && !a.quit; i++) {
 			struct aexec *x = map[i];
-			Agentproto__ExecutorMessage *m;
-			int more = 1, r;
 			if (!p[i].revents || x->ch.fd != p[i].fd)
 				continue;
 			if (p[i].revents & POLLOUT)
 				channel_flush(&x->ch);
 			if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
-				more = channel_fill(&x->ch);
-			while (x->ch.fd >= 0 && (r = channel_next(&x->ch, &m)) != 0) {
-				if (r < 0) {
-					more = r;
-					break;
-				}
-				x_message(&a, x, m);
-				agentproto__executor_message__free_unpacked(m, NULL);
-			}
-			if (more <= 0)
-				x_gone(&a, x, false);
+				x_read(&a, x);
 		}
 		free(p);
 		free(map);

@@ -73,6 +73,7 @@ spawn() {
 # ---- driving agent-run ----
 # agent_start [ARGS...]: start agent-run on $W; commands go through a
 # fifo (agent_send), events land in $EV (one JSON object per line).
+# $AGENT_WRAP, if set, is the command (words) agent-run is run under.
 AGENT_N=0
 agent_start() {
 	AGENT_N=$((AGENT_N + 1))
@@ -80,7 +81,7 @@ agent_start() {
 	local in=$BATS_TEST_TMPDIR/in.$AGENT_N
 	mkfifo "$in"
 	: > "$EV"
-	(cd "$BATS_TEST_TMPDIR" && exec agent-run -d "$W" "$@" <"$in" >"$EV" 2>"$EV.err" 3>&-) &
+	(cd "$BATS_TEST_TMPDIR" && exec ${AGENT_WRAP:-} agent-run -d "$W" "$@" <"$in" >"$EV" 2>"$EV.err" 3>&-) &
 	AGENT_PID=$!
 	exec {AGENT_FD}>"$in"
 }

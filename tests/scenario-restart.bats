@@ -93,3 +93,21 @@ load helpers
 	wait_for 5 dead "$XPID"
 	assert_equal "$(count '.event=="update" and .state=="TASK_KILLED"')" 1
 }
+
+@test "a stalled agent does not make a healthy executor late: stalled past the reregistration timeout, it still reconnects it" {
+	command -v strace >/dev/null || skip "no strace"
+	strace -f -o /dev/null true 2>/dev/null || skip "ptrace is not permitted here"
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_kill9
+	# the agent stalls 2 s in its first connect to an executor, longer
+	# than the timeout; the executor answers at once
+	export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+	AGENT_WRAP="strace -f -o /dev/null -e trace=poll,ppoll -e inject=poll,ppoll:delay_exit=1500000:when=2..4" \
+	    agent_start --executor-reregistration-timeout=1s
+	wait_event '.event=="reregistered"'
+	assert_equal "$(field '.event=="reregistered"' reconnected)" 1
+	assert_equal "$(count '.event=="executor_timeout"')" 0
+	assert_equal "$(count '.state=="TASK_LOST"')" 0
+	alive "$XPID"
+}
