@@ -68,13 +68,89 @@ struct agent {
 
 /* ---- events ---- */
 
+/*
+ * Events leave through one queue, written to stdout only as fast as the
+ * driver reads them: the agent never blocks on its output (a driver that
+ * writes acks while it reads no events would deadlock both).  Past
+ * OUT_BOUND bytes queued, the loop stops reading executors (they keep
+ * their updates) but keeps reading commands.
+ */
+#define OUT_BOUND	(256 * 1024)
+
+static struct {
+	char *buf;
+	size_t len, cap;
+	bool nonblocking;		/* stdout is a pipe or socket */
+} out;
+
+static void
+out_init(void)
+{
+	struct stat st;
+
+	if (fstat(STDOUT_FILENO, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+		int fl = fcntl(STDOUT_FILENO, F_GETFL);
+		if (fl >= 0 && fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK) == 0)
+			out.nonblocking = true;
+	}
+}
+
+/* Write what the driver takes now (all of it with wait). 0, or -1 when
+ * stdout is gone. */
+static int
+out_flush(bool wait)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	while (done < out.len) {
+		ssize_t n = write(STDOUT_FILENO, out.buf + done, out.len - done);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (!wait)
+				break;
+			struct pollfd p = { STDOUT_FILENO, POLLOUT, 0 };
+			poll(&p, 1, -1);
+			continue;
+		}
+		rc = -1;		/* EPIPE: nobody reads; drop it all */
+		done = out.len;
+	}
+	memmove(out.buf, out.buf + done, out.len - done);
+	out.len -= done;
+	return rc;
+}
+
 static void
 emit(json_t *o)
 {
-	json_dumpf(o, stdout, JSON_COMPACT);
-	fputc('\n', stdout);
-	fflush(stdout);
+	char *text = json_dumps(o, JSON_COMPACT);
+	size_t n;
+
 	json_decref(o);
+	if (text == NULL)
+		abort();
+	n = strlen(text);
+	if (out.len + n + 1 > out.cap) {
+		size_t cap = out.cap ? out.cap : 65536;
+		while (cap < out.len + n + 1)
+			cap *= 2;
+		if ((out.buf = realloc(out.buf, cap)) == NULL)
+			abort();
+		out.cap = cap;
+	}
+	memcpy(out.buf + out.len, text, n);
+	out.buf[out.len + n] = '\n';
+	out.len += n + 1;
+	free(text);
+	if (!out.nonblocking)
+		out_flush(true);
 }
 
 static json_t *
@@ -403,7 +479,8 @@ x_read(struct agent *a, struct aexec *x)
 	Agentproto__ExecutorMessage *m;
 	int more = channel_fill(&x->ch), r;
 
-	while (x->ch.fd >= 0 && (r = channel_next(&x->ch, &m)) != 0) {
+	while (!a->quit && x->ch.fd >= 0 &&
+	    (r = channel_next(&x->ch, &m)) != 0) {
 		if (r < 0) {
 			more = r;
 			break;
@@ -780,7 +857,8 @@ read_stdin(struct agent *a)
 	}
 	a->in_len += (size_t)n;
 	a->in[a->in_len] = '\0';
-	while ((nl = memchr(a->in, '\n', a->in_len)) != NULL) {
+	/* After a fatal error nothing more is done: one error, then exit. */
+	while (!a->quit && (nl = memchr(a->in, '\n', a->in_len)) != NULL) {
 		*nl = '\0';
 		if (memchr(a->in, '\0', (size_t)(nl - a->in)) != NULL)
 			emit_error("command: %s", "NUL byte in the line", NULL);
@@ -1029,8 +1107,11 @@ agent_main(const struct agent_options *o)
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	a.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	if ((rc = recover(&a)) != EX_OK)
+	out_init();
+	if ((rc = recover(&a)) != EX_OK) {
+		out_flush(true);
 		return rc;
+	}
 	if (o->cleanup) {
 		emit(json_pack("{s:s, s:i}", "event", "cleanup", "killed",
 		    a.killed));
@@ -1083,14 +1164,18 @@ agent_main(const struct agent_options *o)
 				a.x[k++] = a.x[i];
 		a.nx = k;
 
-		p = calloc(a.nx + 2, sizeof(*p));
-		map = calloc(a.nx + 2, sizeof(*map));
+		out_flush(false);
+		/* Too much the driver has not read: executors wait. */
+		short xin = out.len > OUT_BOUND ? 0 : POLLIN;
+		p = calloc(a.nx + 3, sizeof(*p));
+		map = calloc(a.nx + 3, sizeof(*map));
 		p[np++] = (struct pollfd){ a.signal_fd, POLLIN, 0 };
 		p[np++] = (struct pollfd){ 0, POLLIN, 0 };
+		p[np++] = (struct pollfd){ out.len ? 1 : -1, POLLOUT, 0 };
 		for (size_t i = 0; i < a.nx; i++)
 			if (a.x[i]->ch.fd >= 0) {
 				map[np] = a.x[i];
-				p[np++] = (struct pollfd){ a.x[i]->ch.fd, POLLIN |
+				p[np++] = (struct pollfd){ a.x[i]->ch.fd, xin |
 				    (a.x[i]->ch.out_len ? POLLOUT : 0), 0 };
 			}
 		if (poll(p, np, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
@@ -1103,7 +1188,9 @@ agent_main(const struct agent_options *o)
 			signals(&a);
 		if (p[1].revents && !a.quit)
 			read_stdin(&a);
-		for (size_t i = 2; i < np && !a.quit; i++) {
+		if (p[2].revents & (POLLERR | POLLHUP))
+			out.len = 0;	/* nobody reads the events any more */
+		for (size_t i = 3; i < np && !a.quit; i++) {
 			struct aexec *x = map[i];
 			if (!p[i].revents || x->ch.fd != p[i].fd)
 				continue;
@@ -1121,5 +1208,7 @@ agent_main(const struct agent_options *o)
 	free(a.in);
 	close(a.signal_fd);
 	close(lock);
+	out_flush(true);
+	free(out.buf);
 	return a.status;
 }

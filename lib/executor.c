@@ -125,11 +125,11 @@ kill_task(struct executor *x, int reason, long long grace_ms)
 /* The task may report progress: each line it writes to fd 3
  * ($AGENT_STATUS_FD) becomes a TASK_RUNNING update with that message. */
 static pid_t
-fork_task(const struct executor_options *o, int status_pipe[2])
+fork_task(const struct executor_options *o, int status_pipe[2], int exec_fd)
 {
 	sigset_t none;
 	pid_t pid = fork();
-	int fd;
+	int fd, err;
 
 	if (pid != 0)
 		return pid;
@@ -148,10 +148,15 @@ fork_task(const struct executor_options *o, int status_pipe[2])
 	if ((fd = open("/dev/null", O_RDONLY)) >= 0)
 		dup2(fd, 0), close(fd);
 	execvp(o->argv[0], o->argv);
-	fprintf(stderr, "agent-executor: cannot exec %s: %s\n", o->argv[0],
-	    strerror(errno));
+	/* The executor reads why (the pipe closes on a successful exec). */
+	err = errno;
+	if (write(exec_fd, &err, sizeof(err)) != sizeof(err))
+		fprintf(stderr, "agent-executor: cannot exec %s: %s\n",
+		    o->argv[0], strerror(err));
 	_exit(127);
 }
+
+static void task_end(struct executor *, const char *, int, const char *);
 
 /* The task ended: record how, durably, then report it. */
 static void
@@ -160,7 +165,6 @@ task_ended(struct executor *x, int status)
 	char text[64], msg[128];
 	enum exit_kind kind;
 	int value, state;
-	struct ckpt_error e;
 
 	if (x->killing && x->kill_reason == MESOS__TASK_STATE__TASK_LOST) {
 		kind = EXIT_LOST;
@@ -182,14 +186,45 @@ task_ended(struct executor *x, int status)
 	    kind == EXIT_SIGNAL ? "signaled" : "lost", value);
 	if (state == MESOS__TASK_STATE__TASK_KILLED && kind != EXIT_SIGNAL)
 		snprintf(text, sizeof(text), "signaled %d\n", SIGTERM);
+	task_end(x, text, state, msg);
+}
+
+/* Record the end (executor.exit, durably), then report it. */
+static void
+task_end(struct executor *x, const char *exit_text, int state, const char *msg)
+{
+	struct ckpt_error e;
+
 	if (x->o->checkpoint && checkpoint_text(x->o->work, PATH_EXECUTOR_EXIT,
-	    &x->o->ids, text, &e) < 0) {
+	    &x->o->ids, exit_text, &e) < 0) {
 		char buf[PATH_MAX + 600];
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
 	}
 	x->task = 0;
 	x->kill_deadline = 0;
 	queue_update(x, state, msg);
+}
+
+/* Did the task's exec fail?  Then it is reaped here and TASK_FAILED says
+ * why; a successful exec closes the pipe (end of file). */
+static bool
+exec_failed(struct executor *x, int fd)
+{
+	char msg[PATH_MAX + 128];
+	int err, status;
+	ssize_t n;
+
+	while ((n = read(fd, &err, sizeof(err))) < 0 && errno == EINTR)
+		;
+	if (n != sizeof(err))
+		return false;
+	while (waitpid(x->task, &status, 0) < 0 && errno == EINTR)
+		;
+	snprintf(msg, sizeof(msg), "cannot execute '%s': %s", x->o->argv[0],
+	    strerror(err));
+	logmsg("%s", msg);
+	task_end(x, "exited 127\n", MESOS__TASK_STATE__TASK_FAILED, msg);
+	return true;
 }
 
 static ssize_t
@@ -329,7 +364,7 @@ int
 executor_main(const struct executor_options *o, struct ckpt_error *e)
 {
 	struct executor x = { .o = o, .listen_fd = -1, .status_fd = -1 };
-	int status_pipe[2] = { -1, -1 };
+	int status_pipe[2] = { -1, -1 }, exec_pipe[2];
 	sigset_t mask;
 
 	channel_init(&x.agent, -1);
@@ -344,18 +379,27 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		    strerror(errno)), EX_OSERR;
 	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
 		return EX_CANTCREAT;
-	queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
 	if (pipe2(status_pipe, O_CLOEXEC) < 0)
 		status_pipe[0] = status_pipe[1] = -1;
-	if ((x.task = fork_task(o, status_pipe)) < 0)
+	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
+		return error_set(e, -errno, "pipe", -1, "%s", strerror(errno)),
+		    EX_OSERR;
+	if ((x.task = fork_task(o, status_pipe, exec_pipe[1])) < 0)
 		return error_set(e, -errno, "fork", -1, "%s", strerror(errno)),
 		    EX_OSERR;
+	close(exec_pipe[1]);
 	if (status_pipe[1] >= 0) {
 		close(status_pipe[1]);
 		x.status_fd = status_pipe[0];
 		fcntl(x.status_fd, F_SETFL, O_NONBLOCK);
 	}
-	queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
+	if (exec_failed(&x, exec_pipe[0]))
+		;	/* TASK_FAILED, with the reason, is all there is */
+	else {
+		queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
+		queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
+	}
+	close(exec_pipe[0]);
 	x.away_deadline = monotonic_ms() + (o->checkpoint ? o->recovery_timeout_ms :
 	    o->register_timeout_ms);
 

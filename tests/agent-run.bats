@@ -72,13 +72,22 @@ load helpers
 	assert_output --partial '"shell": false'
 }
 
-@test "a task that cannot be executed fails with its reason in the sandbox" {
+@test "a task that cannot be executed: TASK_FAILED at once, the exec error and the path in its message" {
 	agent_start
-	launch --checkpoint F1 E1 T1 -- /nonexistent/program
+	printf 'not a program\n' > "$BATS_TEST_TMPDIR/data"
+	chmod 0644 "$BATS_TEST_TMPDIR/data"
+	agent_send launch --checkpoint F1 E1 T1 -- /nonexistent/program
+	agent_send launch --checkpoint F1 E2 T2 -- "$BATS_TEST_TMPDIR/data"
 	wait_event '.task_id=="T1" and .state=="TASK_FAILED"'
-	assert_equal "$(field '.state=="TASK_FAILED"' message)" "exited with status 127"
-	run cat "$(sandbox F1 E1)/stderr"
-	assert_output --partial "cannot exec /nonexistent/program: No such file or directory"
+	wait_event '.task_id=="T2" and .state=="TASK_FAILED"'
+	assert_equal "$(field '.task_id=="T1" and .state=="TASK_FAILED"' message)" \
+	    "cannot execute '/nonexistent/program': No such file or directory"
+	assert_equal "$(field '.task_id=="T2" and .state=="TASK_FAILED"' message)" \
+	    "cannot execute '$BATS_TEST_TMPDIR/data': Permission denied"
+	# never STARTING or RUNNING
+	assert_equal "$(count '.event=="update" and .state!="TASK_FAILED"')" 0
+	run cat "$(sandbox F1 E1)/executor.log"
+	assert_output --partial "cannot execute '/nonexistent/program'"
 }
 
 @test "every update is checkpointed before it is emitted, acks before they are forwarded" {
