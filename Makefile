@@ -73,7 +73,13 @@ $(BUILD)/cmd/%.o: cmd/%.c $(GEN_H)
 $(BUILD)/libckpt.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(BUILD)/libckpt.a
+# A program is cmd/NAME.c, or every file of cmd/NAME/ (a daemon's body:
+# agent-run, agent-executor).
+prog_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1).c cmd/$(1)/*.c))
+CMD_OBJ  := $(foreach p,$(PROGS),$(call prog_objs,$(p)))
+
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(call prog_objs,$$*) $(BUILD)/libckpt.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -162,4 +168,4 @@ install: all
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(PROGS:%=$(BUILD)/cmd/%.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

@@ -7,7 +7,8 @@
  * agent.  When the agent goes away it keeps the task for the recovery
  * timeout (checkpointing framework) or kills it at once (otherwise).
  * The task's end is written to executor.exit before it is reported.
- * One poll loop, signals through a signalfd; no threads.
+ * One poll loop, signals through a signalfd; no threads.  The body of the
+ * agent-executor program, not library code.
  */
 #ifndef CKPT_EXECUTOR_H
 #define CKPT_EXECUTOR_H

@@ -4,7 +4,8 @@
  * bounded wait, or kills them (cleanup); then it serves: commands on
  * stdin (command.h), events on stdout as JSON lines.  Every update is
  * checkpointed before it is forwarded, every acknowledgement before it
- * reaches the executor.  One poll loop; no threads.
+ * reaches the executor.  One poll loop; no threads.  This is the body of
+ * the agent-run program (it prints events and exits), not library code.
  */
 #ifndef CKPT_AGENT_H
 #define CKPT_AGENT_H
