@@ -104,6 +104,8 @@ out_flush(bool wait)
 	size_t done = 0;
 	int rc = 0;
 
+	if (out.len == 0)
+		return 0;
 	while (done < out.len) {
 		ssize_t n = write(STDOUT_FILENO, out.buf + done, out.len - done);
 		if (n > 0) {
