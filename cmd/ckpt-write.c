@@ -225,18 +225,18 @@ main(int argc, char *argv[])
 
 	switch (k) {
 	case 0:
-		rc = checkpoint_agent(work, ids.agent, (Mesos__SlaveInfo *)m, &e);
+		rc = checkpoint_agent(NULL, work, ids.agent, (Mesos__SlaveInfo *)m, &e);
 		break;
 	case 1:
-		rc = checkpoint_info(work, PATH_FRAMEWORK_INFO, &ids, m, &e);
+		rc = checkpoint_info(NULL, work, PATH_FRAMEWORK_INFO, &ids, m, &e);
 		break;
 	case 2:
 		strlcat(text, "\n", sizeof(text));
-		rc = checkpoint_text(work, PATH_FRAMEWORK_PID, &ids,
+		rc = checkpoint_text(NULL, work, PATH_FRAMEWORK_PID, &ids,
 		    text[0] == '\n' ? "" : text, &e);
 		break;
 	case 3:
-		rc = checkpoint_info(work, PATH_EXECUTOR_INFO, &ids, m, &e);
+		rc = checkpoint_info(NULL, work, PATH_EXECUTOR_INFO, &ids, m, &e);
 		break;
 	case 4: {
 		json_t *pid = json_object_get(j, "pid"), *st =
@@ -248,24 +248,24 @@ main(int argc, char *argv[])
 			errx(EX_DATAERR, "%s: run: 'pid' and 'start_time' are "
 			    "integers, 'libprocess_pid' and 'socket' strings",
 			    file ? file : "stdin");
-		if ((rc = checkpoint_run(work, &ids, &e)) < 0)
+		if ((rc = checkpoint_run(NULL, work, &ids, &e)) < 0)
 			break;
-		if (pid && (rc = checkpoint_pid(work, &ids,
+		if (pid && (rc = checkpoint_pid(NULL, work, &ids,
 		    (pid_t)json_integer_value(pid),
 		    st ? (unsigned long long)json_integer_value(st) : 0, &e)) < 0)
 			break;
-		if (lp && (rc = checkpoint_text(work, PATH_LIBPROCESS_PID, &ids,
+		if (lp && (rc = checkpoint_text(NULL, work, PATH_LIBPROCESS_PID, &ids,
 		    json_string_value(lp), &e)) < 0)
 			break;
 		if (so)
-			rc = checkpoint_text(work, PATH_EXECUTOR_SOCKET, &ids,
+			rc = checkpoint_text(NULL, work, PATH_EXECUTOR_SOCKET, &ids,
 			    json_string_value(so), &e);
 		if (rc == 0)
 			printf("%s\n", ids.run);
 		break;
 	}
 	case 5:
-		rc = checkpoint_info(work, PATH_TASK_INFO, &ids, m, &e);
+		rc = checkpoint_info(NULL, work, PATH_TASK_INFO, &ids, m, &e);
 		break;
 	case 6: {
 		Mesos__StatusUpdate *u = (Mesos__StatusUpdate *)m;
@@ -296,7 +296,7 @@ main(int argc, char *argv[])
 			rc = bootid_write(work, text, &e);
 		break;
 	case 9:
-		rc = checkpoint_sentinel(work, &ids, &e);
+		rc = checkpoint_sentinel(NULL, work, &ids, &e);
 		break;
 	}
 	if (m != NULL)

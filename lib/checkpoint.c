@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "durable.h"
 #include "record.h"
@@ -13,7 +14,8 @@
 /* The one place every checkpoint write passes: no planted symbolic link
  * on the way (writes never leave the work dir), then the directories. */
 static int
-mkdirs_for(const char *work, const char *path, struct ckpt_error *e)
+mkdirs_for(struct dbatch *b, const char *work, const char *path,
+    struct ckpt_error *e)
 {
 	char dir[PATH_MAX];
 	int rc;
@@ -21,7 +23,7 @@ mkdirs_for(const char *work, const char *path, struct ckpt_error *e)
 	if ((rc = workdir_no_links(work, path, e)) < 0)
 		return rc;
 	strlcpy(dir, path, sizeof(dir));
-	if ((rc = durable_mkdirs(dirname(dir), e)) < 0) {
+	if ((rc = dbatch_mkdirs(b, dirname(dir), e)) < 0) {
 		/* Name the file the caller was writing, then the directory. */
 		char reason[sizeof(e->reason) + sizeof(e->path) + 2];
 		if (snprintf(reason, sizeof(reason), "%s: %s", e->path,
@@ -32,139 +34,225 @@ mkdirs_for(const char *work, const char *path, struct ckpt_error *e)
 	return rc;
 }
 
+/* With b NULL, a call is a batch of its own, committed before it
+ * returns: BEGIN picks the batch, END commits one of our own. */
+#define BEGIN(b)	struct dbatch one_; \
+			if ((b) == NULL) { dbatch_init(&one_); (b) = &one_; }
+#define END(b, rc, e)	((b) == &one_ ? commit_own(&one_, (rc), (e)) : (rc))
+
 static int
-write_record(const char *work, const char *path, const ProtobufCMessage *m,
-    int append, struct ckpt_error *e)
+commit_own(struct dbatch *b, int rc, struct ckpt_error *e)
+{
+	if (rc < 0) {
+		dbatch_abort(b);
+		return rc;
+	}
+	return dbatch_commit(b, e);
+}
+
+/* The bytes of record m, or NULL with e set. */
+static uint8_t *
+encode(const char *path, const ProtobufCMessage *m, size_t *len,
+    struct ckpt_error *e)
 {
 	uint8_t *buf;
-	size_t len;
 	int rc;
 
-	if ((rc = record_encode(m, &buf, &len)) < 0)
-		return error_set(e, rc, path, -1, "cannot encode %s: %s",
+	if ((rc = record_encode(m, &buf, len)) < 0) {
+		error_set(e, rc, path, -1, "cannot encode %s: %s",
 		    m->descriptor->name, strerror(-rc));
-	if ((rc = mkdirs_for(work, path, e)) == 0)
-		rc = append ? durable_append(path, buf, len, e) :
-		    durable_write(path, buf, len, e);
-	free(buf);
-	return rc;
+		return NULL;
+	}
+	return buf;
 }
 
 int
-checkpoint_info(const char *work, enum path_kind kind,
+checkpoint_info(struct dbatch *b, const char *work, enum path_kind kind,
     const struct ckpt_ids *ids, const ProtobufCMessage *m,
     struct ckpt_error *e)
 {
 	char path[PATH_MAX];
+	uint8_t *buf = NULL;
+	size_t len;
 	int rc;
 
-	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) < 0)
-		return rc;
-	return write_record(work, path, m, 0, e);
+	BEGIN(b);
+	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) == 0 &&
+	    (rc = mkdirs_for(b, work, path, e)) == 0)
+		rc = (buf = encode(path, m, &len, e)) == NULL ? e->code :
+		    dbatch_write(b, path, buf, len, e);
+	free(buf);
+	return END(b, rc, e);
 }
 
 int
-checkpoint_agent(const char *work, const char *agent,
+checkpoint_agent(struct dbatch *b, const char *work, const char *agent,
     const Mesos__SlaveInfo *info, struct ckpt_error *e)
 {
 	struct ckpt_ids ids = { .agent = agent };
 	char path[PATH_MAX];
 	int rc;
 
-	if ((rc = checkpoint_info(work, PATH_AGENT_INFO, &ids, &info->base,
-	    e)) < 0 ||
+	BEGIN(b);
+	if ((rc = checkpoint_info(b, work, PATH_AGENT_INFO, &ids, &info->base,
+	    e)) == 0 &&
 	    (rc = path_build(path, sizeof(path), work, PATH_SLAVES_LATEST, &ids,
-	    e)) < 0)
-		return rc;
-	return durable_symlink(agent, path, e);
+	    e)) == 0)
+		rc = dbatch_symlink(b, agent, path, e);
+	return END(b, rc, e);
 }
 
 int
-checkpoint_text(const char *work, enum path_kind kind,
+checkpoint_text(struct dbatch *b, const char *work, enum path_kind kind,
     const struct ckpt_ids *ids, const char *text, struct ckpt_error *e)
 {
 	char path[PATH_MAX];
 	int rc;
 
-	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) < 0 ||
-	    (rc = mkdirs_for(work, path, e)) < 0)
-		return rc;
-	return durable_write(path, text, strlen(text), e);
+	BEGIN(b);
+	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) == 0 &&
+	    (rc = mkdirs_for(b, work, path, e)) == 0)
+		rc = dbatch_write(b, path, text, strlen(text), e);
+	return END(b, rc, e);
 }
 
 int
-checkpoint_run(const char *work, const struct ckpt_ids *ids,
+checkpoint_run(struct dbatch *b, const char *work, const struct ckpt_ids *ids,
     struct ckpt_error *e)
 {
 	char path[PATH_MAX];
 	int rc;
 
-	if ((rc = path_build(path, sizeof(path), work, PATH_RUN, ids, e)) < 0 ||
-	    (rc = workdir_no_links(work, path, e)) < 0 ||
-	    (rc = durable_mkdirs(path, e)) < 0 ||
-	    (rc = path_build(path, sizeof(path), work, PATH_SANDBOX, ids, e)) < 0 ||
-	    (rc = workdir_no_links(work, path, e)) < 0 ||
-	    (rc = durable_mkdirs(path, e)) < 0 ||
+	BEGIN(b);
+	if ((rc = path_build(path, sizeof(path), work, PATH_RUN, ids, e)) == 0 &&
+	    (rc = workdir_no_links(work, path, e)) == 0 &&
+	    (rc = dbatch_mkdirs(b, path, e)) == 0 &&
+	    (rc = path_build(path, sizeof(path), work, PATH_SANDBOX, ids, e)) == 0 &&
+	    (rc = workdir_no_links(work, path, e)) == 0 &&
+	    (rc = dbatch_mkdirs(b, path, e)) == 0 &&
 	    (rc = path_build(path, sizeof(path), work, PATH_RUNS_LATEST, ids,
-	    e)) < 0)
-		return rc;
-	return durable_symlink(ids->run, path, e);
+	    e)) == 0)
+		rc = dbatch_symlink(b, ids->run, path, e);
+	return END(b, rc, e);
 }
 
 int
-checkpoint_pid(const char *work, const struct ckpt_ids *ids, pid_t pid,
-    unsigned long long start, struct ckpt_error *e)
+checkpoint_pid(struct dbatch *b, const char *work, const struct ckpt_ids *ids,
+    pid_t pid, unsigned long long start, struct ckpt_error *e)
 {
 	char text[32];
-	int rc;
+	int rc = 0;
 
+	BEGIN(b);
 	if (start != 0) {
 		snprintf(text, sizeof(text), "%llu\n", start);
-		if ((rc = checkpoint_text(work, PATH_EXECUTOR_START, ids, text,
-		    e)) < 0)
-			return rc;
+		rc = checkpoint_text(b, work, PATH_EXECUTOR_START, ids, text, e);
 	}
 	snprintf(text, sizeof(text), "%ld\n", (long)pid);
-	return checkpoint_text(work, PATH_FORKED_PID, ids, text, e);
+	if (rc == 0)
+		rc = checkpoint_text(b, work, PATH_FORKED_PID, ids, text, e);
+	return END(b, rc, e);
+}
+
+int
+checkpoint_stream_open(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, char *path, size_t size, struct ckpt_error *e)
+{
+	int rc;
+
+	BEGIN(b);
+	if ((rc = path_build(path, size, work, PATH_TASK_UPDATES, ids, e)) == 0 &&
+	    (rc = mkdirs_for(b, work, path, e)) == 0)
+		rc = dbatch_open_append(b, path, e);
+	if (b != &one_)
+		return rc;
+	if (rc < 0) {
+		dbatch_abort(b);
+		return rc;
+	}
+	int fd = rc;
+	if ((rc = dbatch_commit(b, e)) < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+static int
+stream_record(struct dbatch *b, int fd, const char *path,
+    Mesos__StatusUpdateRecord *rec, struct ckpt_error *e)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	BEGIN(b);
+	if ((buf = encode(path, &rec->base, &len, e)) == NULL)
+		rc = e->code;
+	else
+		rc = dbatch_append(b, fd, path, buf, len, e);
+	free(buf);
+	return END(b, rc, e);
+}
+
+int
+checkpoint_stream_update(struct dbatch *b, int fd, const char *path,
+    const Mesos__StatusUpdate *u, struct ckpt_error *e)
+{
+	Mesos__StatusUpdateRecord rec = MESOS__STATUS_UPDATE_RECORD__INIT;
+
+	rec.type = MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE;
+	rec.update = (Mesos__StatusUpdate *)u;
+	return stream_record(b, fd, path, &rec, e);
+}
+
+int
+checkpoint_stream_ack(struct dbatch *b, int fd, const char *path,
+    const uint8_t uuid[16], struct ckpt_error *e)
+{
+	Mesos__StatusUpdateRecord rec = MESOS__STATUS_UPDATE_RECORD__INIT;
+
+	rec.type = MESOS__STATUS_UPDATE_RECORD__TYPE__ACK;
+	rec.has_uuid = 1;
+	rec.uuid.len = 16;
+	rec.uuid.data = (uint8_t *)uuid;
+	return stream_record(b, fd, path, &rec, e);
+}
+
+/* Open, append, commit, close: one record on its own. */
+static int
+append_one(const char *work, const struct ckpt_ids *ids,
+    const Mesos__StatusUpdate *u, const uint8_t *uuid, struct ckpt_error *e)
+{
+	char path[PATH_MAX];
+	int fd, rc;
+
+	if ((fd = checkpoint_stream_open(NULL, work, ids, path, sizeof(path),
+	    e)) < 0)
+		return fd;
+	rc = u ? checkpoint_stream_update(NULL, fd, path, u, e) :
+	    checkpoint_stream_ack(NULL, fd, path, uuid, e);
+	close(fd);
+	return rc;
 }
 
 int
 checkpoint_update(const char *work, const struct ckpt_ids *ids,
     const Mesos__StatusUpdate *u, struct ckpt_error *e)
 {
-	Mesos__StatusUpdateRecord rec = MESOS__STATUS_UPDATE_RECORD__INIT;
-	char path[PATH_MAX];
-	int rc;
-
-	if ((rc = path_build(path, sizeof(path), work, PATH_TASK_UPDATES, ids,
-	    e)) < 0)
-		return rc;
-	rec.type = MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE;
-	rec.update = (Mesos__StatusUpdate *)u;
-	return write_record(work, path, &rec.base, 1, e);
+	return append_one(work, ids, u, NULL, e);
 }
 
 int
 checkpoint_ack(const char *work, const struct ckpt_ids *ids,
     const uint8_t uuid[16], struct ckpt_error *e)
 {
-	Mesos__StatusUpdateRecord rec = MESOS__STATUS_UPDATE_RECORD__INIT;
-	char path[PATH_MAX];
-	int rc;
-
-	if ((rc = path_build(path, sizeof(path), work, PATH_TASK_UPDATES, ids,
-	    e)) < 0)
-		return rc;
-	rec.type = MESOS__STATUS_UPDATE_RECORD__TYPE__ACK;
-	rec.has_uuid = 1;
-	rec.uuid.len = 16;
-	rec.uuid.data = (uint8_t *)uuid;
-	return write_record(work, path, &rec.base, 1, e);
+	return append_one(work, ids, NULL, uuid, e);
 }
 
 int
-checkpoint_sentinel(const char *work, const struct ckpt_ids *ids,
-    struct ckpt_error *e)
+checkpoint_sentinel(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, struct ckpt_error *e)
 {
-	return checkpoint_text(work, PATH_SENTINEL, ids, "", e);
+	return checkpoint_text(b, work, PATH_SENTINEL, ids, "", e);
 }

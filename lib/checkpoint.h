@@ -2,7 +2,9 @@
  * checkpoint.h: writing each kind of checkpoint into a work dir, the one
  * path every writer (ckpt-write, agent-run) takes.  Every id is validated
  * before the file system is touched; every write is durable (durable.h);
- * on error nothing partial is left behind.
+ * on error nothing partial is left behind.  Each call takes a batch
+ * (durable.h): NULL makes the call durable before it returns; otherwise
+ * the write is durable once the caller's dbatch_commit returns 0.
  */
 #ifndef CKPT_CHECKPOINT_H
 #define CKPT_CHECKPOINT_H
@@ -11,35 +13,45 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "durable.h"
 #include "error.h"
 #include "mesos.pb-c.h"
 #include "paths.h"
 
 /* Write message m as the one record of the .info file of kind (creating
  * the directories above it). */
-int checkpoint_info(const char *work, enum path_kind kind,
+int checkpoint_info(struct dbatch *b, const char *work, enum path_kind kind,
     const struct ckpt_ids *ids, const ProtobufCMessage *m,
     struct ckpt_error *e);
 /* slave.info plus the slaves/latest link. */
-int checkpoint_agent(const char *work, const char *agent,
+int checkpoint_agent(struct dbatch *b, const char *work, const char *agent,
     const Mesos__SlaveInfo *info, struct ckpt_error *e);
 /* A small text file of kind (pid files, framework.pid, exit status). */
-int checkpoint_text(const char *work, enum path_kind kind,
+int checkpoint_text(struct dbatch *b, const char *work, enum path_kind kind,
     const struct ckpt_ids *ids, const char *text, struct ckpt_error *e);
 /* The run's directories (meta and sandbox) and the runs/latest link. */
-int checkpoint_run(const char *work, const struct ckpt_ids *ids,
+int checkpoint_run(struct dbatch *b, const char *work, const struct ckpt_ids *ids,
     struct ckpt_error *e);
 /* forked.pid and its start time (ours, beside it). */
-int checkpoint_pid(const char *work, const struct ckpt_ids *ids, pid_t pid,
-    unsigned long long start, struct ckpt_error *e);
-/* Append an UPDATE record (the update must carry its uuid). */
+int checkpoint_pid(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, pid_t pid, unsigned long long start,
+    struct ckpt_error *e);
+/* Append an UPDATE record (the update must carry its uuid), on its own. */
 int checkpoint_update(const char *work, const struct ckpt_ids *ids,
     const Mesos__StatusUpdate *u, struct ckpt_error *e);
 /* Append an ACK record for uuid. */
 int checkpoint_ack(const char *work, const struct ckpt_ids *ids,
     const uint8_t uuid[16], struct ckpt_error *e);
 /* executor.sentinel: the run has terminated. */
-int checkpoint_sentinel(const char *work, const struct ckpt_ids *ids,
-    struct ckpt_error *e);
+int checkpoint_sentinel(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, struct ckpt_error *e);
+/* A task's update stream kept open: the validated path into path (size
+ * bytes), the file created if absent, an fd for appending. */
+int checkpoint_stream_open(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, char *path, size_t size, struct ckpt_error *e);
+int checkpoint_stream_update(struct dbatch *b, int fd, const char *path,
+    const Mesos__StatusUpdate *u, struct ckpt_error *e);
+int checkpoint_stream_ack(struct dbatch *b, int fd, const char *path,
+    const uint8_t uuid[16], struct ckpt_error *e);
 
 #endif

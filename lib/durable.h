@@ -8,10 +8,71 @@
 #ifndef CKPT_DURABLE_H
 #define CKPT_DURABLE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "error.h"
+
+/*
+ * A batch: many writes, one set of sync barriers (group commit).  Files
+ * are written (a replaced one to its temporary name) and directories
+ * made with no sync, appends gathered in memory; dbatch_commit writes
+ * each file's appends in one write (so that a power cut can only tear
+ * its tail, never leave a hole before a later record), then makes it
+ * all durable in two barriers: (1) every file written and directory
+ * changed is synced, (2) the renames are done and their directories
+ * synced.  A
+ * barrier of a few objects syncs each (fsync/fdatasync); past
+ * DBATCH_FEW, one syncfs(2) of the file system does it.  The plain
+ * durable_* calls below are a batch of one.  Nothing a batch wrote may be
+ * reported durable before dbatch_commit returns 0.
+ */
+#define DBATCH_FEW	4
+
+struct dbatch_obj {
+	int fd;				/* a file to sync, or -1 */
+	bool own;			/* close it after the barrier */
+	char *dir;			/* a directory to fsync, or NULL */
+	char *path;			/* names it in errors */
+};
+
+struct dbatch {
+	int fs_fd;			/* any directory of the file system */
+	bool all;			/* past DBATCH_FEW: syncfs */
+	struct dbatch_obj obj[DBATCH_FEW];
+	size_t n_obj;
+	struct dbatch_rename { char *tmp, *path; } *ren;
+	size_t n_ren, cap_ren;
+	struct dbatch_app {		/* appends, one write per file */
+		int fd;
+		char *path;
+		char *buf;
+		size_t len, cap;
+	} *app;
+	size_t n_app, cap_app;
+	size_t n_ops;			/* anything written since the commit */
+};
+
+void dbatch_init(struct dbatch *b);
+/* Make everything durable, then rename; 0, or the first error (the
+ * temporary files are removed; what was appended stays, unsynced). */
+int dbatch_commit(struct dbatch *b, struct ckpt_error *e);
+/* Forget it all, removing the temporary files. */
+void dbatch_abort(struct dbatch *b);
+int dbatch_write(struct dbatch *b, const char *path, const void *buf,
+    size_t len, struct ckpt_error *e);
+int dbatch_symlink(struct dbatch *b, const char *target,
+    const char *linkpath, struct ckpt_error *e);
+int dbatch_mkdirs(struct dbatch *b, const char *path, struct ckpt_error *e);
+/* Open path for appending (created 0600 if absent, never through a
+ * symbolic link, a regular file only): the fd, kept by the caller. */
+int dbatch_open_append(struct dbatch *b, const char *path,
+    struct ckpt_error *e);
+/* Append to fd (from dbatch_open_append) at the commit: all of buf, or
+ * nothing (a failed write is cut back).  fd must stay open until then. */
+int dbatch_append(struct dbatch *b, int fd, const char *path,
+    const void *buf, size_t len, struct ckpt_error *e);
 
 int durable_write(const char *path, const void *buf, size_t len,
     struct ckpt_error *e);

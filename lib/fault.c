@@ -17,6 +17,7 @@ fault_point(const char *op, const char *path)
 	const char *mode = getenv("CKPT_FAULT_MODE");
 	const char *log = getenv("CKPT_FAULT_LOG");
 	const char *match = getenv("CKPT_FAULT_MATCH");
+	const char *only = getenv("CKPT_FAULT_OP");	/* that op only */
 
 	fault_steps++;
 	if (log != NULL) {
@@ -27,7 +28,8 @@ fault_point(const char *op, const char *path)
 		}
 	}
 	if (match != NULL && *match != '\0') {
-		if (strstr(path, match) == NULL)
+		if (strstr(path, match) == NULL ||
+		    (only != NULL && strcmp(only, op) != 0))
 			return 0;
 	} else if (step == NULL || atol(step) != fault_steps)
 		return 0;

@@ -2,10 +2,10 @@
 """Check durability discipline from an strace -f -y -s 4096 log:
  1. every rename onto a checkpoint file is preceded by an fsync of the
     file renamed (unless it is a symlink) and followed by an fsync of the
-    target's directory, in that process, before its next rename or write
-    to stdout;
+    target's directory, in that process, before its next write to stdout
+    (a syncfs of the file system counts as both: group commit);
  2. no update event reaches stdout while a write to a task.updates file is
-    not yet fsynced.
+    not yet fsynced (or followed by a syncfs).
 Prints the counts checked; exits 1 naming the first violation.
 usage: durability-trace.py TRACE WORKDIR
 """
@@ -35,6 +35,8 @@ for raw in open(trace, errors="replace"):
         calls.append(m.groups())
 
 symlinked = set()
+last_write = {}                 # path -> index of its last write
+syncfs_at = {}                  # pid -> index of its last syncfs
 fsynced_files = set()
 renames = 0
 update_events = 0
@@ -42,13 +44,17 @@ dirty = {}                      # pid -> set of task.updates paths written, not 
 await_dir = {}                  # pid -> directory whose fsync is owed
 violations = []
 
-for pid, name, args, ret in calls:
+for idx, (pid, name, args, ret) in enumerate(calls):
     if int(ret) < 0:
         continue
     first = args.split(",")[0].strip()
     fdm = fd_re.match(first)
     path = fdm.group(1) if fdm else None
-    if name == "symlink":
+    if name == "syncfs":
+        syncfs_at[pid] = idx
+        dirty.get(pid, set()).clear()
+        await_dir.pop(pid, None)
+    elif name == "symlink":
         symlinked.add(args.split(",")[1].strip().strip('"'))
     elif name in ("fsync", "fdatasync") and path:
         fsynced_files.add(path)
@@ -61,12 +67,12 @@ for pid, name, args, ret in calls:
             continue
         src, dst = quoted[0], quoted[1]
         renames += 1
-        if pid in await_dir:
-            violations.append(f"pid {pid}: rename of {dst} before the fsync of {await_dir[pid]}")
-        if src not in symlinked and src not in fsynced_files:
+        synced_all = last_write.get(src, -1) < syncfs_at.get(pid, -1)
+        if src not in symlinked and src not in fsynced_files and not synced_all:
             violations.append(f"pid {pid}: {src} renamed onto {dst} without an fsync")
         await_dir[pid] = os.path.dirname(dst)
     elif name == "write" and path:
+        last_write[path] = idx
         if path.endswith("/task.updates"):
             dirty.setdefault(pid, set()).add(path)
         elif first.startswith("1<") and '\\"event\\":\\"update\\"' in args:

@@ -63,7 +63,7 @@ import time
 
 BIN = os.environ.get("AGENT_BIN",
                      os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "build", "bin"))
-SYSCALLS = ("execve,openat,open,creat,write,pwrite64,writev,ftruncate,fsync,fdatasync,"
+SYSCALLS = ("execve,openat,open,creat,write,pwrite64,writev,ftruncate,fsync,fdatasync,syncfs,"
             "rename,renameat,renameat2,mkdir,mkdirat,unlink,unlinkat,rmdir,symlink,symlinkat,lseek")
 
 
@@ -419,6 +419,9 @@ def parse(d):
             ino = ino_of(fds[0][2]) if fds else None
             if ino is not None:
                 ops.append(("sync", ino))
+        elif name == "syncfs":
+            # the whole file system: every file and directory so far
+            ops.append(("syncall",))
         elif name in ("mkdir", "mkdirat", "symlink", "symlinkat", "unlink", "unlinkat", "rmdir"):
             if name == "symlinkat":
                 target, path = strs[0], resolve(fds[0][2], strs[1])
@@ -458,15 +461,29 @@ def mutate(ops, how):
     """Deliberate bugs the oracle must catch."""
     renamed = {op[5] for op in ops if op[0] == "rename" and op[5]}
     if how == "drop-fsync":
-        return [op for op in ops if not (op[0] == "sync" and op[1] in renamed)]
+        # a syncfs followed by a rename before the next one is the
+        # barrier that makes renamed files durable (group commit)
+        first = set()
+        for i, op in enumerate(ops):
+            if op[0] != "syncall":
+                continue
+            for nxt in ops[i + 1:]:
+                if nxt[0] == "syncall":
+                    break
+                if nxt[0] == "rename":
+                    first.add(i)
+                    break
+        return [op for i, op in enumerate(ops)
+                if not (op[0] == "sync" and op[1] in renamed) and i not in first]
     if how == "early-rename":
         out = list(ops)
         for i, op in enumerate(ops):
             if op[0] != "rename":
                 continue
             j = out.index(op)
-            # move it before the last sync of its file preceding it
-            k = max((x for x in range(j) if out[x] == ("sync", op[5])), default=None)
+            # move it before the last sync of its file (or of all) preceding it
+            k = max((x for x in range(j) if out[x] in (("sync", op[5]), ("syncall",))),
+                    default=None)
             if k is not None:
                 out.insert(k, out.pop(j))
         return out
@@ -480,19 +497,22 @@ def covered(ops):
     n = len(ops)
     durable = [n] * n
     nxt = {}        # ino -> index of its next sync, scanning backwards
+    nall = n        # index of the next syncfs
     for i in range(n - 1, -1, -1):
         op = ops[i]
         t = op[0]
         if t == "sync":
             nxt[op[1]] = i
+        elif t == "syncall":
+            nall = i
         elif t == "event":
             durable[i] = i
         elif t in ("write", "trunc"):
-            durable[i] = nxt.get(op[1], n)
+            durable[i] = min(nxt.get(op[1], n), nall)
         elif t == "rename":
-            durable[i] = max(nxt.get(op[1], n), nxt.get(op[3], n))
+            durable[i] = max(min(nxt.get(op[1], n), nall), min(nxt.get(op[3], n), nall))
         else:
-            durable[i] = nxt.get(op[1], n)
+            durable[i] = min(nxt.get(op[1], n), nall)
     return durable
 
 
@@ -500,12 +520,12 @@ def states(ops, kinds, stride):
     """Yield (crash point, label, events so far, model) for every state."""
     durable = covered(ops)
     # before and after each sync barrier, after each event
-    points = [i + 1 for i, op in enumerate(ops) if op[0] in ("sync", "event")]
-    points += [i for i, op in enumerate(ops) if op[0] == "sync"]
+    points = [i + 1 for i, op in enumerate(ops) if op[0] in ("sync", "syncall", "event")]
+    points += [i for i, op in enumerate(ops) if op[0] in ("sync", "syncall")]
     points = sorted(set(points))
     for pi, c in enumerate(points):
         events = [op[1] for op in ops[:c] if op[0] == "event"]
-        base = [i for i in range(c) if ops[i][0] not in ("sync", "event")]
+        base = [i for i in range(c) if ops[i][0] not in ("sync", "syncall", "event")]
         pend = [i for i in base if durable[i] >= c]
         dur = [i for i in base if durable[i] < c]
 

@@ -84,7 +84,7 @@ run_dir() { echo "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest;
 	fb=${FAULT_BIN:-$BATS_TEST_DIRNAME/../build/fault/bin}
 	[ -x "$fb/agent-run" ] || skip "no fault build"
 	mkfifo "$BATS_TEST_TMPDIR/cmd"
-	(cd "$BATS_TEST_TMPDIR" && CKPT_FAULT_MATCH=forked.pid exec "$fb/agent-run" -d "$W" --executor "$fb/agent-executor" <"$BATS_TEST_TMPDIR/cmd" >"$BATS_TEST_TMPDIR/ev" 2>&1 3>&-) &
+	(cd "$BATS_TEST_TMPDIR" && CKPT_FAULT_MATCH=forked.pid CKPT_FAULT_OP=rename exec "$fb/agent-run" -d "$W" --executor "$fb/agent-executor" <"$BATS_TEST_TMPDIR/cmd" >"$BATS_TEST_TMPDIR/ev" 2>&1 3>&-) &
 	pid=$!
 	echo 'launch --checkpoint F1 E1 T1 -- sleep 1000' > "$BATS_TEST_TMPDIR/cmd"
 	status=0; wait "$pid" || status=$?

@@ -17,6 +17,7 @@
 #include "channel.h"
 #include "checkpoint.h"
 #include "record.h"
+#include "spawn.h"
 #include "state.h"
 #include "update.h"
 
@@ -123,37 +124,18 @@ kill_task(struct executor *x, int reason, long long grace_ms)
 }
 
 /* The task may report progress: each line it writes to fd 3
- * ($AGENT_STATUS_FD) becomes a TASK_RUNNING update with that message. */
+ * ($AGENT_STATUS_FD) becomes a TASK_RUNNING update with that message.
+ * It runs in its own process group, stdio in the sandbox's files. */
 static pid_t
-fork_task(const struct executor_options *o, int status_pipe[2], int exec_fd)
+fork_task(const struct executor_options *o, int status_fd, int *exec_fd,
+    struct ckpt_error *e)
 {
-	sigset_t none;
-	pid_t pid = fork();
-	int fd, err;
+	struct spawn s = { .argv = o->argv, .out = "stdout", .err = "stderr",
+	    .fd3 = status_fd };
 
-	if (pid != 0)
-		return pid;
-	setpgid(0, 0);
-	if (status_pipe[1] >= 0) {
-		dup2(status_pipe[1], 3);
+	if (status_fd >= 0)
 		setenv("AGENT_STATUS_FD", "3", 1);
-	}
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	if ((fd = open("stdout", O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0)
-		dup2(fd, 1), close(fd);
-	if ((fd = open("stderr", O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0)
-		dup2(fd, 2), close(fd);
-	if ((fd = open("/dev/null", O_RDONLY)) >= 0)
-		dup2(fd, 0), close(fd);
-	execvp(o->argv[0], o->argv);
-	/* The executor reads why (the pipe closes on a successful exec). */
-	err = errno;
-	if (write(exec_fd, &err, sizeof(err)) != sizeof(err))
-		fprintf(stderr, "agent-executor: cannot exec %s: %s\n",
-		    o->argv[0], strerror(err));
-	_exit(127);
+	return spawn_start(&s, NULL, exec_fd, e);
 }
 
 static void task_end(struct executor *, const char *, int, const char *);
@@ -195,7 +177,7 @@ task_end(struct executor *x, const char *exit_text, int state, const char *msg)
 {
 	struct ckpt_error e;
 
-	if (x->o->checkpoint && checkpoint_text(x->o->work, PATH_EXECUTOR_EXIT,
+	if (x->o->checkpoint && checkpoint_text(NULL, x->o->work, PATH_EXECUTOR_EXIT,
 	    &x->o->ids, exit_text, &e) < 0) {
 		char buf[PATH_MAX + 600];
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
@@ -211,12 +193,9 @@ static bool
 exec_failed(struct executor *x, int fd)
 {
 	char msg[PATH_MAX + 128];
-	int err, status;
-	ssize_t n;
+	int err = spawn_exec_error(fd), status;
 
-	while ((n = read(fd, &err, sizeof(err))) < 0 && errno == EINTR)
-		;
-	if (n != sizeof(err))
+	if (err == 0)
 		return false;
 	while (waitpid(x->task, &status, 0) < 0 && errno == EINTR)
 		;
@@ -364,7 +343,7 @@ int
 executor_main(const struct executor_options *o, struct ckpt_error *e)
 {
 	struct executor x = { .o = o, .listen_fd = -1, .status_fd = -1 };
-	int status_pipe[2] = { -1, -1 }, exec_pipe[2];
+	int status_pipe[2] = { -1, -1 }, exec_fd;
 	sigset_t mask;
 
 	channel_init(&x.agent, -1);
@@ -381,25 +360,19 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		return EX_CANTCREAT;
 	if (pipe2(status_pipe, O_CLOEXEC) < 0)
 		status_pipe[0] = status_pipe[1] = -1;
-	if (pipe2(exec_pipe, O_CLOEXEC) < 0)
-		return error_set(e, -errno, "pipe", -1, "%s", strerror(errno)),
-		    EX_OSERR;
-	if ((x.task = fork_task(o, status_pipe, exec_pipe[1])) < 0)
-		return error_set(e, -errno, "fork", -1, "%s", strerror(errno)),
-		    EX_OSERR;
-	close(exec_pipe[1]);
+	if ((x.task = fork_task(o, status_pipe[1], &exec_fd, e)) < 0)
+		return EX_OSERR;
 	if (status_pipe[1] >= 0) {
 		close(status_pipe[1]);
 		x.status_fd = status_pipe[0];
 		fcntl(x.status_fd, F_SETFL, O_NONBLOCK);
 	}
-	if (exec_failed(&x, exec_pipe[0]))
+	if (exec_failed(&x, exec_fd))
 		;	/* TASK_FAILED, with the reason, is all there is */
 	else {
 		queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
 		queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
 	}
-	close(exec_pipe[0]);
 	x.away_deadline = monotonic_ms() + (o->checkpoint ? o->recovery_timeout_ms :
 	    o->register_timeout_ms);
 

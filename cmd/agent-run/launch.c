@@ -1,0 +1,254 @@
+/*
+ * launch.c: `launch [--checkpoint] [--name NAME] [--user USER] FRAMEWORK
+ * EXECUTOR TASK -- ARGV...`, in four steps: parse, checkpoint (into the
+ * turn's batch), spawn (the executor is held before exec), announce.
+ * The executor is let go only after the commit has made its framework,
+ * executor, run, task and pid durable (loop.c): launches sent together
+ * share their sync barriers.
+ */
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "checkpoint.h"
+#include "proc.h"
+#include "spawn.h"
+#include "uuid.h"
+
+struct launch {
+	struct ckpt_ids ids;
+	const char *name, *user;
+	bool checkpoint;
+	char **argv;
+	char run[UUID_TEXT], sock[PATH_MAX];
+};
+
+static int
+parse(struct agent *a, struct command *c, struct launch *l)
+{
+	const char *ids_v[3];
+	struct ckpt_error e;
+	int i = 1, n = 0;
+	uint8_t rid[16];
+
+	l->user = "root";
+	for (; i < c->argc && strcmp(c->argv[i], "--") != 0; i++) {
+		if (strcmp(c->argv[i], "--checkpoint") == 0)
+			l->checkpoint = true;
+		else if (strcmp(c->argv[i], "--name") == 0 && i + 1 < c->argc)
+			l->name = c->argv[++i];
+		else if (strcmp(c->argv[i], "--user") == 0 && i + 1 < c->argc)
+			l->user = c->argv[++i];
+		else if (c->argv[i][0] == '-' || n == 3) {
+			emit_error("launch: unexpected '%s' (usage: launch "
+			    "[--checkpoint] FRAMEWORK EXECUTOR TASK -- ARGV...)",
+			    c->argv[i], NULL);
+			return -1;
+		} else
+			ids_v[n++] = c->argv[i];
+	}
+	if (n != 3 || i + 1 >= c->argc) {
+		emit_error("launch: %s", "usage: launch [--checkpoint] [--name "
+		    "NAME] FRAMEWORK EXECUTOR TASK -- ARGV...", NULL);
+		return -1;
+	}
+	l->argv = c->argv + i + 1;
+	uuid_generate(rid);
+	uuid_format(rid, l->run);
+	l->ids = (struct ckpt_ids){ a->id, ids_v[0], ids_v[1], l->run, ids_v[2] };
+	if (ids_validate(&l->ids, &e) < 0) {
+		emit_error("launch: %s", e.reason, NULL);
+		return -1;
+	}
+	if (find_executor(a, l->ids.framework, l->ids.executor) ||
+	    find_task(a, l->ids.framework, l->ids.task)) {
+		emit_error("launch: executor or task already running in "
+		    "framework %s", l->ids.framework, NULL);
+		return -1;
+	}
+	snprintf(l->sock, sizeof(l->sock), "%s/sock/%.8s%.4s", a->o->work,
+	    l->run, l->run + 9);
+	if (strlen(l->sock) >= 108) {
+		emit_error("launch: socket path %s is too long (108 bytes at "
+		    "most): use a shorter work dir", l->sock, NULL);
+		return -1;
+	}
+	return 0;
+}
+
+/* Framework, executor, run and task into the batch before the executor
+ * starts (a framework that does not checkpoint pays a sandbox only). */
+static int
+checkpoint(struct agent *a, const struct launch *l)
+{
+	const struct ckpt_ids *ids = &l->ids;
+	struct dbatch *b = &a->batch;
+	struct ckpt_error e;
+	char path[PATH_MAX];
+
+	if (!l->checkpoint) {
+		if (path_build(path, sizeof(path), a->o->work, PATH_SANDBOX, ids,
+		    &e) < 0 || dbatch_mkdirs(b, path, &e) < 0) {
+			fatal(a, "launch of task %s", ids->task, &e);
+			return -1;
+		}
+		return 0;
+	}
+	Mesos__FrameworkInfo fi = MESOS__FRAMEWORK_INFO__INIT;
+	Mesos__FrameworkID fid = MESOS__FRAMEWORK_ID__INIT;
+	Mesos__ExecutorInfo ei = MESOS__EXECUTOR_INFO__INIT;
+	Mesos__ExecutorID xid = MESOS__EXECUTOR_ID__INIT;
+	Mesos__CommandInfo ci = MESOS__COMMAND_INFO__INIT;
+	Mesos__Task ti = MESOS__TASK__INIT;
+	Mesos__TaskID tid = MESOS__TASK_ID__INIT;
+	Mesos__SlaveID sid = MESOS__SLAVE_ID__INIT;
+	fid.value = (char *)ids->framework;
+	xid.value = (char *)ids->executor;
+	tid.value = (char *)ids->task;
+	sid.value = a->id;
+	fi.user = (char *)l->user;
+	fi.name = (char *)ids->framework;
+	fi.id = &fid;
+	fi.has_checkpoint = fi.checkpoint = 1;
+	ci.value = l->argv[0];
+	for (ci.n_arguments = 0; l->argv[ci.n_arguments]; ci.n_arguments++)
+		;
+	ci.arguments = l->argv;
+	ci.has_shell = 1;
+	ci.shell = 0;
+	ei.executor_id = &xid;
+	ei.framework_id = &fid;
+	ei.command = &ci;
+	ti.name = (char *)(l->name ? l->name : ids->task);
+	ti.task_id = &tid;
+	ti.framework_id = &fid;
+	ti.executor_id = &xid;
+	ti.slave_id = &sid;
+	ti.state = MESOS__TASK_STATE__TASK_STAGING;
+	if (checkpoint_info(b, a->o->work, PATH_FRAMEWORK_INFO, ids, &fi.base, &e) < 0 ||
+	    checkpoint_info(b, a->o->work, PATH_EXECUTOR_INFO, ids, &ei.base, &e) < 0 ||
+	    checkpoint_run(b, a->o->work, ids, &e) < 0 ||
+	    checkpoint_info(b, a->o->work, PATH_TASK_INFO, ids, &ti.base, &e) < 0 ||
+	    checkpoint_text(b, a->o->work, PATH_EXECUTOR_SOCKET, ids, l->sock, &e) < 0) {
+		fatal(a, "launch of task %s: cannot checkpoint", ids->task, &e);
+		return -1;
+	}
+	return 0;
+}
+
+static char *
+executor_binary(const struct agent_options *o)
+{
+	char self[PATH_MAX], *dir, *path;
+	ssize_t n;
+
+	if (o->executor_path)
+		return strdup(o->executor_path);
+	if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+		return strdup("agent-executor");
+	self[n] = '\0';
+	dir = dirname(self);
+	if (asprintf(&path, "%s/agent-executor", dir) < 0)
+		return NULL;
+	return path;
+}
+
+/* The executor's argv: the launcher's, then the executor's options, then
+ * the task's. */
+static char **
+executor_argv(struct agent *a, const struct launch *l, char *exe,
+    char rt[32], char gr[32])
+{
+	const struct agent_options *o = a->o;
+	const struct ckpt_ids *ids = &l->ids;
+	size_t nl = 0, na = 0, k = 0;
+
+	snprintf(rt, 32, "%lldms", o->recovery_timeout_ms);
+	snprintf(gr, 32, "%lldms", o->grace_ms);
+	const char *fixed[] = { exe, "-d", o->work, "--agent", a->id,
+	    "--framework", ids->framework, "--executor", ids->executor, "--run",
+	    ids->run, "--task", ids->task, "--socket", l->sock,
+	    "--recovery-timeout", rt, "--grace", gr, l->checkpoint ?
+	    "--checkpoint" : "--", l->checkpoint ? "--" : NULL };
+	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
+	while (o->launcher && o->launcher[nl])
+		nl++;
+	while (l->argv[na])
+		na++;
+	char **v = calloc(nl + nf + na + 1, sizeof(char *));
+	if (v == NULL)
+		abort();
+	for (size_t j = 0; j < nl; j++)
+		v[k++] = o->launcher[j];
+	for (size_t j = 0; j < nf; j++)
+		if (fixed[j])
+			v[k++] = (char *)fixed[j];
+	for (size_t j = 0; j < na; j++)
+		v[k++] = l->argv[j];
+	return v;
+}
+
+/* Fork the executor, held before exec, and put its pid into the batch. */
+static int
+spawn(struct agent *a, const struct launch *l, struct aexec *x)
+{
+	char sandbox[PATH_MAX], rt[32], gr[32], *exe = executor_binary(a->o);
+	char **argv = executor_argv(a, l, exe, rt, gr);
+	/* A non-checkpointing framework's executor dies with its agent. */
+	struct spawn s = { .argv = argv, .dir = sandbox, .err = "executor.log",
+	    .fd3 = -1, .session = true, .hold = true,
+	    .death_signal = l->checkpoint ? 0 : SIGTERM };
+	struct ckpt_error e;
+	pid_t pid;
+
+	path_build(sandbox, sizeof(sandbox), a->o->work, PATH_SANDBOX, &l->ids,
+	    NULL);
+	pid = spawn_start(&s, &x->hold_fd, NULL, &e);
+	free(exe);
+	free(argv);
+	if (pid < 0) {
+		emit_error("launch of task %s", l->ids.task, &e);
+		return -1;
+	}
+	x->pid = pid;
+	x->launched = true;
+	RB_INSERT(pid_tree, &a->children, x);
+	proc_start_time(pid, &x->start);
+	if (l->checkpoint && checkpoint_pid(&a->batch, a->o->work, &l->ids, pid,
+	    x->start, &e) < 0) {
+		fatal(a, "launch of task %s: cannot checkpoint the pid",
+		    l->ids.task, &e);
+		return -1;
+	}
+	return 0;
+}
+
+void
+cmd_launch(struct agent *a, struct command *c)
+{
+	struct launch l = { .checkpoint = false };
+	struct aexec *x;
+
+	if (parse(a, c, &l) < 0 || checkpoint(a, &l) < 0)
+		return;
+	x = x_new(a, l.ids.framework, l.ids.executor, l.run, l.ids.task);
+	x->checkpoint = l.checkpoint;
+	if ((x->socket = strdup(l.sock)) == NULL)
+		abort();
+	if (spawn(a, &l, x) < 0) {
+		x_gone(a, x, false);
+		return;
+	}
+	/* Connecting starts once it is released, after the commit. */
+	x_set_state(a, x, X_CONNECTING);
+	x_check(a, x);
+	a->n_launches++;
+	json_t *ev = x_json("launched", x);
+	json_object_set_new(ev, "pid", json_integer(x->pid));
+	json_object_set_new(ev, "checkpoint", json_boolean(l.checkpoint));
+	emit(ev);
+}

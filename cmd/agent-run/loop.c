@@ -1,0 +1,431 @@
+/*
+ * loop.c: the agent's loop.  Each turn: wait (epoll) for signals,
+ * commands, executors' messages or the earliest timer; handle all that
+ * is ready, writing checkpoints into the turn's batch; commit it
+ * (agent_commit); then write what the driver reads.
+ *
+ * Executors' sockets sit in their own epoll set (xep), itself watched by
+ * the main one: when the driver lets more than OUT_BOUND bytes of events
+ * pile up, xep is taken out of the main set and executors wait (they
+ * keep their updates) while commands are still read.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "checkpoint.h"
+#include "proc.h"
+#include "spawn.h"
+#include "update.h"
+#include "workdir.h"
+
+enum { TAG_SIGNAL = 1, TAG_STDIN, TAG_STDOUT, TAG_EXECUTORS };
+
+/* Launches in one batch at most: each holds a child waiting to exec. */
+#define LAUNCH_BATCH	128
+
+void
+agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16])
+{
+	if (a->n_acks == a->cap_acks) {
+		size_t cap = a->cap_acks ? a->cap_acks * 2 : 64;
+		void *v = reallocarray(a->acks, cap, sizeof(*a->acks));
+		if (v == NULL)
+			abort();
+		a->acks = v;
+		a->cap_acks = cap;
+	}
+	a->acks[a->n_acks].x = x;
+	memcpy(a->acks[a->n_acks++].uuid, u, 16);
+}
+
+/*
+ * Group commit: everything this turn wrote becomes durable with a few
+ * sync barriers (durable.h), then its effects leave: the events, the
+ * acks to executors, launched executors let go.  Runs that are now
+ * terminated get their sentinel in a second, smaller commit, then
+ * `terminated`.  After a fatal error nothing leaves but the error.
+ */
+void
+agent_commit(struct agent *a)
+{
+	struct ckpt_error e;
+	long long now = monotonic_ms();
+	struct aexec *x, *list;
+
+	a->turn++;
+	if (!a->failed && dbatch_commit(&a->batch, &e) < 0)
+		fatal(a, "%s", "cannot make the checkpoints durable", &e);
+	if (a->failed) {
+		dbatch_abort(&a->batch);
+		a->n_acks = 0;
+		return;
+	}
+	out_commit();
+	for (size_t i = 0; i < a->n_acks; i++)
+		if (a->acks[i].x->st == X_CONNECTED)
+			x_send_ack(a, a->acks[i].x, a->acks[i].uuid);
+	a->n_acks = 0;
+	a->n_launches = 0;
+	list = a->check;
+	a->check = NULL;
+	for (x = list; x; x = x->next_check) {
+		x->check = false;
+		if (x->hold_fd >= 0) {
+			spawn_release(x->hold_fd);
+			x->hold_fd = -1;
+			if (x->st == X_CONNECTING) {
+				x->deadline = now + (a->o->reregister_timeout_ms >
+				    5000 ? a->o->reregister_timeout_ms : 5000);
+				x_timer(a, x, now + 5);
+			}
+		}
+		x_finish(a, x);
+	}
+	if (a->failed)
+		return;
+	if (a->batch.n_ops > 0 && dbatch_commit(&a->batch, &e) < 0) {
+		fatal(a, "%s", "cannot mark runs terminated", &e);
+		dbatch_abort(&a->batch);
+		return;
+	}
+	for (x = list; x; ) {
+		struct aexec *next = x->next_check;
+		if (x->finishing) {
+			emit(x_json("terminated", x));
+			x_free(a, x);
+		}
+		x = next;
+	}
+	out_commit();
+}
+
+/* Diagnostics to path (line-buffered): at start, and again on SIGHUP so
+ * that a rotated log is let go. */
+static int
+log_open(const char *path)
+{
+	if (freopen(path, "a", stderr) == NULL)
+		return -1;
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	return 0;
+}
+
+static void
+signals(struct agent *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD) {
+			struct aexec key = { .pid = 0 }, *x, *next;
+			pid_t pid;
+			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+				key.pid = pid;
+				for (x = RB_NFIND(pid_tree, &a->children, &key);
+				    x && x->pid == pid; x = next) {
+					next = RB_NEXT(pid_tree, &a->children, x);
+					RB_REMOVE(pid_tree, &a->children, x);
+					x->launched = false;
+					if (x->st == X_CONNECTING ||
+					    x->st == X_WAIT_HELLO)
+						x_gone(a, x, false);
+				}
+			}
+		} else if (si.ssi_signo == SIGHUP) {
+			if (a->o->log_path && log_open(a->o->log_path) < 0)
+				a->quit = true;
+		} else {
+			emit(json_pack("{s:s, s:s}", "event", "stopped",
+			    "signal", strsignal((int)si.ssi_signo)));
+			a->quit = true;
+		}
+	}
+}
+
+/* Commands: every whole line read (a batch of launches at most). */
+static void
+run_lines(struct agent *a)
+{
+	char *nl, *p = a->in;
+	size_t left = a->in_len;
+
+	/* After a fatal error nothing more is done: one error, then exit. */
+	while (!a->quit && a->n_launches < LAUNCH_BATCH &&
+	    (nl = memchr(p, '\n', left)) != NULL) {
+		*nl = '\0';
+		if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
+			emit_error("command: %s", "NUL byte in the line", NULL);
+		else
+			command(a, p);
+		left -= (size_t)(nl + 1 - p);
+		p = nl + 1;
+	}
+	memmove(a->in, p, left);
+	a->in_len = left;
+	if (a->in_len > COMMAND_MAX_LINE) {
+		emit_error("command: %s", "line too long; discarded", NULL);
+		a->in_len = 0;
+	}
+}
+
+static bool
+lines_waiting(const struct agent *a)
+{
+	return memchr(a->in, '\n', a->in_len) != NULL;
+}
+
+static void
+read_stdin(struct agent *a)
+{
+	ssize_t n;
+
+	if (a->in_cap - a->in_len < 65536) {
+		a->in_cap = a->in_cap ? a->in_cap * 2 : 131072;
+		if ((a->in = realloc(a->in, a->in_cap)) == NULL)
+			abort();
+	}
+	n = read(0, a->in + a->in_len, a->in_cap - a->in_len - 1);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		/* The driver is gone: stop serving, leave executors running.
+		 * The lines it sent before are still done. */
+		run_lines(a);
+		while (!a->quit && lines_waiting(a)) {
+			agent_commit(a);
+			run_lines(a);
+		}
+		a->quit = true;
+		return;
+	}
+	a->in_len += (size_t)n;
+	run_lines(a);
+}
+
+static void
+announce_if_ready(struct agent *a)
+{
+	if (a->announced || a->n_waiting > 0)
+		return;
+	a->announced = true;
+	emit(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i}", "event",
+	    a->is_new ? "registered" : "reregistered", "agent_id", a->id,
+	    "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms), "reconnected",
+	    a->reconnected, "lost", a->lost, "killed", a->killed));
+}
+
+static void
+finish_shutdown(struct agent *a)
+{
+	struct ckpt_error e;
+	struct aexec *x;
+
+	RB_FOREACH(x, executor_tree, &a->executors) {
+		struct ckpt_ids ids = x_ids(x, a->id);
+		if (x->finishing)
+			continue;
+		if (x->st != X_GONE && x->pid > 0)
+			proc_terminate(x->pid, x->start, x->bound, 0);
+		if (x->checkpoint && checkpoint_sentinel(&a->batch, a->o->work,
+		    &ids, &e) < 0) {
+			fatal(a, "cannot mark run %s terminated", x->run, &e);
+			return;
+		}
+	}
+	emit(json_pack("{s:s}", "event", "shutdown"));
+	agent_commit(a);
+	a->quit = true;
+}
+
+static void
+ep_set(struct agent *a, int fd, uint32_t events, uint64_t tag, bool *on,
+    bool want)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = tag };
+
+	if (want != *on && epoll_ctl(a->ep, want ? EPOLL_CTL_ADD :
+	    EPOLL_CTL_DEL, fd, &ev) == 0)
+		*on = want;
+}
+
+/* Open streams kept: half of what the descriptors allow (raised to the
+ * hard limit), the other half for executors' sockets. */
+static size_t
+stream_budget(void)
+{
+	struct rlimit r;
+
+	if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+		r.rlim_cur = r.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &r);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur == RLIM_INFINITY)
+		return 4096;
+	return r.rlim_cur > 256 ? (size_t)(r.rlim_cur / 2) : 64;
+}
+
+static void
+serve(struct agent *a)
+{
+	struct epoll_event evs[256];
+	bool stdin_on = false, stdout_on = false, stdin_eof_only = false;
+	struct epoll_event sev = { .events = EPOLLIN, .data.u64 = TAG_SIGNAL };
+
+	epoll_ctl(a->ep, EPOLL_CTL_ADD, a->signal_fd, &sev);
+	ep_set(a, 0, EPOLLIN, TAG_STDIN, &stdin_on, true);
+	/* A file or /dev/null cannot be polled: it is always ready. */
+	stdin_eof_only = !stdin_on;
+	while (!a->quit) {
+		long long now = monotonic_ms(), wait = -1;
+		struct aexec *x;
+		int n;
+
+		announce_if_ready(a);
+		if (a->shutting_down && (a->n_live == 0 ||
+		    now >= a->shutdown_deadline)) {
+			finish_shutdown(a);
+			break;
+		}
+		out_flush(false);
+		agent_commit(a);	/* what announce_if_ready queued */
+		out_flush(false);
+		ep_set(a, 1, EPOLLOUT, TAG_STDOUT, &stdout_on, out_waiting());
+		ep_set(a, a->xep, EPOLLIN, TAG_EXECUTORS, &a->xep_on,
+		    out_queued() <= OUT_BOUND);
+		if ((x = RB_MIN(timer_tree, &a->timers)) != NULL)
+			wait = x->timer > now ? x->timer - now : 0;
+		if (a->shutting_down && (wait < 0 || wait > 100))
+			wait = 100;
+		if (stdin_eof_only || lines_waiting(a))
+			wait = 0;
+		n = epoll_wait(a->ep, evs, 256, wait > 0x7fffffff ? 0x7fffffff :
+		    (int)wait);
+		if (n < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < n && !a->quit; i++) {
+			switch (evs[i].data.u64) {
+			case TAG_SIGNAL:
+				signals(a);
+				break;
+			case TAG_STDIN:
+				read_stdin(a);
+				break;
+			case TAG_STDOUT:
+				if (evs[i].events & (EPOLLERR | EPOLLHUP))
+					out_drop_uncommitted(), out_flush(false);
+				break;
+			case TAG_EXECUTORS: {
+				struct epoll_event xe[256];
+				int m = epoll_wait(a->xep, xe, 256, 0);
+				for (int j = 0; j < m && !a->quit; j++) {
+					x = xe[j].data.ptr;
+					if (x->ch.fd < 0)
+						continue;
+					if (xe[j].events & EPOLLOUT)
+						x_flush(a, x);
+					if (x->ch.fd >= 0 && (xe[j].events &
+					    (EPOLLIN | EPOLLHUP | EPOLLERR)))
+						x_read(a, x);
+				}
+				break;
+			}
+			}
+		}
+		if (stdin_eof_only && !a->quit)
+			read_stdin(a);
+		else if (!a->quit && lines_waiting(a) &&
+		    a->n_launches < LAUNCH_BATCH)
+			run_lines(a);
+		now = monotonic_ms();
+		while (!a->quit && (x = RB_MIN(timer_tree, &a->timers)) &&
+		    x->timer <= now)
+			x_on_timer(a, x, now);
+		agent_commit(a);
+	}
+}
+
+int
+agent_main(const struct agent_options *o)
+{
+	struct agent a = { .o = o, .start_ms = monotonic_ms() };
+	struct ckpt_error e;
+	sigset_t mask;
+	int lock, rc;
+
+	RB_INIT(&a.tasks);
+	RB_INIT(&a.executors);
+	RB_INIT(&a.timers);
+	RB_INIT(&a.children);
+	RB_INIT(&a.pending);
+	TAILQ_INIT(&a.lru);
+	dbatch_init(&a.batch);
+	a.max_streams = stream_budget();
+	signal(SIGPIPE, SIG_IGN);
+	if (o->log_path && log_open(o->log_path) < 0) {
+		warn("%s", o->log_path);
+		return EX_CANTCREAT;
+	}
+	if ((rc = workdir_check(o->work, &e)) < 0 ||
+	    (rc = durable_mkdirs(o->work, &e)) < 0) {
+		error_print(&e);
+		return error_exit_code(rc);
+	}
+	if ((lock = workdir_lock(o->work, &e)) < 0) {
+		error_print(&e);
+		return error_exit_code(lock);
+	}
+	char sock[PATH_MAX];
+	snprintf(sock, sizeof(sock), "%s/sock", o->work);
+	mkdir(sock, 0700);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	a.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a.ep = epoll_create1(EPOLL_CLOEXEC);
+	a.xep = epoll_create1(EPOLL_CLOEXEC);
+	if (a.signal_fd < 0 || a.ep < 0 || a.xep < 0) {
+		warn("signalfd/epoll");
+		return EX_OSERR;
+	}
+	out_init();
+	if ((rc = recover(&a)) != EX_OK) {
+		out_flush(true);
+		return rc;
+	}
+	if (o->cleanup) {
+		emit(json_pack("{s:s, s:i}", "event", "cleanup", "killed",
+		    a.killed));
+		agent_commit(&a);
+		a.quit = true;
+	}
+	serve(&a);
+	struct aexec *x, *next;
+	RB_FOREACH_SAFE(x, executor_tree, &a.executors, next)
+		x_free(&a, x);
+	dbatch_abort(&a.batch);
+	free(a.acks);
+	free(a.in);
+	close(a.signal_fd);
+	close(a.ep);
+	close(a.xep);
+	close(lock);
+	out_flush(true);
+	out_free();
+	return a.status;
+}

@@ -1,0 +1,158 @@
+/*
+ * recover.c: the agent's start: the recovery plan (recovery.h) carried
+ * out.  Unacknowledged updates are forwarded again (`redelivered`), runs
+ * whose executor lives wait for the loop to reconnect them, the others
+ * end (executor.exit, or TASK_LOST).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "checkpoint.h"
+#include "proc.h"
+#include "recovery.h"
+#include "taskstate.h"
+#include "uuid.h"
+#include "workdir.h"
+
+/* A checkpointed, unacknowledged update, emitted again as it was. */
+static void
+emit_pending(struct agent *a, struct aexec *x, const struct state_pending *p)
+{
+	struct ckpt_ids ids = x_ids(x, a->id);
+	Mesos__StatusUpdate *u = NULL;
+	struct ckpt_error e;
+	char path[PATH_MAX];
+	json_t *ev;
+
+	/* The message is not kept in the tree: read the record back. */
+	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_UPDATES, &ids,
+	    NULL) < 0 || state_update_at(path, p->offset, &u, &e) < 0)
+		u = NULL;
+	ev = update_event(x, p->state, p->uuid, p->timestamp,
+	    u && u->status ? u->status->message : NULL, u && u->status &&
+	    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE ?
+	    "agent" : "executor");
+	json_object_set_new(ev, "redelivered", json_true());
+	if (u)
+		mesos__status_update__free_unpacked(u, NULL);
+	emit(ev);
+}
+
+/* Our id: the recovered agent's, the one given, or a new one. */
+static void
+agent_id(struct agent *a, const struct recovery_plan *p)
+{
+	a->is_new = p->agent == NULL;
+	if (p->agent)
+		strlcpy(a->id, p->agent->id, sizeof(a->id));
+	else if (a->o->agent_id)
+		strlcpy(a->id, a->o->agent_id, sizeof(a->id));
+	else {
+		uint8_t u[16];
+		char t[UUID_TEXT];
+		uuid_generate(u);
+		uuid_format(u, t);
+		snprintf(a->id, sizeof(a->id), "%s-S0", t);
+	}
+}
+
+static void
+recover_run(struct agent *a, const struct recovery_plan *p,
+    const struct recovery_run *rr)
+{
+	const struct agent_options *o = a->o;
+	const struct state_run *run = rr->run;
+	const struct state_task *t = run->n_tasks ? &run->tasks[0] : NULL;
+	struct aexec *x;
+
+	if (rr->action == ACTION_KILL) {
+		if (proc_terminate(run->pid, run->start_time, run->pid_mtime,
+		    o->grace_ms) == 0)
+			a->killed++;
+	}
+	if (!rr->checkpoint)
+		return;		/* nothing of it is recovered */
+	x = x_new(a, rr->framework->id, rr->executor->id, run->id,
+	    t ? t->id : NULL);
+	x->checkpoint = true;
+	x->recovered = true;
+	x->pid = run->pid;
+	x->start = run->start_time;
+	x->bound = run->pid_mtime;
+	if (run->socket && (x->socket = strdup(run->socket)) == NULL)
+		abort();
+	if (t) {
+		x->state = task_effective_state(t);
+		x->terminal = t->terminal;
+		/* Pending updates are forwarded again, once, whole. */
+		for (size_t k = 0; k < t->n_pending; k++) {
+			x_add_pending(a, x, t->pending[k].uuid,
+			    t->pending[k].state);
+			emit_pending(a, x, &t->pending[k]);
+		}
+	}
+	if (rr->action == ACTION_RECONNECT && !o->cleanup) {
+		x_set_state(a, x, X_CONNECTING);
+		x->deadline = 0;	/* set once the loop can read it */
+		x_timer(a, x, 1);	/* at the loop's first turn */
+	} else
+		x_gone(a, x, p->reboot);
+}
+
+int
+recover(struct agent *a)
+{
+	const struct agent_options *o = a->o;
+	struct state_options so = { .strict = o->strict, .repair = true };
+	struct recovery_plan p;
+	struct ckpt_error e;
+	char host[256] = "localhost";
+	int rc;
+
+	if ((rc = recovery_plan(o->work, &so, o->cleanup, &p, &e)) < 0) {
+		error_print(&e);
+		recovery_plan_free(&p);
+		return error_exit_code(rc);
+	}
+	agent_id(a, &p);
+	if (o->hostname)
+		strlcpy(host, o->hostname, sizeof(host));
+	else
+		gethostname(host, sizeof(host) - 1);
+	Mesos__SlaveInfo si = MESOS__SLAVE_INFO__INIT;
+	Mesos__SlaveID sid = MESOS__SLAVE_ID__INIT;
+	sid.value = a->id;
+	si.hostname = host;
+	si.id = &sid;
+	si.has_checkpoint = si.checkpoint = 1;
+	if ((rc = checkpoint_agent(NULL, o->work, a->id, &si, &e)) < 0) {
+		error_print(&e);
+		recovery_plan_free(&p);
+		return error_exit_code(rc);
+	}
+	json_t *runs = json_array();
+	for (size_t i = 0; i < p.n_runs; i++)
+		json_array_append_new(runs, recovery_run_json(&p, &p.runs[i]));
+	emit(json_pack("{s:s, s:s, s:b, s:b, s:o}", "event", "recovery",
+	    "agent_id", a->id, "reboot", p.reboot, "cleanup", o->cleanup,
+	    "runs", runs));
+	for (size_t i = 0; i < p.n_runs; i++)
+		recover_run(a, &p, &p.runs[i]);
+	char boot[64];
+	strlcpy(boot, p.boot_id[0] ? p.boot_id : "unknown", sizeof(boot));
+	recovery_plan_free(&p);
+	/* The ends found (TASK_LOST, executor.exit) are durable first. */
+	agent_commit(a);
+	if (a->failed)
+		return a->status;
+	/* Rewritten only now: a crash during recovery sees the reboot again. */
+	if (bootid_write(o->work, boot, &e) < 0) {
+		error_print(&e);
+		return error_exit_code(e.code);
+	}
+	return EX_OK;
+}
