@@ -60,6 +60,14 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 	channel_init(&c, fd);
 	reg.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER;
 	reg.agent_id = (char *)ids.agent;
+	/* Proven with the run's secret, as the agent does (none: an older
+	 * run, whose executor asks for none). */
+	uint8_t secret[SECRET_LEN];
+	if (work && secret_load(work, &ids, secret, &e) == 0) {
+		reg.has_secret = 1;
+		reg.secret.len = SECRET_LEN;
+		reg.secret.data = secret;
+	}
 	channel_send(&c, &reg);
 	while (expect < 0 || got < expect) {
 		struct pollfd p = { c.fd, POLLIN | (c.out_len ? POLLOUT : 0), 0 };

@@ -1,5 +1,6 @@
 #include "checkpoint.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -255,4 +256,55 @@ checkpoint_sentinel(struct dbatch *b, const char *work,
     const struct ckpt_ids *ids, struct ckpt_error *e)
 {
 	return checkpoint_text(b, work, PATH_SENTINEL, ids, "", e);
+}
+
+void
+secret_format(const uint8_t secret[SECRET_LEN], char *text)
+{
+	for (int i = 0; i < SECRET_LEN; i++)
+		snprintf(text + 2 * i, 3, "%02x", secret[i]);
+}
+
+int
+secret_parse(const char *text, uint8_t secret[SECRET_LEN])
+{
+	if (strlen(text) != 2 * SECRET_LEN)
+		return -1;
+	for (int i = 0; i < SECRET_LEN; i++) {
+		unsigned v;
+		if (!isxdigit((unsigned char)text[2 * i]) ||
+		    !isxdigit((unsigned char)text[2 * i + 1]) ||
+		    sscanf(text + 2 * i, "%2x", &v) != 1)
+			return -1;
+		secret[i] = (uint8_t)v;
+	}
+	return 0;
+}
+
+int
+checkpoint_secret(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, const uint8_t secret[SECRET_LEN],
+    struct ckpt_error *e)
+{
+	char text[2 * SECRET_LEN + 2];
+
+	secret_format(secret, text);
+	strlcat(text, "\n", sizeof(text));
+	return checkpoint_text(b, work, PATH_EXECUTOR_SECRET, ids, text, e);
+}
+
+int
+secret_load(const char *work, const struct ckpt_ids *ids,
+    uint8_t secret[SECRET_LEN], struct ckpt_error *e)
+{
+	char path[PATH_MAX], text[2 * SECRET_LEN + 8];
+	int rc;
+
+	if ((rc = path_build(path, sizeof(path), work, PATH_EXECUTOR_SECRET, ids,
+	    e)) < 0 || (rc = text_read(path, text, sizeof(text), e)) < 0)
+		return rc;
+	if (secret_parse(text, secret) < 0)
+		return error_set(e, -EBADMSG, path, -1, "not a secret (%d hex "
+		    "digits)", 2 * SECRET_LEN);
+	return 0;
 }

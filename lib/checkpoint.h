@@ -42,6 +42,18 @@ int checkpoint_update(const char *work, const struct ckpt_ids *ids,
 /* Append an ACK record for uuid. */
 int checkpoint_ack(const char *work, const struct ckpt_ids *ids,
     const uint8_t uuid[16], struct ckpt_error *e);
+/* pids/executor.secret (0600): what an agent proves itself with when it
+ * connects to the run's executor; secret_load reads it back (-ENOENT:
+ * none, a run of an older agent). */
+#define SECRET_LEN	16
+int checkpoint_secret(struct dbatch *b, const char *work,
+    const struct ckpt_ids *ids, const uint8_t secret[SECRET_LEN],
+    struct ckpt_error *e);
+int secret_load(const char *work, const struct ckpt_ids *ids,
+    uint8_t secret[SECRET_LEN], struct ckpt_error *e);
+/* SECRET_LEN bytes as hex (2 * SECRET_LEN + 1 bytes), and back: 0, -1. */
+void secret_format(const uint8_t secret[SECRET_LEN], char *text);
+int secret_parse(const char *text, uint8_t secret[SECRET_LEN]);
 /* executor.sentinel: the run has terminated. */
 int checkpoint_sentinel(struct dbatch *b, const char *work,
     const struct ckpt_ids *ids, struct ckpt_error *e);

@@ -113,6 +113,8 @@ static const struct {
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/forked.start", 4, 0 },
 	[PATH_EXECUTOR_SOCKET] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.socket", 4, 0 },
+	[PATH_EXECUTOR_SECRET] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.secret", 4, 0 },
 	[PATH_EXECUTOR_EXIT] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/executor.exit", 4, 0 },
 	[PATH_SENTINEL] =

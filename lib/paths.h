@@ -48,6 +48,7 @@ enum path_kind {
 	PATH_LIBPROCESS_PID,
 	PATH_EXECUTOR_START,	/* ours: start time of forked.pid's process */
 	PATH_EXECUTOR_SOCKET,	/* ours: path of the executor's Unix socket */
+	PATH_EXECUTOR_SECRET,	/* ours: what an agent proves itself with */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
 	PATH_SENTINEL,		/* .../runs/R/executor.sentinel */
 	PATH_TASK,		/* .../runs/R/tasks/T */

@@ -37,3 +37,37 @@ load helpers
 	assert_output --partial "No space left on device"
 	assert_equal "$(jq -c 'select(.event=="update")' "$BATS_TEST_TMPDIR/ev" | wc -l)" 0
 }
+
+# A stranger of the same uid (another task, say) connects to an executor's
+# socket: it must neither displace the agent nor make its task LOST, and
+# a REGISTER without the run's secret is refused.
+@test "a stranger on the executor's socket neither displaces the agent nor loses the task" {
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	wait_event '.event=="update" and .state=="TASK_RUNNING"'
+	sock=$(cat "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/pids/executor.socket)
+	secret=$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/pids/executor.secret
+	assert_file_exist "$secret"
+	[ "$(stat -c %a "$secret")" = 600 ]
+	# not on the executor's command line
+	! grep -qa "$(cat "$secret")" /proc/"$XPID"/cmdline
+	# one stranger stays connected, silent; another sends a REGISTER
+	# without the secret (type 0, agent_id "X"; framed as records are)
+	python3 - "$sock" <<'PY' &
+import socket, struct, sys, time, zlib
+s1 = socket.socket(socket.AF_UNIX); s1.connect(sys.argv[1])
+s2 = socket.socket(socket.AF_UNIX); s2.connect(sys.argv[1])
+body = b"\x08\x00\x12\x01X"
+tag = (2047 << 3) | 5
+body += bytes([(tag & 0x7f) | 0x80, tag >> 7]) + struct.pack("<I", zlib.crc32(body))
+s2.sendall(struct.pack("<I", len(body)) + body)
+time.sleep(3)
+PY
+	stranger=$!
+	wait_for 10 grep -q "did not prove itself" "$(sandbox F1 E1)/executor.log"
+	agent_send kill T1
+	wait_event '.event=="update" and .state=="TASK_KILLED"'
+	assert_equal "$(count '.state=="TASK_LOST"')" 0
+	wait "$stranger" || true
+}

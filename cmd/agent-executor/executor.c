@@ -31,6 +31,9 @@ struct queued {
 struct executor {
 	const struct executor_options *o;
 	struct channel agent;		/* fd -1 when no agent */
+	struct channel cand;		/* a new connection, not yet proven */
+	bool has_secret;
+	uint8_t secret[SECRET_LEN];
 	bool registered;		/* HELLO sent on this connection */
 	int listen_fd, signal_fd;
 	int status_fd;			/* read end of the task's fd 3, or -1 */
@@ -271,6 +274,45 @@ hello(struct executor *x, const char *agent_id)
 		send_update_frame(x, &x->q[i]);
 }
 
+/* Does REGISTER carry this run's secret?  (No secret given: anyone of
+ * our uid or root, as before.) */
+static bool
+proven(const struct executor *x, const Agentproto__ExecutorMessage *m)
+{
+	if (!x->has_secret)
+		return true;
+	return m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER &&
+	    m->has_secret && m->secret.len == SECRET_LEN &&
+	    memcmp(m->secret.data, x->secret, SECRET_LEN) == 0;
+}
+
+/* A message on the candidate connection: it becomes the agent's only
+ * by a REGISTER that proves itself; anything else closes it. */
+static void
+candidate(struct executor *x)
+{
+	Agentproto__ExecutorMessage *m;
+	int more = channel_fill(&x->cand), r;
+
+	if ((r = channel_next(&x->cand, &m)) > 0) {
+		if (proven(x, m)) {
+			channel_close(&x->agent);	/* replaced */
+			x->agent = x->cand;
+			channel_init(&x->cand, -1);
+			x->registered = false;
+			hello(x, m->agent_id);
+		} else {
+			logmsg("%s", "refused a connection that did not prove "
+			    "itself with the run's secret");
+			channel_close(&x->cand);
+		}
+		agentproto__executor_message__free_unpacked(m, NULL);
+		return;
+	}
+	if (r < 0 || more <= 0)
+		channel_close(&x->cand);
+}
+
 static void
 agent_message(struct executor *x, Agentproto__ExecutorMessage *m)
 {
@@ -312,9 +354,29 @@ accept_agent(struct executor *x)
 		close(fd);
 		return;
 	}
-	channel_close(&x->agent);	/* a new agent replaces the old one */
-	x->registered = false;
-	channel_init(&x->agent, fd);
+	/* The current agent stays until the new one proves itself. */
+	channel_close(&x->cand);
+	channel_init(&x->cand, fd);
+}
+
+/* The run's secret, handed over by the agent on a pipe. */
+static void
+read_secret(struct executor *x, int fd)
+{
+	char text[2 * SECRET_LEN + 2] = "";
+	ssize_t n;
+
+	while ((n = read(fd, text, sizeof(text) - 1)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	if (n >= 2 * SECRET_LEN) {
+		text[2 * SECRET_LEN] = '\0';
+		x->has_secret = secret_parse(text, x->secret) == 0;
+	}
+	if (!x->has_secret)
+		logmsg("%s", "no valid secret on --secret-fd: connections "
+		    "are refused");
+	x->has_secret = true;	/* an unreadable secret proves nothing */
 }
 
 static void
@@ -347,6 +409,9 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	sigset_t mask;
 
 	channel_init(&x.agent, -1);
+	channel_init(&x.cand, -1);
+	if (o->secret_fd >= 0)
+		read_secret(&x, o->secret_fd);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -377,10 +442,10 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	    o->register_timeout_ms);
 
 	for (;;) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 			{ x.signal_fd, POLLIN, 0 }, { x.listen_fd, POLLIN, 0 },
 			{ x.agent.fd, POLLIN | (x.agent.out_len ? POLLOUT : 0), 0 },
-			{ x.status_fd, POLLIN, 0 },
+			{ x.status_fd, POLLIN, 0 }, { x.cand.fd, POLLIN, 0 },
 		};
 		long long now = monotonic_ms(), next = -1;
 		Agentproto__ExecutorMessage *m;
@@ -403,7 +468,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			next = x.away_deadline - now;
 		if (x.kill_deadline && (next < 0 || x.kill_deadline - now < next))
 			next = x.kill_deadline - now;
-		if (poll(p, 4, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
+		if (poll(p, 5, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
 		    errno != EINTR)
 			break;
 		/* Progress lines before the end, so they precede it. */
@@ -411,6 +476,8 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			status_lines(&x);
 		if (p[0].revents)
 			signals(&x);
+		if (p[4].revents && x.cand.fd == p[4].fd)
+			candidate(&x);
 		if (p[1].revents)
 			accept_agent(&x);
 		if (x.agent.fd >= 0 && p[2].fd == x.agent.fd && p[2].revents) {
@@ -435,6 +502,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	if (x.agent.fd >= 0)
 		channel_flush(&x.agent);
 	channel_close(&x.agent);
+	channel_close(&x.cand);
 	if (x.status_fd >= 0)
 		close(x.status_fd);
 	close(x.listen_fd);

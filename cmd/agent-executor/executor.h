@@ -7,6 +7,9 @@
  * agent.  When the agent goes away it keeps the task for the recovery
  * timeout (checkpointing framework) or kills it at once (otherwise).
  * The task's end is written to executor.exit before it is reported.
+ * A new connection replaces the agent's only once it has proven itself
+ * (REGISTER with the run's secret, given at start on --secret-fd); a
+ * stranger that connects changes nothing.
  * One poll loop, signals through a signalfd; no threads.  The body of the
  * agent-executor program, not library code.
  */
@@ -27,6 +30,7 @@ struct executor_options {
 	long long grace_ms;		/* SIGTERM to SIGKILL */
 	long long register_timeout_ms;	/* no agent at all this long (no checkpoint) */
 	char **argv;			/* the task */
+	int secret_fd;			/* the run's secret to read, or -1 */
 };
 
 /* Run until the task has ended and its updates are acknowledged (or no

@@ -15,7 +15,7 @@ usage(FILE *fp, int status)
 	    "usage: agent-executor -d WORK --agent ID --framework ID --executor ID\n"
 	    "                      --run ID --task ID --socket PATH [--checkpoint]\n"
 	    "                      [--recovery-timeout DUR] [--grace DUR]\n"
-	    "                      [--register-timeout DUR] -- ARGV...\n");
+	    "                      [--register-timeout DUR] [--secret-fd FD] -- ARGV...\n");
 	exit(status);
 }
 
@@ -45,11 +45,13 @@ main(int argc, char *argv[])
 		{ "recovery-timeout", required_argument, NULL, 'R' },
 		{ "grace", required_argument, NULL, 'g' },
 		{ "register-timeout", required_argument, NULL, 'G' },
+		{ "secret-fd", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct executor_options o = { .recovery_timeout_ms = 15 * 60 * 1000,
+	struct executor_options o = { .secret_fd = -1,
+	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000 };
 	struct ckpt_error e;
 	int ch, rc;
@@ -68,6 +70,7 @@ main(int argc, char *argv[])
 		case 'R': o.recovery_timeout_ms = duration("--recovery-timeout", optarg); break;
 		case 'g': o.grace_ms = duration("--grace", optarg); break;
 		case 'G': o.register_timeout_ms = duration("--register-timeout", optarg); break;
+		case 'S': o.secret_fd = atoi(optarg); break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);

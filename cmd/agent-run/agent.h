@@ -78,6 +78,8 @@ struct aexec {
 	unsigned long long start;
 	time_t bound;
 	char *socket;
+	bool has_secret, warned_pid;
+	uint8_t secret[16];		/* proves this agent to the executor */
 	struct channel ch;
 	enum xstate st;
 	long long timer;		/* when x_on_timer runs; 0: never */

@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -438,6 +439,27 @@ x_timeout(struct agent *a, struct aexec *x)
 	x_gone(a, x, false);
 }
 
+/* The executor listening is the process checkpointed, or a launcher
+ * forked instead of exec'ing (agent-run(1)): say so, once. */
+static void
+launcher_check(struct agent *a, struct aexec *x, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	char msg[256];
+
+	if (x->warned_pid || x->pid <= 0 || getsockopt(fd, SOL_SOCKET,
+	    SO_PEERCRED, &cr, &len) < 0 || cr.pid == 0 || cr.pid == x->pid)
+		return;
+	x->warned_pid = true;
+	snprintf(msg, sizeof(msg), "task %s: its executor listens as pid %ld, "
+	    "but pid %ld was started and checkpointed: the launcher forks "
+	    "instead of exec'ing (a launcher must exec)", x->task ? x->task :
+	    x->run, (long)cr.pid, (long)x->pid);
+	emit_error("%s", msg, NULL);
+	(void)a;
+}
+
 static void
 x_try_connect(struct agent *a, struct aexec *x, long long now)
 {
@@ -457,6 +479,12 @@ x_try_connect(struct agent *a, struct aexec *x, long long now)
 	channel_init(&x->ch, fd);
 	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER;
 	m.agent_id = a->id;
+	if (x->has_secret) {
+		m.has_secret = 1;
+		m.secret.len = SECRET_LEN;
+		m.secret.data = x->secret;
+	}
+	launcher_check(a, x, fd);
 	x_set_state(a, x, X_WAIT_HELLO);
 	/* The executor's time to answer counts from when it was asked: a
 	 * slow agent never makes a healthy executor late. */

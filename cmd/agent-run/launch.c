@@ -6,7 +6,9 @@
  * executor, run, task and pid durable (loop.c): launches sent together
  * share their sync barriers.
  */
+#include <fcntl.h>
 #include <libgen.h>
+#include <sys/random.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@ struct launch {
 	bool checkpoint;
 	char **argv;
 	char run[UUID_TEXT], sock[PATH_MAX];
+	uint8_t secret[SECRET_LEN];
 };
 
 static int
@@ -130,6 +133,7 @@ checkpoint(struct agent *a, const struct launch *l)
 	ti.slave_id = &sid;
 	ti.state = MESOS__TASK_STATE__TASK_STAGING;
 	if (checkpoint_info(b, a->o->work, PATH_FRAMEWORK_INFO, ids, &fi.base, &e) < 0 ||
+	    checkpoint_secret(b, a->o->work, ids, l->secret, &e) < 0 ||
 	    checkpoint_info(b, a->o->work, PATH_EXECUTOR_INFO, ids, &ei.base, &e) < 0 ||
 	    checkpoint_run(b, a->o->work, ids, &e) < 0 ||
 	    checkpoint_info(b, a->o->work, PATH_TASK_INFO, ids, &ti.base, &e) < 0 ||
@@ -169,7 +173,8 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 
 	snprintf(rt, 32, "%lldms", o->recovery_timeout_ms);
 	snprintf(gr, 32, "%lldms", o->grace_ms);
-	const char *fixed[] = { exe, "-d", o->work, "--agent", a->id,
+	const char *fixed[] = { exe, "-d", o->work, "--secret-fd", "3",
+	    "--agent", a->id,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",
 	    ids->run, "--task", ids->task, "--socket", l->sock,
 	    "--recovery-timeout", rt, "--grace", gr, l->checkpoint ?
@@ -202,12 +207,25 @@ spawn(struct agent *a, const struct launch *l, struct aexec *x)
 	struct spawn s = { .argv = argv, .dir = sandbox, .err = "executor.log",
 	    .fd3 = -1, .session = true, .hold = true,
 	    .death_signal = l->checkpoint ? 0 : SIGTERM };
+	char text[2 * SECRET_LEN + 2];
 	struct ckpt_error e;
+	int sp[2];
 	pid_t pid;
 
 	path_build(sandbox, sizeof(sandbox), a->o->work, PATH_SANDBOX, &l->ids,
 	    NULL);
+	/* The secret reaches the executor on a pipe (fd 3), never argv. */
+	secret_format(l->secret, text);
+	strlcat(text, "\n", sizeof(text));
+	if (pipe2(sp, O_CLOEXEC) == 0) {
+		/* (Short: the executor then refuses every connection.) */
+		(void)!write(sp[1], text, strlen(text));
+		close(sp[1]);
+		s.fd3 = sp[0];
+	}
 	pid = spawn_start(&s, &x->hold_fd, NULL, &e);
+	if (s.fd3 >= 0)
+		close(s.fd3);
 	free(exe);
 	free(argv);
 	if (pid < 0) {
@@ -233,10 +251,19 @@ cmd_launch(struct agent *a, struct command *c)
 	struct launch l = { .checkpoint = false };
 	struct aexec *x;
 
-	if (parse(a, c, &l) < 0 || checkpoint(a, &l) < 0)
+	if (parse(a, c, &l) < 0)
+		return;
+	if (getrandom(l.secret, SECRET_LEN, 0) != SECRET_LEN) {
+		emit_error("launch of task %s: no random bytes for its secret",
+		    l.ids.task, NULL);
+		return;
+	}
+	if (checkpoint(a, &l) < 0)
 		return;
 	x = x_new(a, l.ids.framework, l.ids.executor, l.run, l.ids.task);
 	x->checkpoint = l.checkpoint;
+	memcpy(x->secret, l.secret, SECRET_LEN);
+	x->has_secret = true;
 	if ((x->socket = strdup(l.sock)) == NULL)
 		abort();
 	if (spawn(a, &l, x) < 0) {

@@ -85,6 +85,9 @@ recover_run(struct agent *a, const struct recovery_plan *p,
 	x->bound = run->pid_mtime;
 	if (run->socket && (x->socket = strdup(run->socket)) == NULL)
 		abort();
+	struct ckpt_ids ids = x_ids(x, a->id);
+	struct ckpt_error e;
+	x->has_secret = secret_load(o->work, &ids, x->secret, &e) == 0;
 	if (t) {
 		x->state = task_effective_state(t);
 		x->terminal = t->terminal;

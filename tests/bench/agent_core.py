@@ -23,7 +23,7 @@ import time
 BIN, TMP = sys.argv[1], sys.argv[2]
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 3
 HERE = os.path.dirname(os.path.abspath(__file__))
-N_EXEC, LINES, N_LAUNCH = 100, 50, 1000
+N_EXEC, LINES, N_LAUNCH = 100, 500, 1000
 
 
 def fsyncs_per_s(d, n=300):
