@@ -71,3 +71,16 @@ PY
 	assert_equal "$(count '.state=="TASK_LOST"')" 0
 	wait "$stranger" || true
 }
+
+@test "a burst of 600 launch lines in one write: all launched, in batches, no line lost" {
+	agent_start
+	wait_event '.event=="registered"'
+	# lines of 400 bytes: more than one read's worth, more than a batch
+	pad=$(printf 'x%.0s' $(seq 360))
+	for i in $(seq 600); do echo "launch --checkpoint F E$i T$i -- true $pad"; done > "$BATS_TEST_TMPDIR/burst"
+	cat "$BATS_TEST_TMPDIR/burst" >&"$AGENT_FD"
+	wait_for 120 bash -c "[ \$(jq -c 'select(.event==\"launched\")' '$EV' | wc -l) -ge 600 ]"
+	assert_equal "$(count '.event=="error"')" 0
+	agent_send shutdown
+	wait_event '.event=="shutdown"'
+}

@@ -155,6 +155,8 @@ signals(struct agent *a)
 	}
 }
 
+static bool lines_waiting(const struct agent *a);
+
 /* Commands: every whole line read (a batch of launches at most). */
 static void
 run_lines(struct agent *a)
@@ -175,7 +177,7 @@ run_lines(struct agent *a)
 	}
 	memmove(a->in, p, left);
 	a->in_len = left;
-	if (a->in_len > COMMAND_MAX_LINE) {
+	if (a->in_len > COMMAND_MAX_LINE && !lines_waiting(a)) {
 		emit_error("command: %s", "line too long; discarded", NULL);
 		a->in_len = 0;
 	}
@@ -321,7 +323,10 @@ serve(struct agent *a)
 				signals(a);
 				break;
 			case TAG_STDIN:
-				read_stdin(a);
+				/* Lines still to do come first: the driver
+				 * waits in its write meanwhile. */
+				if (!lines_waiting(a))
+					read_stdin(a);
 				break;
 			case TAG_STDOUT:
 				if (evs[i].events & (EPOLLERR | EPOLLHUP))
@@ -344,7 +349,7 @@ serve(struct agent *a)
 			}
 			}
 		}
-		if (stdin_eof_only && !a->quit)
+		if (stdin_eof_only && !a->quit && !lines_waiting(a))
 			read_stdin(a);
 		else if (!a->quit && lines_waiting(a) &&
 		    a->n_launches < LAUNCH_BATCH)
