@@ -118,7 +118,7 @@ struct agent {
 	struct pid_tree children;	/* executors we forked, not reaped */
 	struct pend_tree pending;	/* by uuid */
 	TAILQ_HEAD(, aexec) lru;	/* open streams, least recent first */
-	size_t n_streams, max_streams;
+	size_t n_streams, nofile;	/* streams open; descriptors allowed */
 	unsigned long turn;		/* commits so far */
 	size_t n_live;			/* not gone */
 	size_t n_waiting;		/* recovered, not yet connected */

@@ -298,7 +298,9 @@ x_stream(struct agent *a, struct aexec *x)
 		return x->stream_fd;
 	}
 	/* (Not one written in this turn: the batch writes it at the commit.) */
-	if (a->n_streams >= a->max_streams &&
+	/* Descriptors are shared with the executors' sockets: past what is
+	 * left of them, the least recently used stream is closed. */
+	if (a->n_streams > 0 && a->n_streams + a->n_live + 64 >= a->nofile &&
 	    TAILQ_FIRST(&a->lru)->stream_turn != a->turn) {
 		struct aexec *old = TAILQ_FIRST(&a->lru);
 		TAILQ_REMOVE(&a->lru, old, in_lru);

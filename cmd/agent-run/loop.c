@@ -263,10 +263,10 @@ ep_set(struct agent *a, int fd, uint32_t events, uint64_t tag, bool *on,
 		*on = want;
 }
 
-/* Open streams kept: half of what the descriptors allow (raised to the
- * hard limit), the other half for executors' sockets. */
+/* The descriptors the agent may hold (raised to the hard limit): one
+ * socket per live executor, and open streams in what is left. */
 static size_t
-stream_budget(void)
+nofile(void)
 {
 	struct rlimit r;
 
@@ -274,9 +274,9 @@ stream_budget(void)
 		r.rlim_cur = r.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &r);
 	}
-	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur == RLIM_INFINITY)
-		return 4096;
-	return r.rlim_cur > 256 ? (size_t)(r.rlim_cur / 2) : 64;
+	if (getrlimit(RLIMIT_NOFILE, &r) < 0 || r.rlim_cur > 1 << 20)
+		return 1 << 20;
+	return (size_t)r.rlim_cur;
 }
 
 static void
@@ -377,7 +377,7 @@ agent_main(const struct agent_options *o)
 	RB_INIT(&a.pending);
 	TAILQ_INIT(&a.lru);
 	dbatch_init(&a.batch);
-	a.max_streams = stream_budget();
+	a.nofile = nofile();
 	signal(SIGPIPE, SIG_IGN);
 	if (o->log_path && log_open(o->log_path) < 0) {
 		warn("%s", o->log_path);
