@@ -125,7 +125,7 @@ struct agent {
 	struct dbatch batch;		/* this turn's checkpoints */
 	size_t n_launches;		/* in this turn's batch */
 	struct aexec *check;		/* to look at after the commit */
-	struct { struct aexec *x; uint8_t uuid[16]; } *acks;
+	struct { struct aexec *x; uint8_t uuid[16]; bool terminal; } *acks;
 	size_t n_acks, cap_acks;	/* to forward after the commit */
 	int ep, xep, signal_fd;
 	bool stdin_polled, xep_on;
@@ -190,6 +190,9 @@ int recover(struct agent *a);
 
 /* loop.c */
 void agent_commit(struct agent *a);
-void agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16]);
+void agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16],
+    bool terminal);
+bool agent_acked_now(const struct agent *a, const struct aexec *x,
+    const uint8_t u[16]);
 
 #endif

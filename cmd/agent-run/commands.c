@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "taskstate.h"
 #include "update.h"
 #include "uuid.h"
 
@@ -29,7 +30,7 @@ cmd_ack(struct agent *a, const char *text)
 	x = p->x;
 	if (x_checkpoint_ack(a, x, uuid, text) < 0)
 		return;
-	agent_defer_ack(a, x, uuid);
+	agent_defer_ack(a, x, uuid, task_state_terminal(p->state));
 	ack_pending(a, p);
 	json_t *o = x_json("acknowledged", x);
 	json_object_set_new(o, "uuid", json_string(text));

@@ -536,6 +536,10 @@ x_on_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u)
 	 * in the checkpoint already (an agent died between checkpointing the
 	 * ack and forwarding it); for updates made since, the stream is not
 	 * read again. */
+	if (resent && agent_acked_now(a, x, uuid)) {
+		agent_defer_ack(a, x, uuid, false);
+		return;		/* its ACK is in this turn's batch */
+	}
 	if (resent && x->checkpoint) {
 		struct ckpt_ids ids = x_ids(x, a->id);
 		char path[PATH_MAX];

@@ -36,8 +36,23 @@ enum { TAG_SIGNAL = 1, TAG_STDIN, TAG_STDOUT, TAG_EXECUTORS };
 /* Launches in one batch at most: each holds a child waiting to exec. */
 #define LAUNCH_BATCH	128
 
+/* Acknowledged in this turn (its ACK record, or that of the terminal
+ * update that completes the stream, is in the batch, not yet in the
+ * file)? */
+bool
+agent_acked_now(const struct agent *a, const struct aexec *x,
+    const uint8_t u[16])
+{
+	for (size_t i = 0; i < a->n_acks; i++)
+		if (a->acks[i].x == x && (a->acks[i].terminal ||
+		    memcmp(a->acks[i].uuid, u, 16) == 0))
+			return true;
+	return false;
+}
+
 void
-agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16])
+agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16],
+    bool terminal)
 {
 	if (a->n_acks == a->cap_acks) {
 		size_t cap = a->cap_acks ? a->cap_acks * 2 : 64;
@@ -48,6 +63,7 @@ agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16])
 		a->cap_acks = cap;
 	}
 	a->acks[a->n_acks].x = x;
+	a->acks[a->n_acks].terminal = terminal;
 	memcpy(a->acks[a->n_acks++].uuid, u, 16);
 }
 
