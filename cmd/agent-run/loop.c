@@ -202,7 +202,7 @@ run_lines(struct agent *a)
 static bool
 lines_waiting(const struct agent *a)
 {
-	return memchr(a->in, '\n', a->in_len) != NULL;
+	return a->in_len > 0 && memchr(a->in, '\n', a->in_len) != NULL;
 }
 
 static void
