@@ -3,6 +3,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,14 @@
 #include "cli.h"
 #include "proc.h"
 #include "targets.h"
+#include "workdir.h"
 
 static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: executor-kill [--grace DUR] < recover-lines\n"
-	    "       executor-kill [--grace DUR] -d WORK -f FRAMEWORK -e EXECUTOR [-r RUN]\n");
+	    "usage: executor-kill [--grace DUR] [--force] < recover-lines\n"
+	    "       executor-kill [--grace DUR] [--force] -d WORK -f FRAMEWORK -e EXECUTOR [-r RUN]\n");
 	exit(status);
 }
 
@@ -30,6 +32,7 @@ main(int argc, char *argv[])
 		{ "executor", required_argument, NULL, 'e' },
 		{ "run", required_argument, NULL, 'r' },
 		{ "grace", required_argument, NULL, 'g' },
+		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -39,7 +42,8 @@ main(int argc, char *argv[])
 	struct ckpt_error e;
 	const char *work = NULL;
 	long long grace = 5000;
-	int ch, rc, failed = 0;
+	int ch, rc, failed = 0, refused = 0;
+	bool force = false;
 
 	while ((ch = getopt_long(argc, argv, "d:f:e:r:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -52,6 +56,7 @@ main(int argc, char *argv[])
 				errx(EX_USAGE, "--grace: '%s' is not a duration",
 				    optarg);
 			break;
+		case 'F': force = true; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -75,7 +80,16 @@ main(int argc, char *argv[])
 
 		if (x->reboot)
 			id = PROC_GONE;	/* pids of another boot: never signal */
-		if (id == PROC_GONE)
+		if (id == PROC_SAME && !force && x->work_dir &&
+		    workdir_locked(x->work_dir) == 1) {
+			/* A running agent owns it: killing it behind the
+			 * agent's back makes the agent report it lost. */
+			result = "refused";
+			snprintf(msg, sizeof(msg), "a running agent owns %s "
+			    "(its lock is held): not signalled; use the agent's "
+			    "kill, or --force", x->work_dir);
+			refused++;
+		} else if (id == PROC_GONE)
 			result = "gone";
 		else if (id == PROC_RECYCLED) {
 			result = "refused";
@@ -103,5 +117,5 @@ main(int argc, char *argv[])
 		json_decref(o);
 	}
 	targets_free(&t);
-	return failed ? 1 : EX_OK;
+	return failed ? 1 : refused ? EX_TEMPFAIL : EX_OK;
 }

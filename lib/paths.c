@@ -115,6 +115,10 @@ static const struct {
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.socket", 4, 0 },
 	[PATH_EXECUTOR_SECRET] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.secret", 4, 0 },
+	[PATH_TASK_PID] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.pid", 4, 0 },
+	[PATH_TASK_CGROUP] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.cgroup", 4, 0 },
 	[PATH_EXECUTOR_EXIT] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/executor.exit", 4, 0 },
 	[PATH_SENTINEL] =

@@ -49,6 +49,8 @@ enum path_kind {
 	PATH_EXECUTOR_START,	/* ours: start time of forked.pid's process */
 	PATH_EXECUTOR_SOCKET,	/* ours: path of the executor's Unix socket */
 	PATH_EXECUTOR_SECRET,	/* ours: what an agent proves itself with */
+	PATH_TASK_PID,		/* ours: "PID START" of the task's process */
+	PATH_TASK_CGROUP,	/* ours: the task's cgroup directory */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
 	PATH_SENTINEL,		/* .../runs/R/executor.sentinel */
 	PATH_TASK,		/* .../runs/R/tasks/T */

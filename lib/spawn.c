@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -36,6 +37,17 @@ child(const struct spawn *s, int hold, int report)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
+	if (s->cgroup) {
+		char path[4096];
+		int fd;
+		snprintf(path, sizeof(path), "%s/cgroup.procs", s->cgroup);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
+		    write(fd, "0", 1) != 1) {
+			err = errno;
+			goto fail;
+		}
+		close(fd);
+	}
 	if (s->dir && chdir(s->dir) < 0) {
 		err = errno;
 		goto fail;

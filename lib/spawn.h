@@ -24,6 +24,7 @@ struct spawn {
 	bool session;			/* setsid; otherwise a process group */
 	int death_signal;		/* PR_SET_PDEATHSIG, or 0 */
 	bool hold;			/* wait for spawn_release before exec */
+	const char *cgroup;		/* enter this cgroup v2 directory, or NULL */
 };
 
 /* The child's pid; *hold_fd (when s->hold) lets it go (spawn_release),

@@ -17,6 +17,8 @@
 #include "channel.h"
 #include "checkpoint.h"
 #include "record.h"
+#include "contain.h"
+#include "proc.h"
 #include "spawn.h"
 #include "state.h"
 #include "update.h"
@@ -34,6 +36,7 @@ struct executor {
 	struct channel cand;		/* a new connection, not yet proven */
 	bool has_secret;
 	uint8_t secret[SECRET_LEN];
+	struct contain tree;		/* the task and all it forks */
 	bool registered;		/* HELLO sent on this connection */
 	int listen_fd, signal_fd;
 	int status_fd;			/* read end of the task's fd 3, or -1 */
@@ -122,7 +125,7 @@ kill_task(struct executor *x, int reason, long long grace_ms)
 		return;
 	x->killing = true;
 	x->kill_reason = reason;
-	kill(-x->task, SIGTERM);
+	contain_signal(&x->tree, SIGTERM);	/* the whole tree */
 	x->kill_deadline = monotonic_ms() + grace_ms;
 }
 
@@ -130,11 +133,14 @@ kill_task(struct executor *x, int reason, long long grace_ms)
  * ($AGENT_STATUS_FD) becomes a TASK_RUNNING update with that message.
  * It runs in its own process group, stdio in the sandbox's files. */
 static pid_t
-fork_task(const struct executor_options *o, int status_fd, int *exec_fd,
+fork_task(struct executor *x, int status_fd, int *exec_fd,
     struct ckpt_error *e)
 {
+	const struct executor_options *o = x->o;
+	/* It dies with us: a task never outlives its executor. */
 	struct spawn s = { .argv = o->argv, .out = "stdout", .err = "stderr",
-	    .fd3 = status_fd };
+	    .fd3 = status_fd, .cgroup = x->tree.cgroup,
+	    .death_signal = SIGKILL };
 
 	if (status_fd >= 0)
 		setenv("AGENT_STATUS_FD", "3", 1);
@@ -379,6 +385,41 @@ read_secret(struct executor *x, int fd)
 	x->has_secret = true;	/* an unreadable secret proves nothing */
 }
 
+/* The task's pid and start time (and cgroup) beside ours: when this
+ * executor is gone, the next agent can still prove and stop its tree. */
+static void
+checkpoint_task(struct executor *x)
+{
+	unsigned long long start = 0;
+	struct ckpt_error e;
+	char text[64], buf[PATH_MAX + 600];
+
+	if (!x->o->checkpoint || x->task <= 0)
+		return;
+	proc_start_time(x->task, &start);
+	snprintf(text, sizeof(text), "%ld %llu\n", (long)x->task, start);
+	if (checkpoint_text(NULL, x->o->work, PATH_TASK_PID, &x->o->ids, text,
+	    &e) < 0 || (x->tree.cgroup && checkpoint_text(NULL, x->o->work,
+	    PATH_TASK_CGROUP, &x->o->ids, x->tree.cgroup, &e) < 0))
+		logmsg("%s", error_format(&e, buf, sizeof(buf)));
+}
+
+/* Before leaving: nothing of the tree may outlive us (SIGKILL, reaped,
+ * for at most a few seconds), then the cgroup goes. */
+static void
+reap_tree(struct executor *x)
+{
+	for (int i = 0; i < 300 && contain_count(&x->tree) > 0; i++) {
+		contain_signal(&x->tree, SIGKILL);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		usleep(10000);
+	}
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	contain_fini(&x->tree);
+}
+
 static void
 signals(struct executor *x)
 {
@@ -394,6 +435,9 @@ signals(struct executor *x)
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (pid == x->task) {
+			/* What it left behind goes with it (as Mesos destroys
+			 * the container); its state is the main process's. */
+			contain_signal(&x->tree, SIGKILL);
 			/* What the task reported comes before its end. */
 			while (x->status_fd >= 0 && status_lines(x) > 0)
 				;
@@ -425,8 +469,11 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		return EX_CANTCREAT;
 	if (pipe2(status_pipe, O_CLOEXEC) < 0)
 		status_pipe[0] = status_pipe[1] = -1;
-	if ((x.task = fork_task(o, status_pipe[1], &exec_fd, e)) < 0)
+	if (contain_init(&x.tree, o->cgroup_root, o->ids.run, e) < 0)
+		return EX_CANTCREAT;
+	if ((x.task = fork_task(&x, status_pipe[1], &exec_fd, e)) < 0)
 		return EX_OSERR;
+	checkpoint_task(&x);
 	if (status_pipe[1] >= 0) {
 		close(status_pipe[1]);
 		x.status_fd = status_pipe[0];
@@ -461,7 +508,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			x.away_deadline = 0;
 		}
 		if (x.kill_deadline && now >= x.kill_deadline && x.task > 0) {
-			kill(-x.task, SIGKILL);
+			contain_signal(&x.tree, SIGKILL);
 			x.kill_deadline = 0;
 		}
 		if (x.away_deadline && x.agent.fd < 0)
@@ -503,6 +550,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		channel_flush(&x.agent);
 	channel_close(&x.agent);
 	channel_close(&x.cand);
+	reap_tree(&x);
 	if (x.status_fd >= 0)
 		close(x.status_fd);
 	close(x.listen_fd);

@@ -31,6 +31,7 @@ struct executor_options {
 	long long register_timeout_ms;	/* no agent at all this long (no checkpoint) */
 	char **argv;			/* the task */
 	int secret_fd;			/* the run's secret to read, or -1 */
+	const char *cgroup_root;	/* cgroup v2 directory for runs, or NULL */
 };
 
 /* Run until the task has ended and its updates are acknowledged (or no

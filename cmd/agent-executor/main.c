@@ -15,7 +15,8 @@ usage(FILE *fp, int status)
 	    "usage: agent-executor -d WORK --agent ID --framework ID --executor ID\n"
 	    "                      --run ID --task ID --socket PATH [--checkpoint]\n"
 	    "                      [--recovery-timeout DUR] [--grace DUR]\n"
-	    "                      [--register-timeout DUR] [--secret-fd FD] -- ARGV...\n");
+	    "                      [--register-timeout DUR] [--secret-fd FD]\n"
+	    "                      [--cgroup-root DIR] -- ARGV...\n");
 	exit(status);
 }
 
@@ -46,6 +47,7 @@ main(int argc, char *argv[])
 		{ "grace", required_argument, NULL, 'g' },
 		{ "register-timeout", required_argument, NULL, 'G' },
 		{ "secret-fd", required_argument, NULL, 'S' },
+		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -71,6 +73,7 @@ main(int argc, char *argv[])
 		case 'g': o.grace_ms = duration("--grace", optarg); break;
 		case 'G': o.register_timeout_ms = duration("--register-timeout", optarg); break;
 		case 'S': o.secret_fd = atoi(optarg); break;
+		case 'C': o.cgroup_root = optarg; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);

@@ -48,6 +48,7 @@ struct agent_options {
 	const char *executor_path;	/* NULL: agent-executor beside us */
 	char **launcher;		/* argv prefix for executors, or NULL */
 	const char *log_path;		/* diagnostics; reopened on SIGHUP */
+	const char *cgroup_root;	/* each run's cgroup below it, or NULL */
 };
 
 /* Run the agent; returns its exit status (sysexits.h). */

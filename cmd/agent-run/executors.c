@@ -37,6 +37,7 @@
 
 #include "agent.h"
 #include "checkpoint.h"
+#include "contain.h"
 #include "proc.h"
 #include "taskstate.h"
 #include "update.h"
@@ -384,6 +385,30 @@ x_generate(struct agent *a, struct aexec *x, int state, const char *message)
 	mesos__status_update__free_unpacked(u, NULL);
 }
 
+/* The executor is gone: its task's tree must not outlive it (the task
+ * dies with its executor; what it forked is in its cgroup, or was the
+ * executor's to kill).  The task is proven by its start time. */
+static void
+x_stop_orphans(struct agent *a, struct aexec *x)
+{
+	struct ckpt_ids ids = x_ids(x, a->id);
+	char path[PATH_MAX], text[PATH_MAX];
+	unsigned long long start;
+	long pid;
+
+	if (!x->checkpoint)
+		return;
+	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_PID, &ids,
+	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
+	    sscanf(text, "%ld %llu", &pid, &start) == 2 && pid > 0 &&
+	    start != 0 && proc_terminate((pid_t)pid, start, 0, 0) == 0)
+		a->killed++;
+	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_CGROUP, &ids,
+	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
+	    text[0] == '/')
+		contain_cgroup_kill(text);
+}
+
 /* The executor process is gone: its task's end comes from executor.exit,
  * or it is lost. */
 void
@@ -398,6 +423,7 @@ x_gone(struct agent *a, struct aexec *x, bool reboot)
 		return;
 	if (x->st != X_GONE)
 		x_set_state(a, x, X_GONE);
+	x_stop_orphans(a, x);
 	if (x->task && !x->terminal) {
 		if (x->checkpoint &&
 		    path_build(path, sizeof(path), a->o->work,

@@ -177,7 +177,9 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 	    "--agent", a->id,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",
 	    ids->run, "--task", ids->task, "--socket", l->sock,
-	    "--recovery-timeout", rt, "--grace", gr, l->checkpoint ?
+	    "--recovery-timeout", rt, "--grace", gr,
+	    o->cgroup_root ? "--cgroup-root" : "--secret-fd",
+	    o->cgroup_root ? o->cgroup_root : "3", l->checkpoint ?
 	    "--checkpoint" : "--", l->checkpoint ? "--" : NULL };
 	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
 	while (o->launcher && o->launcher[nl])

@@ -6,7 +6,13 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include <errno.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "agent.h"
+#include "contain.h"
 #include "cli.h"
 #include "command.h"
 #include "paths.h"
@@ -20,11 +26,45 @@ usage(FILE *fp, int status)
 	    "                 [--recovery-timeout DUR] [--grace DUR]\n"
 	    "                 [--executor-reregistration-timeout DUR]\n"
 	    "                 [--executor PATH] [--launcher 'PROGRAM ARGS...']\n"
-	    "                 [--log FILE]\n"
+	    "                 [--log FILE] [--cgroup-root DIR|auto]\n"
 	    "commands on stdin, one per line; events on stdout as JSON lines:\n"
 	    "  launch [--checkpoint] [--name NAME] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
 	    "  kill [FRAMEWORK] TASK | ack UUID | shutdown | ping\n");
 	exit(status);
+}
+
+/* The cgroup v2 directory under which each run gets its own: as given
+ * (it must be one: a cgroup.procs beside it), or `auto`: agent-run below
+ * the cgroup2 mount, made if absent.  NULL after a message. */
+static const char *
+cgroup_root(const char *arg)
+{
+	static char buf[PATH_MAX];
+	char probe[PATH_MAX + 16];
+
+	if (strcmp(arg, "auto") == 0) {
+		if (contain_cgroup2_mount(buf, sizeof(buf)) < 0) {
+			warnx("--cgroup-root auto: no cgroup2 file system is "
+			    "mounted (see /proc/self/mountinfo)");
+			return NULL;
+		}
+		strlcat(buf, "/agent-run", sizeof(buf));
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+			warn("--cgroup-root auto: %s", buf);
+			return NULL;
+		}
+	} else if (realpath(arg, buf) == NULL) {
+		warn("--cgroup-root: %s", arg);
+		return NULL;
+	}
+	snprintf(probe, sizeof(probe), "%s/cgroup.procs", buf);
+	if (access(probe, W_OK) < 0) {
+		warnx("--cgroup-root: %s is not a writable cgroup v2 directory "
+		    "(%s: %s); under systemd, use a delegated subtree "
+		    "(Delegate=yes)", buf, probe, strerror(errno));
+		return NULL;
+	}
+	return buf;
 }
 
 static long long
@@ -53,6 +93,7 @@ main(int argc, char *argv[])
 		{ "executor-reregistration-timeout", required_argument, NULL, 'T' },
 		{ "executor", required_argument, NULL, 'x' },
 		{ "launcher", required_argument, NULL, 'L' },
+		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "log", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -100,6 +141,7 @@ main(int argc, char *argv[])
 			o.launcher = launcher.argv;
 			break;
 		case 'l': o.log_path = optarg; break;
+		case 'C': o.cgroup_root = optarg; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -109,6 +151,8 @@ main(int argc, char *argv[])
 		usage(stderr, EX_USAGE);
 	if ((o.work = path_work_dir(work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
+	if (o.cgroup_root && (o.cgroup_root = cgroup_root(o.cgroup_root)) == NULL)
+		return EX_UNAVAILABLE;
 	rc = agent_main(&o);
 	command_free(&launcher);
 	return rc;
