@@ -74,7 +74,7 @@ main(int argc, char *argv[])
 		unsigned long long start = x->start_time;
 		time_t bound = x->pid_mtime;
 		enum proc_identity id = pid > 0 ? proc_identify(pid, start,
-		    bound) : PROC_GONE;
+		    bound, x->run_id) : PROC_GONE;
 		const char *result;
 		char msg[160] = "";
 
@@ -96,7 +96,8 @@ main(int argc, char *argv[])
 			snprintf(msg, sizeof(msg), "pid %ld is not the "
 			    "checkpointed executor (pid recycled): not signalled",
 			    (long)pid);
-		} else if ((rc = proc_terminate(pid, start, bound, grace)) == 0)
+		} else if ((rc = proc_terminate(pid, start, bound,
+		    x->run_id, grace)) == 0)
 			result = "killed";
 		else {
 			result = "failed";

@@ -48,7 +48,7 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 	if (x->reboot)
 		return snprintf(msg, len, "the host rebooted since"), -1;
 	if (x->pid <= 0 || proc_identify(x->pid, x->start_time,
-	    x->pid_mtime) != PROC_SAME)
+	    x->pid_mtime, x->run_id) != PROC_SAME)
 		return snprintf(msg, len, "the executor is not running"), -1;
 	if (sock == NULL)
 		return snprintf(msg, len, "no socket checkpointed"), -1;

@@ -37,13 +37,13 @@ _agent_tools() {
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${COMP_WORDS[0]##*/}
 	case $cmd in
-	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --help --version" ;;
-	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --help --version" ;;
+	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --cgroup-root --help --version" ;;
+	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --secret-fd --cgroup-root --help --version" ;;
 	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --force --help --version" ;;
 	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --help --version" ;;
 	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --framework --executor --task --state --unacked --gc --dry-run --print0 --help --version" ;;
 	executor-reconnect) opts="--work-dir --framework --executor --run --timeout --help --version" ;;
-	executor-kill) opts="--work-dir --framework --executor --run --grace --help --version" ;;
+	executor-kill) opts="--work-dir --framework --executor --run --grace --force --help --version" ;;
 	esac
 	case $cur in
 	--recover=*)

@@ -212,3 +212,18 @@ channel_peer_uid(int fd)
 		return -1;
 	return (long)cr.uid;
 }
+
+void
+channel_trim(struct channel *c)
+{
+	if (c->in_len == 0) {
+		free(c->in);
+		c->in = NULL;
+		c->in_cap = 0;
+	}
+	if (c->out_len == 0) {
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
+}

@@ -26,6 +26,9 @@ void channel_close(struct channel *c);
 int channel_send(struct channel *c, const Agentproto__ExecutorMessage *m);
 /* Queue an already framed message (record_encode's output). */
 int channel_send_raw(struct channel *c, const uint8_t *buf, size_t len);
+/* Give back the buffers while nothing is queued either way (thousands
+ * of idle connections then cost no buffer memory). */
+void channel_trim(struct channel *c);
 /* Write queued bytes: 0, or -errno. */
 int channel_flush(struct channel *c);
 /* Read what is available: 1 data read, 0 EOF (peer closed), -errno. */

@@ -76,8 +76,39 @@ proc_start_wall(pid_t pid)
 	return (time_t)(btime + start / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
+bool
+proc_shows_run(pid_t pid, const char *run)
+{
+	char path[64], buf[8192], cwd[PATH_MAX];
+	size_t rl;
+	ssize_t n;
+	int fd;
+
+	if (run == NULL || (rl = strlen(run)) == 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf));
+		close(fd);
+		for (ssize_t i = 0; n > 0 && i + (ssize_t)rl <= n; i++)
+			if (memcmp(buf + i, run, rl) == 0)
+				return true;
+	}
+	snprintf(path, sizeof(path), "/proc/%ld/cwd", (long)pid);
+	if ((n = readlink(path, cwd, sizeof(cwd) - 1)) > 0) {
+		cwd[n] = '\0';
+		const char *p = strstr(cwd, "/runs/");
+		for (; p; p = strstr(p + 1, "/runs/"))
+			if (strncmp(p + 6, run, rl) == 0 &&
+			    (p[6 + rl] == '\0' || p[6 + rl] == '/'))
+				return true;
+	}
+	return false;
+}
+
 enum proc_identity
-proc_identify(pid_t pid, unsigned long long start, time_t bound_mtime)
+proc_identify(pid_t pid, unsigned long long start, time_t bound_mtime,
+    const char *run)
 {
 	unsigned long long now;
 
@@ -87,7 +118,8 @@ proc_identify(pid_t pid, unsigned long long start, time_t bound_mtime)
 		return now == start ? PROC_SAME : PROC_RECYCLED;
 	/* No start time: it must have started before its pid was written
 	 * (one second of slack for the clock's granularity). */
-	if (bound_mtime > 0 && proc_start_wall(pid) <= bound_mtime + 1)
+	if (bound_mtime > 0 && proc_start_wall(pid) <= bound_mtime + 1 &&
+	    proc_shows_run(pid, run))
 		return PROC_SAME;
 	return PROC_RECYCLED;
 }
@@ -106,7 +138,8 @@ proc_identity_name(enum proc_identity id)
 }
 
 int
-proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound)
+proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound,
+    const char *run)
 {
 #ifdef SYS_pidfd_open
 	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -115,7 +148,7 @@ proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound)
 		return errno == ENOSYS ? -2 : -1;
 	/* The pidfd pins this process; if it is still the one we proved,
 	 * every later signal through fd reaches it and nothing else. */
-	if (proc_identify(pid, start, bound) != PROC_SAME) {
+	if (proc_identify(pid, start, bound, run) != PROC_SAME) {
 		close(fd);
 		return -1;
 	}
@@ -124,6 +157,7 @@ proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound)
 	(void)pid;
 	(void)start;
 	(void)bound;
+	(void)run;
 	return -2;
 #endif
 }
@@ -197,7 +231,7 @@ wait_gone(int pidfd, pid_t pid, unsigned long long start, long long ms)
 			if (poll(&p, 1, 10) > 0)
 				return true;
 		} else {
-			if (proc_identify(pid, start, 0) != PROC_SAME)
+			if (proc_identify(pid, start, 0, NULL) != PROC_SAME)
 				return true;
 			usleep(10000);
 		}
@@ -208,14 +242,14 @@ wait_gone(int pidfd, pid_t pid, unsigned long long start, long long ms)
 
 int
 proc_terminate(pid_t pid, unsigned long long start, time_t bound,
-    long long grace_ms)
+    const char *run, long long grace_ms)
 {
 	int fd, members[256], n;
 	bool gone;
 
-	if (proc_identify(pid, start, bound) != PROC_SAME)
+	if (proc_identify(pid, start, bound, run) != PROC_SAME)
 		return -ESRCH;
-	fd = proc_pidfd_verified(pid, start, bound);
+	fd = proc_pidfd_verified(pid, start, bound, run);
 	if (fd == -1)
 		return -ESRCH;
 	n = session_pidfds(pid, members, 256);

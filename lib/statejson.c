@@ -84,7 +84,7 @@ statejson_identity(const struct state_run *r)
 {
 	if (r->pid <= 0)
 		return PROC_GONE;
-	return proc_identify(r->pid, r->start_time, r->pid_mtime);
+	return proc_identify(r->pid, r->start_time, r->pid_mtime, r->id);
 }
 
 json_t *

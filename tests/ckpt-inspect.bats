@@ -45,7 +45,7 @@ three_tasks() {
 
 @test "default: a readable tree with ids, checkpoint flag, pid liveness, states and counts" {
 	three_tasks
-	spawn sleep 1000
+	spawn_mesos_executor R1
 	echo $SPAWNED > "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1/pids/forked.pid"
 	rm -f "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1/pids/forked.start"
 	run ckpt-inspect -d "$W"
@@ -248,13 +248,14 @@ three_tasks() {
 }
 
 @test "a real Mesos agent's work dir (hand-encoded, with fields we do not declare) reads" {
-	python3 "$FIXTURES/mesos_workdir.py" "$W" $$
+	spawn_mesos_executor
+	python3 "$FIXTURES/mesos_workdir.py" "$W" "$SPAWNED"
 	run ckpt-inspect -d "$W" --verify
 	assert_success
 	run ckpt-inspect -d "$W"
 	assert_success
 	assert_output --partial 'framework 20261124-010101-16777343-5050-1234-0001 "marathon" checkpoint yes'
-	assert_output --partial "pid $$ alive"
+	assert_output --partial "pid $SPAWNED alive"
 	assert_output --partial "task web-1 TASK_RUNNING updates 2 unacked 1"
 	assert_output --partial "task web-2 TASK_FINISHED updates 2 unacked 0"
 	run ckpt-inspect -d "$W" --updates --task web-1 --json

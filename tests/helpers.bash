@@ -70,6 +70,17 @@ spawn() {
 	SPAWNED=$!
 }
 
+# spawn_mesos_executor [RUN]: a process that is what a Mesos executor of
+# RUN (default: the run of tests/fixtures/mesos_workdir.py) shows: its
+# working directory is the run's sandbox.  Its pid is in $SPAWNED.
+MESOS_RUN=6a0f0e5e-6c4f-4d2a-9b8e-1d2c3b4a5f60
+spawn_mesos_executor() {
+	local sb=$BATS_TEST_TMPDIR/sandbox/runs/${1:-$MESOS_RUN}
+	mkdir -p "$sb"
+	(cd "$sb" && exec sleep 1000 </dev/null >/dev/null 2>&1 3>&-) &
+	SPAWNED=$!
+}
+
 # ---- driving agent-run ----
 # agent_start [ARGS...]: start agent-run on $W; commands go through a
 # fifo (agent_send), events land in $EV (one JSON object per line).

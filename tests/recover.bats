@@ -79,7 +79,7 @@ load helpers
 }
 
 @test "reads a real Mesos agent's work dir" {
-	spawn sleep 1000
+	spawn_mesos_executor
 	python3 "$FIXTURES/mesos_workdir.py" "$W" "$SPAWNED"
 	cat /proc/sys/kernel/random/boot_id > "$W/meta/boot_id"
 	run recover -d "$W"
@@ -144,8 +144,8 @@ gc_setup() {
 	wait_event '.event=="pong"'
 }
 
-@test "--orphans | executor-kill on a real Mesos work dir: a genuine executor (older than its pid file) is killed" {
-	spawn sleep 1000
+@test "--orphans | executor-kill on a real Mesos work dir: a genuine executor (older than its pid file, in its sandbox) is killed" {
+	spawn_mesos_executor
 	python3 "$FIXTURES/mesos_workdir.py" "$W" "$SPAWNED"
 	cat /proc/sys/kernel/random/boot_id > "$W/meta/boot_id"
 	touch -d '+2 seconds' "$W"/meta/slaves/latest/frameworks/*/executors/exec-web/runs/latest/pids/forked.pid
@@ -153,4 +153,16 @@ gc_setup() {
 	assert_success
 	assert_output --partial '"result":"killed"'
 	wait_for 5 dead "$SPAWNED"
+}
+
+@test "a Mesos pid file naming an unrelated process older than the file (a restored backup): refused, never signalled" {
+	spawn sleep 1000
+	python3 "$FIXTURES/mesos_workdir.py" "$W" "$SPAWNED"
+	cat /proc/sys/kernel/random/boot_id > "$W/meta/boot_id"
+	touch -d '+2 seconds' "$W"/meta/slaves/latest/frameworks/*/executors/exec-web/runs/latest/pids/forked.pid
+	run recover -d "$W"
+	assert_output --partial '"process":"recycled"'
+	run bash -c "recover -d '$W' | jq -c '.process=\"same\"' | executor-kill --grace 100ms"
+	assert_output --partial '"result":"refused"'
+	alive "$SPAWNED"
 }

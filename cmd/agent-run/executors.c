@@ -201,8 +201,10 @@ x_flush(struct agent *a, struct aexec *x)
 {
 	if (channel_flush(&x->ch) < 0)
 		x_gone(a, x, false);
-	else
+	else {
+		channel_trim(&x->ch);
 		x_watch(a, x);
+	}
 }
 
 void
@@ -401,7 +403,7 @@ x_stop_orphans(struct agent *a, struct aexec *x)
 	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_PID, &ids,
 	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
 	    sscanf(text, "%ld %llu", &pid, &start) == 2 && pid > 0 &&
-	    start != 0 && proc_terminate((pid_t)pid, start, 0, 0) == 0)
+	    start != 0 && proc_terminate((pid_t)pid, start, 0, NULL, 0) == 0)
 		a->killed++;
 	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_CGROUP, &ids,
 	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
@@ -462,7 +464,7 @@ x_timeout(struct agent *a, struct aexec *x)
 
 	json_object_set_new(o, "pid", json_integer(x->pid));
 	emit(o);
-	if (x->pid > 0 && proc_terminate(x->pid, x->start, x->bound, 0) == 0)
+	if (x->pid > 0 && proc_terminate(x->pid, x->start, x->bound, x->run, 0) == 0)
 		a->killed++;
 	x_gone(a, x, false);
 }
@@ -623,6 +625,8 @@ x_read(struct agent *a, struct aexec *x)
 	}
 	if (more <= 0 && !a->quit)
 		x_gone(a, x, false);
+	else
+		channel_trim(&x->ch);
 }
 
 /* ---- the end ---- */

@@ -256,7 +256,7 @@ finish_shutdown(struct agent *a)
 		if (x->finishing)
 			continue;
 		if (x->st != X_GONE && x->pid > 0)
-			proc_terminate(x->pid, x->start, x->bound, 0);
+			proc_terminate(x->pid, x->start, x->bound, x->run, 0);
 		if (x->checkpoint && checkpoint_sentinel(&a->batch, a->o->work,
 		    &ids, &e) < 0) {
 			fatal(a, "cannot mark run %s terminated", x->run, &e);

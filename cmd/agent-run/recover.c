@@ -70,7 +70,7 @@ recover_run(struct agent *a, const struct recovery_plan *p,
 	struct aexec *x;
 
 	if (rr->action == ACTION_KILL) {
-		if (proc_terminate(run->pid, run->start_time, run->pid_mtime,
+		if (proc_terminate(run->pid, run->start_time, run->pid_mtime, run->id,
 		    o->grace_ms) == 0)
 			a->killed++;
 	}
