@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The length of the valid UTF-8 sequence at p (1 to 4), or 0. */
 static size_t
@@ -162,10 +163,19 @@ path_build(char *buf, size_t len, const char *work, enum path_kind kind,
 const char *
 path_work_dir(const char *option)
 {
-	const char *env;
+	static char abs[PATH_MAX];
+	const char *w = option, *env = getenv("AGENT_WORK_DIR");
+	char cwd[PATH_MAX];
 
-	if (option != NULL && *option != '\0')
-		return option;
-	env = getenv("AGENT_WORK_DIR");
-	return env != NULL && *env != '\0' ? env : NULL;
+	if (w == NULL || *w == '\0')
+		w = env != NULL && *env != '\0' ? env : NULL;
+	if (w == NULL || w[0] == '/')
+		return w;
+	/* Relative: from where we were started, once and for all (an
+	 * executor works in its sandbox, a socket path must not move). */
+	if (getcwd(cwd, sizeof(cwd)) == NULL ||
+	    snprintf(abs, sizeof(abs), "%s/%s", strcmp(cwd, "/") ? cwd : "",
+	    strncmp(w, "./", 2) ? w : w + 2) >= (int)sizeof(abs))
+		return w;
+	return abs;
 }

@@ -64,7 +64,8 @@ enum path_kind {
 int path_build(char *buf, size_t len, const char *work, enum path_kind kind,
     const struct ckpt_ids *ids, struct ckpt_error *e);
 
-/* The work dir: -d, else $AGENT_WORK_DIR, else NULL. */
+/* The work dir: -d, else $AGENT_WORK_DIR, else NULL; made absolute
+ * (from the current directory) when relative. */
 const char *path_work_dir(const char *option);
 
 #endif

@@ -162,3 +162,21 @@ load helpers
 	wait_event '.event=="error"' 2
 	wait_for 5 grep -q bogus2 "$BATS_TEST_TMPDIR/agent.log"
 }
+
+@test "a relative work dir: resolved once, executors reach their sockets, tasks run" {
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	(cd "$BATS_TEST_TMPDIR" && exec agent-run -d w <in >ev 2>err 3>&-) &
+	pid=$!
+	exec {fd}>"$BATS_TEST_TMPDIR/in"
+	EV=$BATS_TEST_TMPDIR/ev
+	echo 'launch --checkpoint F E1 T1 -- sleep 1000' >&$fd
+	wait_event '.event=="update" and .state=="TASK_RUNNING"'
+	assert_equal "$(count '.state=="TASK_LOST"')" 0
+	sock=$(cat "$BATS_TEST_TMPDIR"/w/meta/slaves/latest/frameworks/F/executors/E1/runs/latest/pids/executor.socket)
+	[[ $sock == /* ]]
+	run ckpt-inspect -d w
+	assert_failure
+	(cd "$BATS_TEST_TMPDIR" && ckpt-inspect -d w) | grep -q "task T1 TASK_RUNNING"
+	echo shutdown >&$fd
+	wait "$pid"
+}
