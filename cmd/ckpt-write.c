@@ -16,15 +16,29 @@
 #include "uuid.h"
 #include "workdir.h"
 
-/* Each kind and how many ids (agent, framework, executor, run, task) it
- * needs; the index is the kind's number in main's switch. */
-static const struct {
+
+/* What a kind reads, the ids it needs, and how it writes. */
+enum input { IN_NONE, IN_JSON, IN_TEXT };
+enum depth { D_NONE, D_AGENT, D_FRAMEWORK, D_EXECUTOR, D_RUN, D_TASK };
+
+struct job {
+	const char *work, *file;
+	struct ckpt_ids ids;
+	json_t *j;			/* IN_JSON */
+	ProtobufCMessage *m;		/* decoded, when the kind has a message */
+	char text[4096];		/* IN_TEXT, or the ack's uuid bytes */
+	char run_text[UUID_TEXT];	/* a generated run id */
+	char uuid_text[UUID_TEXT];
+	char *latest_agent, *latest_run;	/* read from the links */
+};
+
+struct kind {
 	const char *name;
-	int ids;
-} kinds[] = {
-	{ "agent", 1 }, { "framework", 2 }, { "framework-pid", 2 },
-	{ "executor", 3 }, { "run", 4 }, { "task", 5 }, { "update", 5 },
-	{ "ack", 5 }, { "boot-id", 0 }, { "sentinel", 4 }, { NULL, 0 },
+	enum input input;
+	const ProtobufCMessageDescriptor *message;	/* or NULL */
+	enum depth depth;		/* every id down to this one is needed */
+	void (*ids)(struct job *);	/* take ids from the input */
+	int (*write)(struct job *, struct ckpt_error *);
 };
 
 static void
@@ -80,6 +94,289 @@ latest_of(const char *work, enum path_kind kind, const struct ckpt_ids *ids)
 	return strdup(buf);
 }
 
+static const char *
+input_name(const struct job *b)
+{
+	return b->file ? b->file : "stdin";
+}
+
+/* ---- ids taken from the message ---- */
+
+static void
+ids_agent(struct job *b)
+{
+	b->ids.agent = pick_id(b->ids.agent, b->j, "id", "agent");
+}
+
+static void
+ids_framework(struct job *b)
+{
+	b->ids.framework = pick_id(b->ids.framework, b->j, "id", "framework");
+}
+
+static void
+ids_executor(struct job *b)
+{
+	b->ids.executor = pick_id(b->ids.executor, b->j, "executor_id",
+	    "executor");
+	b->ids.framework = pick_id(b->ids.framework, b->j, "framework_id",
+	    "framework");
+}
+
+static void
+ids_task(struct job *b)
+{
+	b->ids.task = pick_id(b->ids.task, b->j, "task_id", "task");
+	b->ids.framework = pick_id(b->ids.framework, b->j, "framework_id",
+	    "framework");
+	b->ids.executor = pick_id(b->ids.executor, b->j, "executor_id",
+	    "executor");
+	b->ids.agent = pick_id(b->ids.agent, b->j, "slave_id", "agent");
+}
+
+static void
+ids_update(struct job *b)
+{
+	b->ids.task = pick_id(b->ids.task, json_object_get(b->j, "status"),
+	    "task_id", "task");
+	b->ids.framework = pick_id(b->ids.framework, b->j, "framework_id",
+	    "framework");
+	b->ids.executor = pick_id(b->ids.executor, b->j, "executor_id",
+	    "executor");
+}
+
+static void
+ids_ack(struct job *b)
+{
+	json_t *u = json_object_get(b->j, "uuid");
+
+	if (!json_is_string(u) || uuid_parse(json_string_value(u),
+	    (uint8_t *)b->text) < 0)
+		errx(EX_DATAERR, "%s: field 'uuid': missing or not a uuid",
+		    input_name(b));
+}
+
+static void
+ids_run(struct job *b)
+{
+	json_t *pid = json_object_get(b->j, "pid"), *st =
+	    json_object_get(b->j, "start_time"), *lp =
+	    json_object_get(b->j, "libprocess_pid"), *so =
+	    json_object_get(b->j, "socket");
+	uint8_t u[16];
+
+	if ((pid && !json_is_integer(pid)) || (st && !json_is_integer(st)) ||
+	    (lp && !json_is_string(lp)) || (so && !json_is_string(so)))
+		errx(EX_DATAERR, "%s: run: 'pid' and 'start_time' are "
+		    "integers, 'libprocess_pid' and 'socket' strings",
+		    input_name(b));
+	if (b->ids.run == NULL) {
+		uuid_generate(u);
+		uuid_format(u, b->run_text);
+		b->ids.run = b->run_text;
+	}
+}
+
+/* ---- writers ---- */
+
+static int
+write_agent(struct job *b, struct ckpt_error *e)
+{
+	return checkpoint_agent(NULL, b->work, b->ids.agent,
+	    (Mesos__SlaveInfo *)b->m, e);
+}
+
+static int
+write_framework(struct job *b, struct ckpt_error *e)
+{
+	return checkpoint_info(NULL, b->work, PATH_FRAMEWORK_INFO, &b->ids,
+	    b->m, e);
+}
+
+static int
+write_framework_pid(struct job *b, struct ckpt_error *e)
+{
+	/* An empty framework.pid stays empty, as Mesos writes it. */
+	if (b->text[0] != '\0')
+		strlcat(b->text, "\n", sizeof(b->text));
+	return checkpoint_text(NULL, b->work, PATH_FRAMEWORK_PID, &b->ids,
+	    b->text, e);
+}
+
+static int
+write_executor(struct job *b, struct ckpt_error *e)
+{
+	return checkpoint_info(NULL, b->work, PATH_EXECUTOR_INFO, &b->ids,
+	    b->m, e);
+}
+
+static int
+write_run(struct job *b, struct ckpt_error *e)
+{
+	json_t *pid = json_object_get(b->j, "pid"), *st =
+	    json_object_get(b->j, "start_time"), *lp =
+	    json_object_get(b->j, "libprocess_pid"), *so =
+	    json_object_get(b->j, "socket");
+	int rc;
+
+	if ((rc = checkpoint_run(NULL, b->work, &b->ids, e)) < 0)
+		return rc;
+	if (pid && (rc = checkpoint_pid(NULL, b->work, &b->ids,
+	    (pid_t)json_integer_value(pid),
+	    st ? (unsigned long long)json_integer_value(st) : 0, e)) < 0)
+		return rc;
+	if (lp && (rc = checkpoint_text(NULL, b->work, PATH_LIBPROCESS_PID,
+	    &b->ids, json_string_value(lp), e)) < 0)
+		return rc;
+	if (so && (rc = checkpoint_text(NULL, b->work, PATH_EXECUTOR_SOCKET,
+	    &b->ids, json_string_value(so), e)) < 0)
+		return rc;
+	printf("%s\n", b->ids.run);
+	return 0;
+}
+
+static int
+write_task(struct job *b, struct ckpt_error *e)
+{
+	return checkpoint_info(NULL, b->work, PATH_TASK_INFO, &b->ids, b->m, e);
+}
+
+static int
+write_update(struct job *b, struct ckpt_error *e)
+{
+	Mesos__StatusUpdate *u = (Mesos__StatusUpdate *)b->m;
+	int rc;
+
+	if (!u->has_uuid) {
+		if ((u->uuid.data = malloc(16)) == NULL)
+			err(EX_OSERR, "malloc");
+		u->uuid.len = 16;
+		u->has_uuid = 1;
+		uuid_generate(u->uuid.data);
+	}
+	if (u->uuid.len != 16)
+		errx(EX_DATAERR, "%s: update uuid must be 16 bytes",
+		    input_name(b));
+	if ((rc = checkpoint_update(b->work, &b->ids, u, e)) == 0) {
+		uuid_format(u->uuid.data, b->uuid_text);
+		printf("%s\n", b->uuid_text);
+	}
+	return rc;
+}
+
+static int
+write_ack(struct job *b, struct ckpt_error *e)
+{
+	return checkpoint_ack(b->work, &b->ids, (uint8_t *)b->text, e);
+}
+
+static int
+write_boot_id(struct job *b, struct ckpt_error *e)
+{
+	int rc;
+
+	if (b->text[0] == '\0' &&
+	    (rc = bootid_current(b->text, sizeof(b->text), e)) < 0)
+		return rc;
+	if ((rc = id_validate(b->text, "boot", e)) < 0)
+		return rc;
+	return bootid_write(b->work, b->text, e);
+}
+
+static int
+write_sentinel(struct job *b, struct ckpt_error *e)
+{
+	return checkpoint_sentinel(NULL, b->work, &b->ids, e);
+}
+
+static const struct kind kinds[] = {
+	{ .name = "agent", .input = IN_JSON,
+	  .message = &mesos__slave_info__descriptor, .depth = D_AGENT,
+	  .ids = ids_agent, .write = write_agent },
+	{ .name = "framework", .input = IN_JSON,
+	  .message = &mesos__framework_info__descriptor, .depth = D_FRAMEWORK,
+	  .ids = ids_framework, .write = write_framework },
+	{ .name = "framework-pid", .input = IN_TEXT, .depth = D_FRAMEWORK,
+	  .write = write_framework_pid },
+	{ .name = "executor", .input = IN_JSON,
+	  .message = &mesos__executor_info__descriptor, .depth = D_EXECUTOR,
+	  .ids = ids_executor, .write = write_executor },
+	{ .name = "run", .input = IN_JSON, .depth = D_EXECUTOR,
+	  .ids = ids_run, .write = write_run },
+	{ .name = "task", .input = IN_JSON, .message = &mesos__task__descriptor,
+	  .depth = D_TASK, .ids = ids_task, .write = write_task },
+	{ .name = "update", .input = IN_JSON,
+	  .message = &mesos__status_update__descriptor, .depth = D_TASK,
+	  .ids = ids_update, .write = write_update },
+	{ .name = "ack", .input = IN_JSON, .depth = D_TASK, .ids = ids_ack,
+	  .write = write_ack },
+	{ .name = "boot-id", .input = IN_TEXT, .depth = D_NONE,
+	  .write = write_boot_id },
+	{ .name = "sentinel", .input = IN_NONE, .depth = D_RUN,
+	  .write = write_sentinel },
+};
+
+static const struct kind *
+kind_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kinds[i].name, name) == 0)
+			return &kinds[i];
+	return NULL;
+}
+
+/* Read and check the input before anything touches the file system. */
+static void
+read_input(const struct kind *k, struct job *b)
+{
+	struct ckpt_error e;
+	int rc;
+
+	error_clear(&e);
+	if (k->input == IN_JSON) {
+		if ((rc = pbjson_load(b->file, &b->j, &e)) < 0)
+			die(&e, rc);
+		if (!json_is_object(b->j))
+			errx(EX_DATAERR, "%s: expected a JSON object",
+			    input_name(b));
+	}
+	if (k->message != NULL &&
+	    (rc = pbjson_to_message(k->message, b->j, &b->m, &e)) < 0) {
+		strlcpy(e.path, input_name(b), sizeof(e.path));
+		die(&e, rc);
+	}
+	if (k->input == IN_TEXT &&
+	    (rc = cli_read_text(b->file, b->text, sizeof(b->text), &e)) < 0)
+		die(&e, rc);
+}
+
+/* Every id the kind needs, from the options, the message, or the
+ * latest links. */
+static void
+resolve_ids(const struct kind *k, struct job *b)
+{
+	struct ckpt_ids *ids = &b->ids;
+
+	if (k->ids != NULL)
+		k->ids(b);
+	if (k->depth > D_AGENT && ids->agent == NULL)
+		ids->agent = b->latest_agent = latest_of(b->work,
+		    PATH_SLAVES_LATEST, ids);
+	if (k->depth >= D_AGENT)
+		need(ids->agent, "agent", "-a AGENT (or write the agent first)");
+	if (k->depth >= D_FRAMEWORK)
+		need(ids->framework, "framework", "-f FRAMEWORK");
+	if (k->depth >= D_EXECUTOR)
+		need(ids->executor, "executor", "-e EXECUTOR");
+	if (k->depth >= D_RUN && ids->run == NULL) {
+		ids->run = b->latest_run = latest_of(b->work, PATH_RUNS_LATEST,
+		    ids);
+		need(ids->run, "run", "-r RUN (there is no runs/latest link)");
+	}
+	if (k->depth >= D_TASK)
+		need(ids->task, "task", "-t TASK");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -96,27 +393,23 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ckpt_ids ids = { 0 };
+	static struct job b;
+	const struct kind *k;
 	struct ckpt_error e;
-	const char *work = NULL, *file = NULL, *kind;
-	const ProtobufCMessageDescriptor *d = NULL;
-	ProtobufCMessage *m = NULL;
-	json_t *j = NULL;
-	char *latest = NULL, *latest_run = NULL, text[4096], uuid_text[UUID_TEXT];
-	int ch, rc = 0, k, lock = -1;
+	int ch, rc, lock = -1;
 	bool force = false;
 
 	error_clear(&e);
 	while ((ch = getopt_long(argc, argv, "d:a:f:e:r:t:h", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
-		case 'd': work = optarg; break;
-		case 'a': ids.agent = optarg; break;
-		case 'f': ids.framework = optarg; break;
-		case 'e': ids.executor = optarg; break;
-		case 'r': ids.run = optarg; break;
-		case 't': ids.task = optarg; break;
-		case 'F': file = optarg; break;
+		case 'd': b.work = optarg; break;
+		case 'a': b.ids.agent = optarg; break;
+		case 'f': b.ids.framework = optarg; break;
+		case 'e': b.ids.executor = optarg; break;
+		case 'r': b.ids.run = optarg; break;
+		case 't': b.ids.task = optarg; break;
+		case 'F': b.file = optarg; break;
 		case 'X': force = true; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
@@ -125,185 +418,34 @@ main(int argc, char *argv[])
 	}
 	if (argc - optind != 1)
 		usage(stderr, EX_USAGE);
-	kind = argv[optind];
-	for (k = 0; kinds[k].name && strcmp(kinds[k].name, kind) != 0; k++)
-		;
-	if (kinds[k].name == NULL) {
-		warnx("unknown kind '%s'", kind);
+	if ((k = kind_find(argv[optind])) == NULL) {
+		warnx("unknown kind '%s'", argv[optind]);
 		usage(stderr, EX_USAGE);
 	}
-	if ((work = path_work_dir(work)) == NULL)
+	if ((b.work = path_work_dir(b.work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
-	if ((rc = ids_validate(&ids, &e)) < 0)
+	if ((rc = ids_validate(&b.ids, &e)) < 0)
 		die(&e, rc);
-
-	/* Read and check all input before touching the file system. */
-	if (strcmp(kind, "agent") == 0)
-		d = &mesos__slave_info__descriptor;
-	else if (strcmp(kind, "framework") == 0)
-		d = &mesos__framework_info__descriptor;
-	else if (strcmp(kind, "executor") == 0)
-		d = &mesos__executor_info__descriptor;
-	else if (strcmp(kind, "task") == 0)
-		d = &mesos__task__descriptor;
-	else if (strcmp(kind, "update") == 0)
-		d = &mesos__status_update__descriptor;
-	if (d != NULL || strcmp(kind, "ack") == 0 || strcmp(kind, "run") == 0) {
-		if ((rc = pbjson_load(file, &j, &e)) < 0)
-			die(&e, rc);
-		if (!json_is_object(j))
-			errx(EX_DATAERR, "%s: expected a JSON object",
-			    file ? file : "stdin");
-	}
-	if (d != NULL && (rc = pbjson_to_message(d, j, &m, &e)) < 0) {
-		strlcpy(e.path, file ? file : "stdin", sizeof(e.path));
-		die(&e, rc);
-	}
-	if (strcmp(kind, "framework-pid") == 0 || strcmp(kind, "boot-id") == 0)
-		if ((rc = cli_read_text(file, text, sizeof(text), &e)) < 0)
-			die(&e, rc);
-
-	if (strcmp(kind, "agent") == 0) {
-		ids.agent = pick_id(ids.agent, j, "id", "agent");
-	} else if (strcmp(kind, "boot-id") != 0 && ids.agent == NULL)
-		ids.agent = latest = latest_of(work, PATH_SLAVES_LATEST, &ids);
-	if (strcmp(kind, "framework") == 0)
-		ids.framework = pick_id(ids.framework, j, "id", "framework");
-	if (strcmp(kind, "executor") == 0) {
-		ids.executor = pick_id(ids.executor, j, "executor_id", "executor");
-		ids.framework = pick_id(ids.framework, j, "framework_id", "framework");
-	}
-	if (strcmp(kind, "task") == 0) {
-		ids.task = pick_id(ids.task, j, "task_id", "task");
-		ids.framework = pick_id(ids.framework, j, "framework_id", "framework");
-		ids.executor = pick_id(ids.executor, j, "executor_id", "executor");
-		ids.agent = pick_id(ids.agent, j, "slave_id", "agent");
-	}
-	if (strcmp(kind, "update") == 0) {
-		json_t *st = json_object_get(j, "status");
-		ids.task = pick_id(ids.task, st, "task_id", "task");
-		ids.framework = pick_id(ids.framework, j, "framework_id", "framework");
-		ids.executor = pick_id(ids.executor, j, "executor_id", "executor");
-	}
-	if (strcmp(kind, "ack") == 0) {
-		json_t *u = json_object_get(j, "uuid");
-		if (!json_is_string(u) || uuid_parse(json_string_value(u),
-		    (uint8_t *)text) < 0)
-			errx(EX_DATAERR, "%s: field 'uuid': missing or not a "
-			    "uuid", file ? file : "stdin");
-	}
-	if (strcmp(kind, "run") == 0 && ids.run == NULL) {
-		uint8_t u[16];
-		uuid_generate(u);
-		uuid_format(u, uuid_text);
-		ids.run = uuid_text;
-	}
-	if (kinds[k].ids >= 1)
-		need(ids.agent, "agent", "-a AGENT (or write the agent first)");
-	if (kinds[k].ids >= 2)
-		need(ids.framework, "framework", "-f FRAMEWORK");
-	if (kinds[k].ids >= 3)
-		need(ids.executor, "executor", "-e EXECUTOR");
-	if (kinds[k].ids >= 4 && ids.run == NULL) {
-		ids.run = latest_run = latest_of(work, PATH_RUNS_LATEST, &ids);
-		need(ids.run, "run", "-r RUN (there is no runs/latest link)");
-	}
-	if (kinds[k].ids >= 5)
-		need(ids.task, "task", "-t TASK");
-	if ((rc = ids_validate(&ids, &e)) < 0 ||
-	    (rc = workdir_check(work, &e)) < 0)
+	read_input(k, &b);
+	resolve_ids(k, &b);
+	if ((rc = ids_validate(&b.ids, &e)) < 0 ||
+	    (rc = workdir_check(b.work, &e)) < 0)
 		die(&e, rc);
 	/* A running agent owns the work dir: a record written behind its
 	 * back (an ACK above all) makes it and the disk disagree. */
-	if (!force && (lock = workdir_lock(work, &e)) < 0) {
+	if (!force && (lock = workdir_lock(b.work, &e)) < 0) {
 		if (lock == -EAGAIN)
 			snprintf(e.reason + strlen(e.reason), sizeof(e.reason) -
 			    strlen(e.reason), "; a running agent owns it "
 			    "(--force writes anyway)");
 		die(&e, lock);
 	}
-
-	switch (k) {
-	case 0:
-		rc = checkpoint_agent(NULL, work, ids.agent, (Mesos__SlaveInfo *)m, &e);
-		break;
-	case 1:
-		rc = checkpoint_info(NULL, work, PATH_FRAMEWORK_INFO, &ids, m, &e);
-		break;
-	case 2:
-		strlcat(text, "\n", sizeof(text));
-		rc = checkpoint_text(NULL, work, PATH_FRAMEWORK_PID, &ids,
-		    text[0] == '\n' ? "" : text, &e);
-		break;
-	case 3:
-		rc = checkpoint_info(NULL, work, PATH_EXECUTOR_INFO, &ids, m, &e);
-		break;
-	case 4: {
-		json_t *pid = json_object_get(j, "pid"), *st =
-		    json_object_get(j, "start_time"), *lp =
-		    json_object_get(j, "libprocess_pid"), *so =
-		    json_object_get(j, "socket");
-		if ((pid && !json_is_integer(pid)) || (st && !json_is_integer(st)) ||
-		    (lp && !json_is_string(lp)) || (so && !json_is_string(so)))
-			errx(EX_DATAERR, "%s: run: 'pid' and 'start_time' are "
-			    "integers, 'libprocess_pid' and 'socket' strings",
-			    file ? file : "stdin");
-		if ((rc = checkpoint_run(NULL, work, &ids, &e)) < 0)
-			break;
-		if (pid && (rc = checkpoint_pid(NULL, work, &ids,
-		    (pid_t)json_integer_value(pid),
-		    st ? (unsigned long long)json_integer_value(st) : 0, &e)) < 0)
-			break;
-		if (lp && (rc = checkpoint_text(NULL, work, PATH_LIBPROCESS_PID, &ids,
-		    json_string_value(lp), &e)) < 0)
-			break;
-		if (so)
-			rc = checkpoint_text(NULL, work, PATH_EXECUTOR_SOCKET, &ids,
-			    json_string_value(so), &e);
-		if (rc == 0)
-			printf("%s\n", ids.run);
-		break;
-	}
-	case 5:
-		rc = checkpoint_info(NULL, work, PATH_TASK_INFO, &ids, m, &e);
-		break;
-	case 6: {
-		Mesos__StatusUpdate *u = (Mesos__StatusUpdate *)m;
-		if (!u->has_uuid) {
-			u->uuid.data = malloc(16);
-			if (u->uuid.data == NULL)
-				err(EX_OSERR, "malloc");
-			u->uuid.len = 16;
-			u->has_uuid = 1;
-			uuid_generate(u->uuid.data);
-		}
-		if (u->uuid.len != 16)
-			errx(EX_DATAERR, "update uuid must be 16 bytes");
-		if ((rc = checkpoint_update(work, &ids, u, &e)) == 0) {
-			uuid_format(u->uuid.data, uuid_text);
-			printf("%s\n", uuid_text);
-		}
-		break;
-	}
-	case 7:
-		rc = checkpoint_ack(work, &ids, (uint8_t *)text, &e);
-		break;
-	case 8:
-		if (text[0] == '\0' && (rc = bootid_current(text, sizeof(text),
-		    &e)) < 0)
-			break;
-		if ((rc = id_validate(text, "boot", &e)) == 0)
-			rc = bootid_write(work, text, &e);
-		break;
-	case 9:
-		rc = checkpoint_sentinel(NULL, work, &ids, &e);
-		break;
-	}
-	if (m != NULL)
-		protobuf_c_message_free_unpacked(m, NULL);
-	json_decref(j);
-	free(latest);
-	free(latest_run);
+	rc = k->write(&b, &e);
+	if (b.m != NULL)
+		protobuf_c_message_free_unpacked(b.m, NULL);
+	json_decref(b.j);
+	free(b.latest_agent);
+	free(b.latest_run);
 	if (rc < 0)
 		die(&e, rc);
 	if (lock >= 0)
