@@ -363,7 +363,7 @@ updates_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 		}
 		if (fd >= 0)
 			close(fd);
-		state_task_clear(&tmp);
+		state_task_reset(&tmp);
 	}
 	return 0;
 }

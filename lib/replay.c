@@ -133,7 +133,7 @@ set_has(const struct pendset *s, const uint8_t *u)
 }
 
 void
-state_task_clear(struct state_task *t)
+state_task_reset(struct state_task *t)
 {
 	free(t->pending);
 	t->pending = NULL;
@@ -406,7 +406,7 @@ state_replay_updates(int dirfd, const char *name, const char *path,
 	struct record_reader r;
 	int rc, pass;
 
-	state_task_clear(t);
+	state_task_reset(t);
 	for (pass = 0; pass < (cb ? 2 : 1); pass++) {
 		if ((rc = record_reader_openat(&r, dirfd, name, path, e)) < 0) {
 			if (rc == -ENOENT)
@@ -503,6 +503,6 @@ state_update_known(const char *path, const uint8_t uuid[16])
 	struct ckpt_error e;
 
 	state_replay_updates(AT_FDCWD, path, path, false, &t, known_cb, &k, &e);
-	state_task_clear(&t);
+	state_task_reset(&t);
 	return k.result;
 }

@@ -30,7 +30,8 @@ typedef void (*state_update_cb)(void *ctx, long long offset,
 int state_replay_updates(int dirfd, const char *name, const char *path,
     bool repair, struct state_task *t, state_update_cb cb, void *ctx,
     struct ckpt_error *e);
-void state_task_clear(struct state_task *t);
+/* Forget what a replay filled in (pending, counts, flags). */
+void state_task_reset(struct state_task *t);
 /* The update of the UPDATE record at offset of the stream at path (free
  * with mesos__status_update__free_unpacked). */
 int state_update_at(const char *path, long long offset,

@@ -126,5 +126,8 @@ void state_free(struct state *s);
 void state_agent_clear(struct state_agent *a);
 void state_framework_clear(struct state_framework *f);
 void state_executor_clear(struct state_executor *x);
+void state_run_clear(struct state_run *r);
+void state_task_clear(struct state_task *t);
+void state_errors_clear(struct state_errors *l);
 
 #endif

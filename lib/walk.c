@@ -13,107 +13,6 @@
 #include "paths.h"
 #include "record.h"
 
-/* ---- the filter ---- */
-
-static int
-strv_add(const char ***v, size_t *n, const char *s)
-{
-	const char **nv = reallocarray(*v, *n + 1, sizeof(*nv));
-
-	if (nv == NULL)
-		return -ENOMEM;
-	nv[(*n)++] = s;
-	*v = nv;
-	return 0;
-}
-
-int
-walk_filter_add(struct walk_filter *f, enum walk_filter_kind kind,
-    const char *value, struct ckpt_error *e)
-{
-	static const char *what[] = { "framework", "executor", "task" };
-	int rc, state, *nv;
-
-	if (kind == FILTER_STATE) {
-		if ((state = task_state_parse(value)) < 0)
-			return error_set(e, -EINVAL, "", -1,
-			    "unknown task state '%s'", value);
-		if ((nv = reallocarray(f->state, f->n_state + 1,
-		    sizeof(*nv))) == NULL)
-			return -ENOMEM;
-		nv[f->n_state++] = state;
-		f->state = nv;
-		return 0;
-	}
-	if ((rc = id_validate(value, what[kind], e)) < 0)
-		return rc;
-	return kind == FILTER_FRAMEWORK ? strv_add(&f->framework,
-	    &f->n_framework, value) : kind == FILTER_EXECUTOR ?
-	    strv_add(&f->executor, &f->n_executor, value) :
-	    strv_add(&f->task, &f->n_task, value);
-}
-
-int
-walk_filter_option(struct walk_filter *f, int ch, const char *arg,
-    struct ckpt_error *e)
-{
-	enum walk_filter_kind kind;
-	int rc;
-
-	switch (ch) {
-	case 'f': kind = FILTER_FRAMEWORK; break;
-	case 'e': kind = FILTER_EXECUTOR; break;
-	case 't': kind = FILTER_TASK; break;
-	case WALK_OPT_STATE: kind = FILTER_STATE; break;
-	case WALK_OPT_UNACKED:
-		f->unacked = true;
-		return 1;
-	default:
-		return 0;
-	}
-	return (rc = walk_filter_add(f, kind, arg, e)) < 0 ? rc : 1;
-}
-
-void
-walk_filter_free(struct walk_filter *f)
-{
-	free(f->framework);
-	free(f->executor);
-	free(f->task);
-	free(f->state);
-	memset(f, 0, sizeof(*f));
-}
-
-static bool
-strv_has(const char **v, size_t n, const char *s)
-{
-	if (n == 0)
-		return true;	/* no values of this kind: any */
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
-bool
-walk_filter_by_task(const struct walk_filter *f)
-{
-	return f && (f->n_task || f->n_state || f->unacked);
-}
-
-bool
-walk_task_matches(const struct walk_filter *f, const struct state_task *t)
-{
-	bool state_ok = f == NULL || f->n_state == 0;
-
-	if (f == NULL)
-		return true;
-	for (size_t i = 0; !state_ok && i < f->n_state; i++)
-		state_ok = f->state[i] == task_effective_state(t);
-	return state_ok && strv_has(f->task, f->n_task, t->id) &&
-	    (!f->unacked || t->n_pending > 0);
-}
-
 /* ---- errors and paths ---- */
 
 struct walker {
@@ -366,21 +265,6 @@ out:
 	return rc;
 }
 
-static void
-task_clear(struct state_task *t)
-{
-	state_task_clear(t);
-	if (t->info)
-		protobuf_c_message_free_unpacked(&t->info->base, NULL);
-	for (size_t i = 0; i < t->errors.n; i++) {
-		free(t->errors.v[i].path);
-		free(t->errors.v[i].reason);
-	}
-	free(t->errors.v);
-	free(t->id);
-	memset(t, 0, sizeof(*t));
-}
-
 static int
 read_run(struct walker *w, int fd, struct state_run *r)
 {
@@ -412,7 +296,7 @@ read_run(struct walker *w, int fd, struct state_run *r)
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		struct state_task *t = &r->tasks[r->n_tasks];
 		int tfd;
-		if (w->f && !strv_has(w->f->task, w->f->n_task, l.v[i]))
+		if (!walk_filter_task_id(w->f, l.v[i]))
 			continue;
 		if ((tfd = sub_open(w, tasks, l.v[i], &r->errors)) < 0) {
 			rc = tfd == -ENOENT ? 0 : tfd;
@@ -426,7 +310,7 @@ read_run(struct walker *w, int fd, struct state_run *r)
 		pop(w, told);
 		close(tfd);
 		if (rc == 0 && !walk_task_matches(w->f, t)) {
-			task_clear(t);
+			state_task_clear(t);
 			r->n_tasks--;
 		}
 	}
@@ -434,30 +318,6 @@ read_run(struct walker *w, int fd, struct state_run *r)
 	pop(w, old);
 	close(tasks);
 	return rc;
-}
-
-static void
-errors_free(struct state_errors *l)
-{
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].path);
-		free(l->v[i].reason);
-	}
-	free(l->v);
-	memset(l, 0, sizeof(*l));
-}
-
-static void
-run_clear(struct state_run *r)
-{
-	for (size_t t = 0; t < r->n_tasks; t++)
-		task_clear(&r->tasks[t]);
-	free(r->tasks);
-	free(r->libprocess_pid);
-	free(r->socket);
-	errors_free(&r->errors);
-	free(r->id);
-	memset(r, 0, sizeof(*r));
 }
 
 /* Read executor x (its id set) below fd; then drop what the filter does
@@ -501,7 +361,7 @@ read_executor(struct walker *w, int fd, struct state_executor *x)
 		pop(w, rold);
 		close(rfd);
 		if (rc == 0 && walk_filter_by_task(w->f) && r->n_tasks == 0) {
-			run_clear(r);
+			state_run_clear(r);
 			x->n_runs--;
 		}
 	}
@@ -512,47 +372,6 @@ out:
 	if (rc < 0)
 		return rc;
 	return !walk_filter_by_task(w->f) || x->n_runs > 0;
-}
-
-void
-state_executor_clear(struct state_executor *x)
-{
-	for (size_t r = 0; r < x->n_runs; r++)
-		run_clear(&x->runs[r]);
-	free(x->runs);
-	if (x->info)
-		protobuf_c_message_free_unpacked(&x->info->base, NULL);
-	free(x->latest_run);
-	errors_free(&x->errors);
-	free(x->id);
-	memset(x, 0, sizeof(*x));
-}
-
-void
-state_framework_clear(struct state_framework *f)
-{
-	for (size_t x = 0; x < f->n_executors; x++)
-		state_executor_clear(&f->executors[x]);
-	free(f->executors);
-	if (f->info)
-		protobuf_c_message_free_unpacked(&f->info->base, NULL);
-	free(f->pid);
-	errors_free(&f->errors);
-	free(f->id);
-	memset(f, 0, sizeof(*f));
-}
-
-void
-state_agent_clear(struct state_agent *a)
-{
-	for (size_t f = 0; f < a->n_frameworks; f++)
-		state_framework_clear(&a->frameworks[f]);
-	free(a->frameworks);
-	if (a->info)
-		protobuf_c_message_free_unpacked(&a->info->base, NULL);
-	errors_free(&a->errors);
-	free(a->id);
-	memset(a, 0, sizeof(*a));
 }
 
 #define CALL(w, fn, ...) ((w)->v->fn ? (w)->v->fn((w)->v->ctx, __VA_ARGS__) : 0)
@@ -585,7 +404,7 @@ walk_framework(struct walker *w, struct state_agent *a, int fd,
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		struct state_executor x = { 0 };
 		int xfd;
-		if (w->f && !strv_has(w->f->executor, w->f->n_executor, l.v[i]))
+		if (!walk_filter_executor(w->f, l.v[i]))
 			continue;
 		if ((xfd = sub_open(w, xs, l.v[i], &f->errors)) < 0) {
 			rc = xfd == -ENOENT ? 0 : xfd;
@@ -636,7 +455,7 @@ walk_agent(struct walker *w, struct state *s, int fd, struct state_agent *a)
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
 		struct state_framework f = { 0 };
 		int ffd;
-		if (w->f && !strv_has(w->f->framework, w->f->n_framework, l.v[i]))
+		if (!walk_filter_framework(w->f, l.v[i]))
 			continue;
 		if ((ffd = sub_open(w, fs, l.v[i], &a->errors)) < 0) {
 			rc = ffd == -ENOENT ? 0 : ffd;
@@ -810,7 +629,7 @@ out:
 	if (meta >= 0)
 		close(meta);
 	close(wfd);
-	errors_free(&s.errors);
+	state_errors_clear(&s.errors);
 	free(s.boot_id);
 	free(s.latest_agent);
 	free(s.work);
