@@ -37,6 +37,7 @@ load helpers
 @test "7: a reboot (boot id changed): nothing reconnected, tasks lost, old executors untouched by kill" {
 	agent_start
 	launch --checkpoint F1 E1 T1 -- sleep 1000
+	tpid=$(task_pid "$XPID")
 	agent_kill9
 	echo 00000000-1111-2222-3333-444444444444 > "$W/meta/boot_id"
 	run recover -d "$W"
@@ -49,7 +50,10 @@ load helpers
 	assert_equal "$(field '.event=="recovery"' reboot)" true
 	assert_equal "$(field '.event=="reregistered"' reconnected)" 0
 	assert_equal "$(field '.state=="TASK_LOST"' message)" "the host rebooted"
+	# The pids are of the old boot: neither the executor nor its task is
+	# signalled (here they are still there to see it).
 	alive "$XPID"
+	alive "$tpid"
 	assert_equal "$(cat "$W/meta/boot_id")" "$(cat /proc/sys/kernel/random/boot_id)"
 	agent_send ack "$(field '.state=="TASK_LOST"' uuid)"
 	wait_event '.event=="terminated"'

@@ -425,7 +425,10 @@ x_gone(struct agent *a, struct aexec *x, bool reboot)
 		return;
 	if (x->st != X_GONE)
 		x_set_state(a, x, X_GONE);
-	x_stop_orphans(a, x);
+	/* After a reboot the checkpointed pids name nothing of ours: no
+	 * process is signalled, and what executor.exit says stands. */
+	if (!reboot)
+		x_stop_orphans(a, x);
 	if (x->task && !x->terminal) {
 		if (x->checkpoint &&
 		    path_build(path, sizeof(path), a->o->work,
