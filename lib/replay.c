@@ -120,6 +120,15 @@ set_ack(struct pendset *s, const uint8_t *u)
 	i = set_find(s, u);
 	if (s->slot[i] == SLOT_EMPTY)
 		return;
+	/* An acknowledged terminal update completes the stream: every
+	 * update still pending is superseded, as the agent has it. */
+	if (task_state_terminal(s->t->pending[s->slot[i] - 1].state)) {
+		for (size_t k = 0; k < s->t->n_pending; k++)
+			s->t->pending[k].offset = -1;
+		s->dead = s->t->n_pending;
+		set_rebuild(s);
+		return;
+	}
 	s->t->pending[s->slot[i] - 1].offset = -1;
 	s->slot[i] = SLOT_DEAD;
 	s->dead++;

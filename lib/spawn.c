@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -47,6 +48,11 @@ child(const struct spawn *s, int hold, int report)
 			goto fail;
 		}
 		close(fd);
+	}
+	if (s->set_user && (setgroups((size_t)s->n_groups, s->groups) < 0 ||
+	    setgid(s->gid) < 0 || setuid(s->uid) < 0)) {
+		err = errno;
+		goto fail;
 	}
 	if (s->dir && chdir(s->dir) < 0) {
 		err = errno;

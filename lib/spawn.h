@@ -3,7 +3,9 @@
  * and an executor starts its task: fork, then in the child its own
  * session (or process group), signals unblocked, an optional
  * parent-death signal, a working directory, stdio from files, an
- * optional descriptor as fd 3, nothing else inherited, and execvp of
+ * optional descriptor as fd 3, optionally another user (its groups, gid
+ * and uid set before the working directory and the stdio files are
+ * opened, so that they are the user's), nothing else inherited, and execvp of
  * argv (never through a shell).  The child can be held before exec
  * until the parent has checkpointed its pid; an exec failure comes back
  * to the parent as an errno.
@@ -25,6 +27,11 @@ struct spawn {
 	int death_signal;		/* PR_SET_PDEATHSIG, or 0 */
 	bool hold;			/* wait for spawn_release before exec */
 	const char *cgroup;		/* enter this cgroup v2 directory, or NULL */
+	bool set_user;			/* run as uid, gid and groups (root) */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	int n_groups;
 };
 
 /* The child's pid; *hold_fd (when s->hold) lets it go (spawn_release),

@@ -38,7 +38,7 @@ load helpers
 	agent_send ''
 	agent_send 'frobnicate now'
 	wait_event '.event=="error"'
-	assert_equal "$(field '.event=="error"' message)" "unknown command 'frobnicate' (launch, kill, ack, shutdown, ping)"
+	assert_equal "$(field '.event=="error"' message)" "unknown command 'frobnicate' (launch, kill, ack, reconcile, shutdown, ping)"
 	agent_send "launch F1 E1 T1 -- 'unterminated"
 	wait_event '.event=="error"' 2
 	assert_equal "$(field '.event=="error"' message)" "command: byte 19: unterminated quote"

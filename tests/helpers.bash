@@ -154,3 +154,14 @@ procs_in() {
 	done
 	echo "$n"
 }
+
+# The control socket of agent_start --listen "$S" (a 0700 directory of
+# the test's own).
+S_DIR() { echo "$BATS_TEST_TMPDIR/ctl"; }
+S=
+set_socket() { S=$BATS_TEST_TMPDIR/ctl/sock; }
+# attach LINE...: the lines sent through `agent-run --attach "$S"`; its
+# output and status in $output and $status (bats run).
+attach() { run bash -c 'printf "%s\n" "$@" | agent-run --attach "$0"' "$S" "$@"; }
+# uuids JQ-FILTER [FILE]: the uuids of the matching events, sorted.
+uuids() { jq -r "select($1) | .uuid" "${2:-$EV}" | sort; }

@@ -140,7 +140,9 @@ fork_task(struct executor *x, int status_fd, int *exec_fd,
 	/* It dies with us: a task never outlives its executor. */
 	struct spawn s = { .argv = o->argv, .out = "stdout", .err = "stderr",
 	    .fd3 = status_fd, .cgroup = x->tree.cgroup,
-	    .death_signal = SIGKILL };
+	    .death_signal = SIGKILL, .set_user = o->user != NULL,
+	    .uid = o->uid, .gid = o->gid, .groups = o->groups,
+	    .n_groups = o->n_groups };
 
 	if (status_fd >= 0)
 		setenv("AGENT_STATUS_FD", "3", 1);

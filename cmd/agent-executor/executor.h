@@ -17,6 +17,7 @@
 #define CKPT_EXECUTOR_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "paths.h"
@@ -32,6 +33,11 @@ struct executor_options {
 	char **argv;			/* the task */
 	int secret_fd;			/* the run's secret to read, or -1 */
 	const char *cgroup_root;	/* cgroup v2 directory for runs, or NULL */
+	const char *user;		/* run the task as this user, or NULL */
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int n_groups;
 };
 
 /* Run until the task has ended and its updates are acknowledged (or no

@@ -1,9 +1,12 @@
 /* agent-executor: own one task, outlive the agent (see executor.h). */
 #include <err.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "executor.h"
@@ -16,8 +19,34 @@ usage(FILE *fp, int status)
 	    "                      --run ID --task ID --socket PATH [--checkpoint]\n"
 	    "                      [--recovery-timeout DUR] [--grace DUR]\n"
 	    "                      [--register-timeout DUR] [--secret-fd FD]\n"
-	    "                      [--cgroup-root DIR] -- ARGV...\n");
+	    "                      [--cgroup-root DIR] [--user USER] -- ARGV...\n");
 	exit(status);
+}
+
+/* --user: the task runs as that user (its groups too), with its HOME,
+ * USER and LOGNAME; the sandbox (our working directory) becomes its. */
+static int
+task_user(struct executor_options *o)
+{
+	struct passwd *pw = getpwnam(o->user);
+
+	if (pw == NULL) {
+		warnx("--user %s: no such user", o->user);
+		return EX_NOUSER;
+	}
+	o->uid = pw->pw_uid;
+	o->gid = pw->pw_gid;
+	o->n_groups = (int)(sizeof(o->groups) / sizeof(o->groups[0]));
+	if (getgrouplist(o->user, pw->pw_gid, o->groups, &o->n_groups) < 0)
+		o->n_groups = (int)(sizeof(o->groups) / sizeof(o->groups[0]));
+	if (chown(".", pw->pw_uid, pw->pw_gid) < 0) {
+		warn("--user %s: the sandbox", o->user);
+		return EX_NOPERM;
+	}
+	setenv("HOME", pw->pw_dir, 1);
+	setenv("USER", pw->pw_name, 1);
+	setenv("LOGNAME", pw->pw_name, 1);
+	return EX_OK;
 }
 
 static long long
@@ -48,6 +77,7 @@ main(int argc, char *argv[])
 		{ "register-timeout", required_argument, NULL, 'G' },
 		{ "secret-fd", required_argument, NULL, 'S' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -74,6 +104,7 @@ main(int argc, char *argv[])
 		case 'G': o.register_timeout_ms = duration("--register-timeout", optarg); break;
 		case 'S': o.secret_fd = atoi(optarg); break;
 		case 'C': o.cgroup_root = optarg; break;
+		case 'u': o.user = optarg; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -88,6 +119,8 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	o.argv = argv + optind;
+	if (o.user != NULL && (rc = task_user(&o)) != EX_OK)
+		return rc;
 	rc = executor_main(&o, &e);
 	if (rc != EX_OK)
 		error_print(&e);

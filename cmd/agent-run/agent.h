@@ -49,23 +49,36 @@ struct agent_options {
 	char **launcher;		/* argv prefix for executors, or NULL */
 	const char *log_path;		/* diagnostics; reopened on SIGHUP */
 	const char *cgroup_root;	/* each run's cgroup below it, or NULL */
+	const char *listen;		/* the control socket, or NULL */
+	long long retry_ms;		/* first retry of a pending update */
+	size_t driver_bound;		/* a driver's queue; 0: the default */
 };
 
 /* Run the agent; returns its exit status (sysexits.h). */
 int agent_main(const struct agent_options *o);
+/* agent-run --attach: drive the agent listening on path from stdin and
+ * stdout (attach.c); returns the exit status. */
+int attach_main(const char *path);
 
 /* ---- inside the program ---- */
 
 /* An executor run's state; see the table in executors.c. */
 enum xstate { X_CONNECTING, X_WAIT_HELLO, X_CONNECTED, X_GONE, X_DONE };
 
-/* An update forwarded and not yet acknowledged. */
+/* An update forwarded and not yet acknowledged: what its event needs to
+ * be sent again (to a driver that attaches, and with backoff while
+ * drivers are attached). */
 struct pend {
-	RB_ENTRY(pend) by_uuid;
+	RB_ENTRY(pend) by_uuid, by_retry, by_seq;
+	unsigned long long seq;		/* order of arrival */
 	TAILQ_ENTRY(pend) in_x;
 	struct aexec *x;
 	uint8_t uuid[16];
 	int state;
+	bool from_agent;		/* source: agent (else executor) */
+	double timestamp;
+	char *message;			/* or NULL */
+	long long retry_at, retry_ms;
 };
 
 /* One executor run (with its one task) that this agent looks after. */
@@ -100,11 +113,15 @@ struct aexec {
 };
 
 RB_HEAD(pend_tree, pend);
+RB_HEAD(retry_tree, pend);
+RB_HEAD(seq_tree, pend);
 RB_HEAD(task_tree, aexec);
 RB_HEAD(executor_tree, aexec);
 RB_HEAD(timer_tree, aexec);
 RB_HEAD(pid_tree, aexec);
 RB_PROTOTYPE(pend_tree, pend, by_uuid, pend_cmp)
+RB_PROTOTYPE(retry_tree, pend, by_retry, retry_cmp)
+RB_PROTOTYPE(seq_tree, pend, by_seq, seq_cmp)
 RB_PROTOTYPE(task_tree, aexec, by_task, task_cmp)
 RB_PROTOTYPE(executor_tree, aexec, by_executor, executor_cmp)
 RB_PROTOTYPE(timer_tree, aexec, by_timer, timer_cmp)
@@ -118,6 +135,9 @@ struct agent {
 	struct timer_tree timers;
 	struct pid_tree children;	/* executors we forked, not reaped */
 	struct pend_tree pending;	/* by uuid */
+	struct retry_tree retries;	/* pending, by when sent again */
+	struct seq_tree by_seq;		/* pending, in order of arrival */
+	unsigned long long pend_seq;	/* the next pending update's seq */
 	TAILQ_HEAD(, aexec) lru;	/* open streams, least recent first */
 	size_t n_streams, nofile;	/* streams open; descriptors allowed */
 	unsigned long turn;		/* commits so far */
@@ -129,26 +149,47 @@ struct agent {
 	struct { struct aexec *x; uint8_t uuid[16]; bool terminal; } *acks;
 	size_t n_acks, cap_acks;	/* to forward after the commit */
 	int ep, xep, signal_fd;
-	bool stdin_polled, xep_on;
-	char *in;
-	size_t in_len, in_cap;
+	bool xep_on;
 	bool quit, failed, shutting_down, announced, is_new;
 	int status;
 	long long start_ms, shutdown_deadline;
 	int reconnected, lost, killed;
 };
 
-/* events.c: the output queue.  emit() queues; what is queued leaves only
- * once out_commit() has marked it (after the batch is durable). */
+/* Epoll tags of the main set (a driver's connection is tagged with its
+ * struct driver pointer). */
+enum { TAG_SIGNAL = 1, TAG_STDIN, TAG_STDOUT, TAG_EXECUTORS, TAG_LISTEN };
+
+/* Launches in one batch at most: each holds a child waiting to exec. */
+#define LAUNCH_BATCH	128
+
+/* drivers.c: who drives the agent, and the queues of what they read.
+ * emit() queues for every driver, answer() for the one whose command is
+ * being done; what is queued leaves only once out_commit() has marked it
+ * (after the batch is durable). */
 #define OUT_BOUND	(256 * 1024)
-void out_init(void);
+struct driver;
+int drivers_init(struct agent *a);
+bool drivers_listening(void);
+bool drivers_attached(void);
+bool drivers_lines_waiting(void);
+void drivers_run_lines(struct agent *a);
+void drivers_event(struct agent *a, uint64_t tag, uint32_t events);
+void drivers_poll(struct agent *a);
+void drivers_feed(struct agent *a);
+void drivers_free(struct agent *a);
 int out_flush(bool wait);
 size_t out_queued(void);
-bool out_waiting(void);		/* committed bytes not yet written */
 void out_commit(void);
 void out_drop_uncommitted(void);
-void out_free(void);
 void emit(json_t *o);
+void emit_to(struct driver *d, json_t *o);
+void answer(json_t *o);
+bool answered(void);
+struct driver *answer_driver(void);
+void answer_id(const char *id);
+
+/* events.c */
 json_t *x_json(const char *event, const struct aexec *x);
 void emit_error(const char *fmt, const char *arg, const struct ckpt_error *e);
 void fatal(struct agent *a, const char *fmt, const char *arg,
@@ -167,8 +208,11 @@ void x_read(struct agent *a, struct aexec *x);
 void x_gone(struct agent *a, struct aexec *x, bool reboot);
 int x_checkpoint_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16],
     const char *text);
-void x_add_pending(struct agent *a, struct aexec *x, const uint8_t uuid[16],
-    int state);
+struct pend *x_add_pending(struct agent *a, struct aexec *x,
+    const uint8_t uuid[16], int state, double timestamp, const char *message,
+    bool from_agent);
+json_t *pend_event(const struct pend *p, bool redelivered);
+void retry_due(struct agent *a, long long now);
 void x_check(struct agent *a, struct aexec *x);
 void x_send(struct agent *a, struct aexec *x,
     Agentproto__ExecutorMessage *m);

@@ -1,11 +1,15 @@
 /*
- * commands.c: the command language read on stdin, one line each:
- * launch (launch.c), ack, kill, shutdown, ping.
+ * commands.c: the command language, one command per line, from any
+ * driver: launch (launch.c), kill, ack, reconcile, shutdown, ping.  A
+ * line may begin with `@ID`: the driver's own name for the command.
+ * Every command gets exactly one answer (drivers.c names it); a command
+ * with words it does not take is refused whole, nothing done.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "agent.h"
+#include "proc.h"
 #include "taskstate.h"
 #include "update.h"
 #include "uuid.h"
@@ -13,28 +17,33 @@
 /* ack UUID: the ACK record into the batch; the executor hears of it and
  * `acknowledged` is written after the commit. */
 static void
-cmd_ack(struct agent *a, const char *text)
+cmd_ack(struct agent *a, struct command *c)
 {
 	uint8_t uuid[16];
 	struct pend *p;
 	struct aexec *x;
 
-	if (uuid_parse(text, uuid) < 0) {
-		emit_error("ack: '%s' is not a uuid", text, NULL);
+	if (c->argc != 2) {
+		emit_error("ack: %s", "usage: ack UUID", NULL);
+		return;
+	}
+	if (uuid_parse(c->argv[1], uuid) < 0) {
+		emit_error("ack: '%s' is not a uuid", c->argv[1], NULL);
 		return;
 	}
 	if ((p = find_pending(a, uuid)) == NULL) {
-		emit_error("ack: no pending update has uuid %s", text, NULL);
+		emit_error("ack: no pending update has uuid %s", c->argv[1],
+		    NULL);
 		return;
 	}
 	x = p->x;
-	if (x_checkpoint_ack(a, x, uuid, text) < 0)
+	if (x_checkpoint_ack(a, x, uuid, c->argv[1]) < 0)
 		return;
 	agent_defer_ack(a, x, uuid, task_state_terminal(p->state));
 	ack_pending(a, p);
 	json_t *o = x_json("acknowledged", x);
-	json_object_set_new(o, "uuid", json_string(text));
-	emit(o);
+	json_object_set_new(o, "uuid", json_string(c->argv[1]));
+	answer(o);
 }
 
 static void
@@ -61,6 +70,63 @@ cmd_kill(struct agent *a, struct command *c)
 	m.has_grace_ms = 1;
 	m.grace_ms = a->o->grace_ms;
 	x_send(a, x, &m);
+	answer(x_json("killing", x));
+}
+
+/* One task's status, as reconciliation answers it. */
+static json_t *
+status_event(const struct aexec *x)
+{
+	json_t *o = x_json("status", x);
+	bool alive = x->st == X_CONNECTED || (x->pid > 0 &&
+	    (x->st == X_CONNECTING || x->st == X_WAIT_HELLO) &&
+	    proc_identify(x->pid, x->start, x->bound, x->run) == PROC_SAME);
+	static const char *const names[] = { "connecting", "connecting",
+	    "connected", "gone", "gone" };
+
+	json_object_set_new(o, "state", x->state >= 0 ?
+	    json_string(task_state_name(x->state)) : json_null());
+	json_object_set_new(o, "pending", json_integer((json_int_t)x->n_pending));
+	json_object_set_new(o, "pid", x->pid > 0 ? json_integer(x->pid) :
+	    json_null());
+	json_object_set_new(o, "alive", json_boolean(alive));
+	json_object_set_new(o, "executor", json_string(names[x->st]));
+	return o;
+}
+
+/* reconcile [TASK ...]: a `status` event per task (every task the agent
+ * knows, or those named: a task it does not know is TASK_UNKNOWN), then
+ * the answer, `reconciled`, with how many were sent. */
+static void
+cmd_reconcile(struct agent *a, struct command *c)
+{
+	struct driver *d = answer_driver();
+	struct aexec *x, key = { .task = NULL };
+	int n = 0;
+
+	if (c->argc == 1) {
+		RB_FOREACH(x, task_tree, &a->tasks) {
+			emit_to(d, status_event(x));
+			n++;
+		}
+	}
+	for (int i = 1; i < c->argc; i++) {
+		int found = 0;
+		key.task = c->argv[i];
+		key.framework = key.run = NULL;
+		for (x = RB_NFIND(task_tree, &a->tasks, &key);
+		    x && strcmp(x->task, c->argv[i]) == 0;
+		    x = RB_NEXT(task_tree, &a->tasks, x), found++)
+			emit_to(d, status_event(x));
+		if (!found)
+			emit_to(d, json_pack("{s:s, s:n, s:n, s:n, s:s, s:s, "
+			    "s:i, s:n, s:b, s:n}", "event", "status",
+			    "framework_id", "executor_id", "run_id", "task_id",
+			    c->argv[i], "state", "TASK_UNKNOWN", "pending", 0,
+			    "pid", "alive", 0, "executor"));
+		n += found ? found : 1;
+	}
+	answer(json_pack("{s:s, s:i}", "event", "reconciled", "tasks", n));
 }
 
 static void
@@ -76,6 +142,18 @@ cmd_shutdown(struct agent *a)
 	a->shutdown_deadline = monotonic_ms() + a->o->grace_ms + 3000;
 	RB_FOREACH_SAFE(x, executor_tree, &a->executors, next)
 		x_send(a, x, &m);
+	answer(json_pack("{s:s, s:I}", "event", "shutting_down", "executors",
+	    (json_int_t)a->n_live));
+}
+
+/* A command that takes no words: refused with its usage when given some. */
+static bool
+no_words(const struct command *c)
+{
+	if (c->argc == 1)
+		return true;
+	emit_error("%s: takes no arguments", c->argv[0], NULL);
+	return false;
 }
 
 void
@@ -83,6 +161,8 @@ command(struct agent *a, const char *line)
 {
 	struct command c;
 	struct ckpt_error e;
+	char **words;
+	int n_words;
 
 	if (command_parse(line, &c, &e) < 0) {
 		char where[600];
@@ -90,22 +170,45 @@ command(struct agent *a, const char *line)
 		emit_error("command: %s", where, NULL);
 		return;
 	}
+	words = c.argv;
+	n_words = c.argc;
+	/* @ID names the command in its answer. */
+	if (c.argc > 0 && c.argv[0][0] == '@') {
+		answer_id(c.argv[0] + 1);
+		c.argv++;
+		c.argc--;
+		if (c.argc == 0)
+			emit_error("command @%s: no command after the id",
+			    c.argv[-1] + 1, NULL);
+	}
 	if (c.argc == 0)
 		;
-	else if (a->shutting_down)
+	else if (a->shutting_down && strcmp(c.argv[0], "ping") != 0 &&
+	    strcmp(c.argv[0], "reconcile") != 0)
 		emit_error("%s: shutting down", c.argv[0], NULL);
 	else if (strcmp(c.argv[0], "launch") == 0)
 		cmd_launch(a, &c);
-	else if (strcmp(c.argv[0], "ack") == 0 && c.argc == 2)
-		cmd_ack(a, c.argv[1]);
+	else if (strcmp(c.argv[0], "ack") == 0)
+		cmd_ack(a, &c);
 	else if (strcmp(c.argv[0], "kill") == 0)
 		cmd_kill(a, &c);
-	else if (strcmp(c.argv[0], "shutdown") == 0)
-		cmd_shutdown(a);
-	else if (strcmp(c.argv[0], "ping") == 0)
-		emit(json_pack("{s:s}", "event", "pong"));
-	else
-		emit_error("unknown command '%s' (launch, kill, ack, shutdown, "
-		    "ping)", c.argv[0], NULL);
+	else if (strcmp(c.argv[0], "reconcile") == 0)
+		cmd_reconcile(a, &c);
+	else if (strcmp(c.argv[0], "shutdown") == 0) {
+		if (no_words(&c))
+			cmd_shutdown(a);
+	} else if (strcmp(c.argv[0], "ping") == 0) {
+		if (no_words(&c))
+			answer(json_pack("{s:s}", "event", "pong"));
+	} else
+		emit_error("unknown command '%s' (launch, kill, ack, reconcile, "
+		    "shutdown, ping)", c.argv[0], NULL);
+	/* Exactly one answer: a command that said nothing (a fatal error
+	 * answered every driver) still gets one. */
+	if (c.argc > 0 && !answered())
+		answer(json_pack("{s:s, s:s}", "event", "error", "message",
+		    "not done: the agent is stopping"));
+	c.argv = words;
+	c.argc = n_words;
 	command_free(&c);
 }

@@ -90,7 +90,24 @@ pid_cmp(struct aexec *a, struct aexec *b)
 	return a < b ? -1 : a > b;
 }
 
+static int
+retry_cmp(struct pend *a, struct pend *b)
+{
+	if (a->retry_at != b->retry_at)
+		return a->retry_at < b->retry_at ? -1 : 1;
+	return a < b ? -1 : a > b;
+}
+
 RB_GENERATE(pend_tree, pend, by_uuid, pend_cmp)
+RB_GENERATE(retry_tree, pend, by_retry, retry_cmp)
+
+static int
+seq_cmp(struct pend *a, struct pend *b)
+{
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+RB_GENERATE(seq_tree, pend, by_seq, seq_cmp)
 RB_GENERATE(task_tree, aexec, by_task, task_cmp)
 RB_GENERATE(executor_tree, aexec, by_executor, executor_cmp)
 RB_GENERATE(timer_tree, aexec, by_timer, timer_cmp)
@@ -243,20 +260,64 @@ find_pending(struct agent *a, const uint8_t uuid[16])
 	return p && memcmp(p->uuid, uuid, 16) == 0 ? p : NULL;
 }
 
-void
+/* Retries: Mesos's backoff, the interval doubling up to this. */
+#define RETRY_MAX_MS	(10 * 60 * 1000LL)
+
+struct pend *
 x_add_pending(struct agent *a, struct aexec *x, const uint8_t uuid[16],
-    int state)
+    int state, double timestamp, const char *message, bool from_agent)
 {
 	struct pend *p = calloc(1, sizeof(*p));
 
-	if (p == NULL)
+	if (p == NULL || (message && (p->message = strdup(message)) == NULL))
 		abort();
 	p->x = x;
 	memcpy(p->uuid, uuid, 16);
 	p->state = state;
+	p->timestamp = timestamp;
+	p->from_agent = from_agent;
+	p->retry_ms = a->o->retry_ms;
+	p->retry_at = monotonic_ms() + p->retry_ms;
 	TAILQ_INSERT_TAIL(&x->pending, p, in_x);
 	x->n_pending++;
 	RB_INSERT(pend_tree, &a->pending, p);
+	RB_INSERT(retry_tree, &a->retries, p);
+	p->seq = a->pend_seq++;
+	RB_INSERT(seq_tree, &a->by_seq, p);
+	return p;
+}
+
+/* The event of a pending update, as it was first sent. */
+json_t *
+pend_event(const struct pend *p, bool redelivered)
+{
+	json_t *o = update_event(p->x, p->state, p->uuid, p->timestamp,
+	    p->message, p->from_agent ? "agent" : "executor");
+
+	if (redelivered)
+		json_object_set_new(o, "redelivered", json_true());
+	return o;
+}
+
+/* Pending updates whose time has come are sent again while a driver is
+ * there to read them, each at twice its last interval (at most
+ * RETRY_MAX_MS). */
+void
+retry_due(struct agent *a, long long now)
+{
+	struct pend *p;
+
+	while ((p = RB_MIN(retry_tree, &a->retries)) != NULL &&
+	    p->retry_at <= now) {
+		RB_REMOVE(retry_tree, &a->retries, p);
+		if (drivers_attached()) {
+			emit(pend_event(p, true));
+			p->retry_ms = p->retry_ms * 2 > RETRY_MAX_MS ?
+			    RETRY_MAX_MS : p->retry_ms * 2;
+		}
+		p->retry_at = now + p->retry_ms;
+		RB_INSERT(retry_tree, &a->retries, p);
+	}
 }
 
 static void
@@ -265,6 +326,9 @@ pend_remove(struct agent *a, struct pend *p)
 	TAILQ_REMOVE(&p->x->pending, p, in_x);
 	p->x->n_pending--;
 	RB_REMOVE(pend_tree, &a->pending, p);
+	RB_REMOVE(retry_tree, &a->retries, p);
+	RB_REMOVE(seq_tree, &a->by_seq, p);
+	free(p->message);
 	free(p);
 }
 
@@ -344,12 +408,12 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 			return -EIO;
 		}
 	}
-	x_add_pending(a, x, uuid, u->status->state);
+	struct pend *p = x_add_pending(a, x, uuid, u->status->state,
+	    u->timestamp, u->status->message, strcmp(source, "agent") == 0);
 	x->state = u->status->state;
 	if (task_state_terminal(x->state))
 		x->terminal = true;
-	emit(update_event(x, x->state, uuid, u->timestamp, u->status->message,
-	    source));
+	emit(pend_event(p, false));
 	return 0;
 }
 

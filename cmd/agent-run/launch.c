@@ -8,6 +8,7 @@
  */
 #include <fcntl.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <sys/random.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 struct launch {
 	struct ckpt_ids ids;
 	const char *name, *user;
+	bool user_given;		/* --user: run the task as that user */
 	bool checkpoint;
 	char **argv;
 	char run[UUID_TEXT], sock[PATH_MAX];
@@ -38,17 +40,22 @@ parse(struct agent *a, struct command *c, struct launch *l)
 	int i = 1, n = 0;
 	uint8_t rid[16];
 
-	l->user = "root";
+	struct passwd *me = getpwuid(geteuid());
+
+	l->user = me ? me->pw_name : "root";
 	for (; i < c->argc && strcmp(c->argv[i], "--") != 0; i++) {
 		if (strcmp(c->argv[i], "--checkpoint") == 0)
 			l->checkpoint = true;
 		else if (strcmp(c->argv[i], "--name") == 0 && i + 1 < c->argc)
 			l->name = c->argv[++i];
-		else if (strcmp(c->argv[i], "--user") == 0 && i + 1 < c->argc)
+		else if (strcmp(c->argv[i], "--user") == 0 && i + 1 < c->argc) {
 			l->user = c->argv[++i];
+			l->user_given = true;
+		}
 		else if (c->argv[i][0] == '-' || n == 3) {
 			emit_error("launch: unexpected '%s' (usage: launch "
-			    "[--checkpoint] FRAMEWORK EXECUTOR TASK -- ARGV...)",
+			    "[--checkpoint] [--name NAME] [--user USER] FRAMEWORK "
+			    "EXECUTOR TASK -- ARGV...)",
 			    c->argv[i], NULL);
 			return -1;
 		} else
@@ -56,10 +63,19 @@ parse(struct agent *a, struct command *c, struct launch *l)
 	}
 	if (n != 3 || i + 1 >= c->argc) {
 		emit_error("launch: %s", "usage: launch [--checkpoint] [--name "
-		    "NAME] FRAMEWORK EXECUTOR TASK -- ARGV...", NULL);
+		    "NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...", NULL);
 		return -1;
 	}
 	l->argv = c->argv + i + 1;
+	if (l->user_given && geteuid() != 0) {
+		emit_error("launch: --user %s: only an agent running as root "
+		    "runs tasks as another user", l->user, NULL);
+		return -1;
+	}
+	if (l->user_given && getpwnam(l->user) == NULL) {
+		emit_error("launch: --user %s: no such user", l->user, NULL);
+		return -1;
+	}
 	uuid_generate(rid);
 	uuid_format(rid, l->run);
 	l->ids = (struct ckpt_ids){ a->id, ids_v[0], ids_v[1], l->run, ids_v[2] };
@@ -179,7 +195,9 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 	    ids->run, "--task", ids->task, "--socket", l->sock,
 	    "--recovery-timeout", rt, "--grace", gr,
 	    o->cgroup_root ? "--cgroup-root" : "--secret-fd",
-	    o->cgroup_root ? o->cgroup_root : "3", l->checkpoint ?
+	    o->cgroup_root ? o->cgroup_root : "3",
+	    l->user_given ? "--user" : "--secret-fd", l->user_given ? l->user : "3",
+	    l->checkpoint ?
 	    "--checkpoint" : "--", l->checkpoint ? "--" : NULL };
 	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
 	while (o->launcher && o->launcher[nl])
@@ -279,5 +297,5 @@ cmd_launch(struct agent *a, struct command *c)
 	json_t *ev = x_json("launched", x);
 	json_object_set_new(ev, "pid", json_integer(x->pid));
 	json_object_set_new(ev, "checkpoint", json_boolean(l.checkpoint));
-	emit(ev);
+	answer(ev);
 }

@@ -31,11 +31,6 @@
 #include "update.h"
 #include "workdir.h"
 
-enum { TAG_SIGNAL = 1, TAG_STDIN, TAG_STDOUT, TAG_EXECUTORS };
-
-/* Launches in one batch at most: each holds a child waiting to exec. */
-#define LAUNCH_BATCH	128
-
 /* Acknowledged in this turn (its ACK record, or that of the terminal
  * update that completes the stream, is in the batch, not yet in the
  * file)? */
@@ -171,68 +166,6 @@ signals(struct agent *a)
 	}
 }
 
-static bool lines_waiting(const struct agent *a);
-
-/* Commands: every whole line read (a batch of launches at most). */
-static void
-run_lines(struct agent *a)
-{
-	char *nl, *p = a->in;
-	size_t left = a->in_len;
-
-	/* After a fatal error nothing more is done: one error, then exit. */
-	while (!a->quit && a->n_launches < LAUNCH_BATCH &&
-	    (nl = memchr(p, '\n', left)) != NULL) {
-		*nl = '\0';
-		if (memchr(p, '\0', (size_t)(nl - p)) != NULL)
-			emit_error("command: %s", "NUL byte in the line", NULL);
-		else
-			command(a, p);
-		left -= (size_t)(nl + 1 - p);
-		p = nl + 1;
-	}
-	memmove(a->in, p, left);
-	a->in_len = left;
-	if (a->in_len > COMMAND_MAX_LINE && !lines_waiting(a)) {
-		emit_error("command: %s", "line too long; discarded", NULL);
-		a->in_len = 0;
-	}
-}
-
-static bool
-lines_waiting(const struct agent *a)
-{
-	return a->in_len > 0 && memchr(a->in, '\n', a->in_len) != NULL;
-}
-
-static void
-read_stdin(struct agent *a)
-{
-	ssize_t n;
-
-	if (a->in_cap - a->in_len < 65536) {
-		a->in_cap = a->in_cap ? a->in_cap * 2 : 131072;
-		if ((a->in = realloc(a->in, a->in_cap)) == NULL)
-			abort();
-	}
-	n = read(0, a->in + a->in_len, a->in_cap - a->in_len - 1);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		/* The driver is gone: stop serving, leave executors running.
-		 * The lines it sent before are still done. */
-		run_lines(a);
-		while (!a->quit && lines_waiting(a)) {
-			agent_commit(a);
-			run_lines(a);
-		}
-		a->quit = true;
-		return;
-	}
-	a->in_len += (size_t)n;
-	run_lines(a);
-}
-
 static void
 announce_if_ready(struct agent *a)
 {
@@ -299,16 +232,13 @@ static void
 serve(struct agent *a)
 {
 	struct epoll_event evs[256];
-	bool stdin_on = false, stdout_on = false, stdin_eof_only = false;
 	struct epoll_event sev = { .events = EPOLLIN, .data.u64 = TAG_SIGNAL };
 
 	epoll_ctl(a->ep, EPOLL_CTL_ADD, a->signal_fd, &sev);
-	ep_set(a, 0, EPOLLIN, TAG_STDIN, &stdin_on, true);
-	/* A file or /dev/null cannot be polled: it is always ready. */
-	stdin_eof_only = !stdin_on;
 	while (!a->quit) {
 		long long now = monotonic_ms(), wait = -1;
 		struct aexec *x;
+		struct pend *p;
 		int n;
 
 		announce_if_ready(a);
@@ -319,15 +249,21 @@ serve(struct agent *a)
 		}
 		out_flush(false);
 		agent_commit(a);	/* what announce_if_ready queued */
+		drivers_feed(a);	/* pending updates, to who attached */
 		out_flush(false);
-		ep_set(a, 1, EPOLLOUT, TAG_STDOUT, &stdout_on, out_waiting());
+		drivers_poll(a);
+		if (a->quit)
+			break;
 		ep_set(a, a->xep, EPOLLIN, TAG_EXECUTORS, &a->xep_on,
 		    out_queued() <= OUT_BOUND);
 		if ((x = RB_MIN(timer_tree, &a->timers)) != NULL)
 			wait = x->timer > now ? x->timer - now : 0;
+		if ((p = RB_MIN(retry_tree, &a->retries)) != NULL &&
+		    (wait < 0 || p->retry_at - now < wait))
+			wait = p->retry_at > now ? p->retry_at - now : 0;
 		if (a->shutting_down && (wait < 0 || wait > 100))
 			wait = 100;
-		if (stdin_eof_only || lines_waiting(a))
+		if (drivers_lines_waiting())
 			wait = 0;
 		n = epoll_wait(a->ep, evs, 256, wait > 0x7fffffff ? 0x7fffffff :
 		    (int)wait);
@@ -337,16 +273,6 @@ serve(struct agent *a)
 			switch (evs[i].data.u64) {
 			case TAG_SIGNAL:
 				signals(a);
-				break;
-			case TAG_STDIN:
-				/* Lines still to do come first: the driver
-				 * waits in its write meanwhile. */
-				if (!lines_waiting(a))
-					read_stdin(a);
-				break;
-			case TAG_STDOUT:
-				if (evs[i].events & (EPOLLERR | EPOLLHUP))
-					out_drop_uncommitted(), out_flush(false);
 				break;
 			case TAG_EXECUTORS: {
 				struct epoll_event xe[256];
@@ -363,17 +289,19 @@ serve(struct agent *a)
 				}
 				break;
 			}
+			default:	/* stdin, stdout, the socket, a driver */
+				drivers_event(a, evs[i].data.u64, evs[i].events);
+				break;
 			}
 		}
-		if (stdin_eof_only && !a->quit && !lines_waiting(a))
-			read_stdin(a);
-		else if (!a->quit && lines_waiting(a) &&
-		    a->n_launches < LAUNCH_BATCH)
-			run_lines(a);
+		if (!a->quit)
+			drivers_run_lines(a);
 		now = monotonic_ms();
 		while (!a->quit && (x = RB_MIN(timer_tree, &a->timers)) &&
 		    x->timer <= now)
 			x_on_timer(a, x, now);
+		if (!a->quit)
+			retry_due(a, now);
 		agent_commit(a);
 	}
 }
@@ -391,6 +319,8 @@ agent_main(const struct agent_options *o)
 	RB_INIT(&a.timers);
 	RB_INIT(&a.children);
 	RB_INIT(&a.pending);
+	RB_INIT(&a.retries);
+	RB_INIT(&a.by_seq);
 	TAILQ_INIT(&a.lru);
 	dbatch_init(&a.batch);
 	a.nofile = nofile();
@@ -424,9 +354,12 @@ agent_main(const struct agent_options *o)
 		warn("signalfd/epoll");
 		return EX_OSERR;
 	}
-	out_init();
+	if ((rc = drivers_init(&a)) != 0) {
+		close(lock);
+		return rc;
+	}
 	if ((rc = recover(&a)) != EX_OK) {
-		out_flush(true);
+		drivers_free(&a);
 		return rc;
 	}
 	if (o->cleanup) {
@@ -441,12 +374,10 @@ agent_main(const struct agent_options *o)
 		x_free(&a, x);
 	dbatch_abort(&a.batch);
 	free(a.acks);
-	free(a.in);
 	close(a.signal_fd);
 	close(a.ep);
 	close(a.xep);
+	drivers_free(&a);
 	close(lock);
-	out_flush(true);
-	out_free();
 	return a.status;
 }

@@ -27,9 +27,13 @@ usage(FILE *fp, int status)
 	    "                 [--executor-reregistration-timeout DUR]\n"
 	    "                 [--executor PATH] [--launcher 'PROGRAM ARGS...']\n"
 	    "                 [--log FILE] [--cgroup-root DIR|auto]\n"
-	    "commands on stdin, one per line; events on stdout as JSON lines:\n"
-	    "  launch [--checkpoint] [--name NAME] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
-	    "  kill [FRAMEWORK] TASK | ack UUID | shutdown | ping\n");
+	    "                 [--listen SOCKET] [--update-retry-interval DUR]\n"
+	    "                 [--driver-queue BYTES]\n"
+	    "       agent-run --attach SOCKET\n"
+	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
+	    "events on stdout as JSON lines:\n"
+	    "  launch [--checkpoint] [--name NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
+	    "  kill [FRAMEWORK] TASK | ack UUID | reconcile [TASK...] | shutdown | ping\n");
 	exit(status);
 }
 
@@ -95,16 +99,20 @@ main(int argc, char *argv[])
 		{ "launcher", required_argument, NULL, 'L' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "log", required_argument, NULL, 'l' },
+		{ "listen", required_argument, NULL, 'A' },
+		{ "attach", required_argument, NULL, 'c' },
+		{ "update-retry-interval", required_argument, NULL, 'U' },
+		{ "driver-queue", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent_options o = { .strict = 1,
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
-	    .grace_ms = 3000 };
+	    .grace_ms = 3000, .retry_ms = 10000 };
 	struct command launcher = { 0 };
 	struct ckpt_error e;
-	const char *work = NULL;
+	const char *work = NULL, *attach = NULL, *errstr = NULL;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
@@ -142,6 +150,21 @@ main(int argc, char *argv[])
 			break;
 		case 'l': o.log_path = optarg; break;
 		case 'C': o.cgroup_root = optarg; break;
+		case 'A': o.listen = optarg; break;
+		case 'c': attach = optarg; break;
+		case 'U':
+			o.retry_ms = duration("--update-retry-interval", optarg);
+			if (o.retry_ms <= 0)
+				errx(EX_USAGE, "--update-retry-interval: must be "
+				    "more than 0");
+			break;
+		case 'Q':
+			o.driver_bound = (size_t)strtonum(optarg, 4096,
+			    1LL << 40, &errstr);
+			if (errstr != NULL)
+				errx(EX_USAGE, "--driver-queue: '%s' is %s (bytes, "
+				    "4096 at least)", optarg, errstr);
+			break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -149,6 +172,8 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
+	if (attach != NULL)
+		return attach_main(attach);
 	if ((o.work = path_work_dir(work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
 	if (o.cgroup_root && (o.cgroup_root = cgroup_root(o.cgroup_root)) == NULL)

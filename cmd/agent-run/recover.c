@@ -4,6 +4,7 @@
  * whose executor lives wait for the loop to reconnect them, the others
  * end (executor.exit, or TASK_LOST).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +19,63 @@
 #include "uuid.h"
 #include "workdir.h"
 
-/* A checkpointed, unacknowledged update, emitted again as it was. */
+/* A checkpointed, unacknowledged update: pending again, and emitted
+ * again as it was. */
 static void
-emit_pending(struct agent *a, struct aexec *x, const struct state_pending *p)
+recover_pending(struct agent *a, struct aexec *x, const struct state_pending *sp)
 {
 	struct ckpt_ids ids = x_ids(x, a->id);
 	Mesos__StatusUpdate *u = NULL;
 	struct ckpt_error e;
 	char path[PATH_MAX];
-	json_t *ev;
+	struct pend *p;
 
 	/* The message is not kept in the tree: read the record back. */
 	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_UPDATES, &ids,
-	    NULL) < 0 || state_update_at(path, p->offset, &u, &e) < 0)
+	    NULL) < 0 || state_update_at(path, sp->offset, &u, &e) < 0)
 		u = NULL;
-	ev = update_event(x, p->state, p->uuid, p->timestamp,
+	p = x_add_pending(a, x, sp->uuid, sp->state, sp->timestamp,
 	    u && u->status ? u->status->message : NULL, u && u->status &&
-	    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE ?
-	    "agent" : "executor");
-	json_object_set_new(ev, "redelivered", json_true());
+	    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE);
 	if (u)
 		mesos__status_update__free_unpacked(u, NULL);
-	emit(ev);
+	emit(pend_event(p, true));
+}
+
+/* --no-strict: what was skipped is in the `recovery` event, and in the
+ * log, one line each. */
+static void
+log_errors(const struct state_errors *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		fprintf(stderr, "agent-run: --no-strict: skipped: %s%s%lld: %s\n",
+		    l->v[i].path, l->v[i].offset >= 0 ? ": offset " : "",
+		    l->v[i].offset >= 0 ? l->v[i].offset : 0LL, l->v[i].reason);
+}
+
+static void
+log_skipped(const struct state *s)
+{
+	if (s == NULL)
+		return;
+	log_errors(&s->errors);
+	for (size_t a = 0; a < s->n_agents; a++) {
+		const struct state_agent *ag = &s->agents[a];
+		log_errors(&ag->errors);
+		for (size_t f = 0; f < ag->n_frameworks; f++) {
+			const struct state_framework *fw = &ag->frameworks[f];
+			log_errors(&fw->errors);
+			for (size_t x = 0; x < fw->n_executors; x++) {
+				const struct state_executor *ex = &fw->executors[x];
+				log_errors(&ex->errors);
+				for (size_t r = 0; r < ex->n_runs; r++) {
+					log_errors(&ex->runs[r].errors);
+					for (size_t t = 0; t < ex->runs[r].n_tasks; t++)
+						log_errors(&ex->runs[r].tasks[t].errors);
+				}
+			}
+		}
+	}
 }
 
 /* Our id: the recovered agent's, the one given, or a new one. */
@@ -92,11 +128,8 @@ recover_run(struct agent *a, const struct recovery_plan *p,
 		x->state = task_effective_state(t);
 		x->terminal = t->terminal;
 		/* Pending updates are forwarded again, once, whole. */
-		for (size_t k = 0; k < t->n_pending; k++) {
-			x_add_pending(a, x, t->pending[k].uuid,
-			    t->pending[k].state);
-			emit_pending(a, x, &t->pending[k]);
-		}
+		for (size_t k = 0; k < t->n_pending; k++)
+			recover_pending(a, x, &t->pending[k]);
 	}
 	if (rr->action == ACTION_RECONNECT && !o->cleanup) {
 		x_set_state(a, x, X_CONNECTING);
@@ -117,10 +150,15 @@ recover(struct agent *a)
 	int rc;
 
 	if ((rc = recovery_plan(o->work, &so, o->cleanup, &p, &e)) < 0) {
+		if (rc == -EBADMSG && o->strict)
+			strlcat(e.reason, " (--no-strict skips what cannot be "
+			    "recovered and recovers the rest)", sizeof(e.reason));
 		error_print(&e);
 		recovery_plan_free(&p);
 		return error_exit_code(rc);
 	}
+	if (!o->strict)
+		log_skipped(p.state);
 	agent_id(a, &p);
 	if (o->hostname)
 		strlcpy(host, o->hostname, sizeof(host));

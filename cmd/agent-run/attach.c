@@ -1,0 +1,234 @@
+/*
+ * attach.c: agent-run --attach SOCKET, the client of the control socket,
+ * for scripts, ssh and people.  Commands from stdin go to the agent;
+ * events come to stdout, exactly as when driving the agent on its stdin.
+ * It exits 0 once its input has ended and every command it sent has been
+ * answered (an answer names its line), 69 when no agent listens, 77 when
+ * the agent refuses it, 75 when the agent went away with commands
+ * unanswered, 74 when stdout cannot be written.
+ *
+ * Nothing blocks: stdin is read only while what it gave has been sent
+ * (at most QUEUE bytes wait), and events are read all the while, so a
+ * driver that sends much and reads late is not disconnected for it.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "command.h"
+
+#define QUEUE	(1 << 20)
+
+struct buf {
+	char *p;
+	size_t len, cap;
+};
+
+static void
+buf_add(struct buf *b, const char *p, size_t n)
+{
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 65536;
+		while (cap < b->len + n)
+			cap *= 2;
+		if ((b->p = realloc(b->p, cap)) == NULL)
+			err(EX_OSERR, "realloc");
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+}
+
+static void
+buf_take(struct buf *b, size_t n)
+{
+	memmove(b->p, b->p + n, b->len - n);
+	b->len -= n;
+}
+
+/* Is this line a command, one the agent answers (a blank line or a
+ * comment is not)? */
+static bool
+is_command(const char *line, size_t n)
+{
+	struct ckpt_error e;
+	struct command c;
+	char *s;
+	bool yes;
+
+	if (n > COMMAND_MAX_LINE || memchr(line, '\0', n) != NULL)
+		return true;
+	if ((s = strndup(line, n)) == NULL)
+		err(EX_OSERR, "strndup");
+	yes = command_parse(s, &c, &e) < 0 || c.argc > 0;
+	command_free(&c);
+	free(s);
+	return yes;
+}
+
+/* Count the commands among the lines of p (n bytes), line holding the
+ * start of a line not yet ended (no more of it than shows it too long). */
+static void
+count_lines(struct buf *line, const char *p, size_t n, unsigned long *sent)
+{
+	size_t s = 0, keep;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] != '\n')
+			continue;
+		keep = i - s;
+		if (line->len + keep > COMMAND_MAX_LINE + 1)
+			keep = COMMAND_MAX_LINE + 1 - line->len;
+		buf_add(line, p + s, keep);
+		*sent += is_command(line->p, line->len);
+		line->len = 0;
+		s = i + 1;
+	}
+	keep = n - s;
+	if (line->len + keep > COMMAND_MAX_LINE + 1)
+		keep = COMMAND_MAX_LINE + 1 - line->len;
+	buf_add(line, p + s, keep);
+}
+
+static int
+connect_to(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		errx(EX_USAGE, "--attach %s: longer than a socket path may be",
+		    path);
+	strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		err(EX_OSERR, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int saved = errno;
+		warnx("--attach %s: cannot connect: %s%s", path, strerror(saved),
+		    saved == EACCES ? "" : " (is an agent listening there? "
+		    "agent-run --listen)");
+		exit(saved == EACCES ? EX_NOPERM : EX_UNAVAILABLE);
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return fd;
+}
+
+static void
+write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			warn("stdout");
+			exit(EX_IOERR);
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+int
+attach_main(const char *path)
+{
+	struct buf out = { 0 }, in = { 0 }, line = { 0 };
+	unsigned long sent = 0, answers = 0;
+	bool in_eof = false, half_closed = false, refused = false;
+	int fd = connect_to(path);
+	char chunk[65536];
+
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = in_eof || out.len >= QUEUE ? -1 : STDIN_FILENO,
+			  .events = POLLIN },
+			{ .fd = fd, .events = POLLIN | (out.len ? POLLOUT : 0) },
+		};
+		if (in_eof && out.len == 0 && !half_closed) {
+			shutdown(fd, SHUT_WR);
+			half_closed = true;
+		}
+		if (half_closed && answers >= sent)
+			break;
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			err(EX_OSERR, "poll");
+		}
+		if (p[0].revents) {
+			ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				n = 0;
+			if (n == 0) {
+				in_eof = true;
+				/* A last line without its newline is a line. */
+				if (line.len > 0) {
+					sent += is_command(line.p, line.len);
+					line.len = 0;
+					buf_add(&out, "\n", 1);
+				}
+			}
+			count_lines(&line, chunk, n > 0 ? (size_t)n : 0, &sent);
+			if (n > 0)
+				buf_add(&out, chunk, (size_t)n);
+		}
+		if (p[1].revents & POLLOUT) {
+			ssize_t n = write(fd, out.p, out.len);
+			if (n > 0)
+				buf_take(&out, (size_t)n);
+			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				out.len = 0;	/* the agent is gone: read the rest */
+				in_eof = true;
+			}
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = read(fd, chunk, sizeof(chunk));
+			char *nl;
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			if (n <= 0)
+				break;
+			buf_add(&in, chunk, (size_t)n);
+			while ((nl = memchr(in.p, '\n', in.len)) != NULL) {
+				size_t len = (size_t)(nl - in.p) + 1;
+				json_t *o = json_loadb(in.p, len - 1, 0, NULL);
+				const char *ev = json_string_value(
+				    json_object_get(o, "event"));
+				if (json_object_get(o, "line") != NULL)
+					answers++;
+				if (ev != NULL && strcmp(ev, "refused") == 0)
+					refused = true;
+				json_decref(o);
+				write_all(STDOUT_FILENO, in.p, len);
+				buf_take(&in, len);
+			}
+		}
+	}
+	close(fd);
+	free(out.p);
+	free(in.p);
+	free(line.p);
+	if (refused) {
+		warnx("--attach %s: the agent refused this connection", path);
+		return EX_NOPERM;
+	}
+	if (answers < sent) {
+		warnx("--attach %s: the agent went away with %lu of %lu "
+		    "commands unanswered", path, sent - answers, sent);
+		return EX_TEMPFAIL;
+	}
+	return EX_OK;
+}
