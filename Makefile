@@ -162,8 +162,9 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 contrib/systemd/agent-run.service contrib/systemd/agent-executors.slice \
-	  $(DESTDIR)$(PREFIX)/lib/systemd/system
+	for u in agent-run.service agent-run.socket agent-executors.slice; do \
+	  sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
+	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
 
 clean:
 	rm -rf build

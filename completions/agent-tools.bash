@@ -37,8 +37,8 @@ _agent_tools() {
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${COMP_WORDS[0]##*/}
 	case $cmd in
-	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --cgroup-root --help --version" ;;
-	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --secret-fd --cgroup-root --help --version" ;;
+	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --cgroup-root --listen --attach --update-retry-interval --driver-queue --help --version" ;;
+	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --secret-fd --cgroup-root --user --help --version" ;;
 	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --force --help --version" ;;
 	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --help --version" ;;
 	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --framework --executor --task --state --unacked --gc --dry-run --print0 --help --version" ;;
@@ -51,7 +51,7 @@ _agent_tools() {
 		return ;;
 	esac
 	case $prev in
-	-d | --work-dir | --file | --log | --executor-path)
+	-d | --work-dir | --file | --log | --executor-path | --listen | --attach)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-f | --framework)
@@ -75,6 +75,9 @@ _agent_tools() {
 		return ;;
 	--recover)
 		COMPREPLY=($(compgen -W "reconnect cleanup" -- "$cur"))
+		return ;;
+	--user)
+		COMPREPLY=($(compgen -u -- "$cur"))
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then

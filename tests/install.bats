@@ -18,7 +18,25 @@ load helpers
 	assert_file_exist "$d/opt/at/share/man/man7/agent-tools.7"
 	assert_file_exist "$d/opt/at/share/zsh/site-functions/_agent-tools"
 	assert_file_exist "$d/opt/at/lib/systemd/system/agent-run.service"
+	assert_file_exist "$d/opt/at/lib/systemd/system/agent-run.socket"
 	assert_file_exist "$d/opt/at/lib/systemd/system/agent-executors.slice"
+	# The units name the installed binary, not a placeholder.
+	run grep -h '^ExecStart=' "$d/opt/at/lib/systemd/system/agent-run.service"
+	assert_output --partial 'ExecStart=/opt/at/bin/agent-run --launcher'
+	run grep -rl '@BINDIR@' "$d/opt/at/lib/systemd/system"
+	assert_output ""
+}
+
+@test "the installed units pass systemd-analyze verify" {
+	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
+	p=$BATS_TEST_TMPDIR/prefix
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p"
+	assert_success
+	run systemd-analyze verify "$p/lib/systemd/system/agent-run.socket" \
+	    "$p/lib/systemd/system/agent-run.service" \
+	    "$p/lib/systemd/system/agent-executors.slice"
+	assert_success
+	refute_output --partial "agent-run"
 }
 
 @test "every man page: mandoc -Tlint reports nothing; each has the sections" {
