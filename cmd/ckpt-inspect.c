@@ -22,6 +22,24 @@
 
 enum output { OUT_TREE, OUT_JSON, OUT_JSON_LINES, OUT_VERIFY, OUT_UPDATES };
 
+/* Write o compactly (flags added): one fwrite of a buffer kept between
+ * calls, not a stdio call per token. */
+static void
+put_json(const json_t *o, size_t flags)
+{
+	static char *buf;
+	static size_t cap;
+	size_t n = json_dumpb(o, buf, cap, flags);
+
+	if (n > cap) {
+		cap = n * 2 > 65536 ? n * 2 : 65536;
+		if ((buf = realloc(buf, cap)) == NULL)
+			err(EX_OSERR, "realloc");
+		n = json_dumpb(o, buf, cap, flags);
+	}
+	fwrite(buf, 1, n, stdout);
+}
+
 static struct {
 	enum output out;
 	bool json;		/* --json with --updates */
@@ -160,7 +178,7 @@ close_object(const struct state_errors *l)
 	json_t *errors = statejson_errors(l);
 
 	printf("],\"errors\":");
-	json_dumpf(errors, stdout, JSON_COMPACT);
+	put_json(errors, JSON_COMPACT);
 	printf("}");
 	json_decref(errors);
 }
@@ -238,7 +256,7 @@ json_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 	json_object_set_new(o, "runs", runs);
 	json_object_set_new(o, "errors", statejson_errors(&x->errors));
 	printf("%s", c->executors++ ? "," : "");
-	json_dumpf(o, stdout, JSON_COMPACT);
+	put_json(o, JSON_COMPACT);
 	json_decref(o);
 	return 0;
 }
@@ -286,7 +304,7 @@ lines_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 			json_object_set_new(o, "run", statejson_run(run));
 			json_object_set_new(o, "checkpoint",
 			    json_boolean(f->info && f->info->checkpoint));
-			json_dumpf(o, stdout, JSON_COMPACT);
+			put_json(o, JSON_COMPACT);
 			putchar('\n');
 			json_decref(o);
 		}
@@ -321,7 +339,7 @@ update_line(void *vctx, long long off, const Mesos__StatusUpdateRecord *rec,
 	json_object_set_new(o, "offset", json_integer(off));
 	json_object_set_new(o, "file", json_string(c->path));
 	if (c->json) {
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+		put_json(o, JSON_COMPACT | JSON_SORT_KEYS);
 		putchar('\n');
 	} else {
 		const char *state = json_string_value(json_object_get(o, "state"));
@@ -471,7 +489,7 @@ decode_file(const char *file, const char *type)
 			return error_exit_code(rc);
 		}
 		json_t *j = pbjson_from_message(m);
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		put_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
 		protobuf_c_message_free_unpacked(m, NULL);
@@ -492,7 +510,7 @@ decode_file(const char *file, const char *type)
 			break;
 		json_t *j = json_pack("{s:I, s:o}", "offset", (json_int_t)off,
 		    "record", pbjson_from_message(m));
-		json_dumpf(j, stdout, JSON_COMPACT);
+		put_json(j, JSON_COMPACT);
 		putchar('\n');
 		json_decref(j);
 		protobuf_c_message_free_unpacked(m, NULL);

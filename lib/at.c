@@ -76,7 +76,7 @@ at_open_dirs(int dirfd, const char *rel, const char *path,
 
 int
 at_open_file(int dirfd, const char *name, int flags, const char *path,
-    struct ckpt_error *e)
+    off_t *size, struct ckpt_error *e)
 {
 	struct stat st;
 	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_NONBLOCK |
@@ -89,11 +89,11 @@ at_open_file(int dirfd, const char *name, int flags, const char *path,
 	else if (!S_ISREG(st.st_mode))
 		rc = error_set(e, -EBADMSG, path, -1, "%s, not a checkpoint "
 		    "file: refused", kind_of(st.st_mode));
-	else if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
-		rc = error_set(e, -errno, path, -1, "fcntl: %s",
-		    strerror(errno));
-	else
+	else {
+		if (size != NULL)
+			*size = st.st_size;
 		return fd;
+	}
 	close(fd);
 	return rc;
 }
@@ -105,7 +105,7 @@ at_read_text(int dirfd, const char *name, char *buf, size_t len,
 	ssize_t n;
 	int fd;
 
-	if ((fd = at_open_file(dirfd, name, O_RDONLY, path, e)) < 0)
+	if ((fd = at_open_file(dirfd, name, O_RDONLY, path, NULL, e)) < 0)
 		return fd;
 	n = read(fd, buf, len - 1);
 	close(fd);

@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include <sys/types.h>
+
 #include "error.h"
 
 /* The directory name below dirfd: its fd, or a negative code (-ENOENT
@@ -22,10 +24,12 @@ int at_open_dir(int dirfd, const char *name, const char *path,
 int at_open_dirs(int dirfd, const char *rel, const char *path,
     struct ckpt_error *e);
 /* The regular file name below dirfd, opened with flags (O_RDONLY,
- * O_WRONLY...): its fd (blocking again), or -ENOENT, -ELOOP, -EBADMSG
- * for anything but a regular file (a FIFO, a socket, a device). */
+ * O_WRONLY...) and O_NONBLOCK (which a regular file ignores; a FIFO is
+ * never waited for): its fd and, when size is not NULL, its size; or
+ * -ENOENT, -ELOOP, -EBADMSG for anything but a regular file (a FIFO, a
+ * socket, a device). */
 int at_open_file(int dirfd, const char *name, int flags, const char *path,
-    struct ckpt_error *e);
+    off_t *size, struct ckpt_error *e);
 /* A small text file (pid files, boot id) into buf, trailing newline and
  * blanks cut: 0, or what at_open_file returns. */
 int at_read_text(int dirfd, const char *name, char *buf, size_t len,

@@ -493,7 +493,7 @@ durable_truncate_at(int dirfd, const char *name, const char *path, off_t len,
 {
 	int fd, rc = 0;
 
-	if ((fd = at_open_file(dirfd, name, O_WRONLY, path, e)) < 0)
+	if ((fd = at_open_file(dirfd, name, O_WRONLY, path, NULL, e)) < 0)
 		return fd;
 	if (fault_point("truncate", path) < 0 || ftruncate(fd, len) < 0)
 		rc = fail(e, path, "truncate");

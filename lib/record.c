@@ -24,18 +24,16 @@ record_reader_openat(struct record_reader *r, int dirfd, const char *name,
 	int fd;
 
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
 	/* A symbolic link planted in a work dir is not state, and a FIFO
 	 * must not block the reader: at_open_file refuses both. */
-	if ((fd = at_open_file(dirfd, name, O_RDONLY, path, e)) < 0)
+	if ((fd = at_open_file(dirfd, name, O_RDONLY, path, &r->size, e)) < 0)
 		return fd;
-	if ((r->fp = fdopen(fd, "rb")) == NULL) {
-		close(fd);
-		return error_set(e, -errno, path, -1, "%s", strerror(errno));
-	}
 	if ((r->path = strdup(path)) == NULL) {
-		fclose(r->fp);
+		close(fd);
 		return error_set(e, -ENOMEM, path, -1, "out of memory");
 	}
+	r->fd = fd;
 	return 0;
 }
 
@@ -52,9 +50,9 @@ record_torn_zeros(struct record_reader *r, long long off, size_t len)
 	struct stat st;
 	unsigned char buf[4096];
 	long long end = off + 4 + (long long)len, zeros = 0, pos;
-	int fd = fileno(r->fp);
+	int fd = r->fd >= 0 ? r->fd : fileno(r->fp);
 
-	if (fstat(fd, &st) < 0 || end > st.st_size)
+	if (fd < 0 || fstat(fd, &st) < 0 || end > st.st_size)
 		return 0;
 	/* Count the zero bytes at the end of the file, back to the record. */
 	for (pos = st.st_size; pos > off; ) {
@@ -77,6 +75,8 @@ record_reader_from(struct record_reader *r, FILE *fp, const char *name,
     struct ckpt_error *e)
 {
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+	r->size = -1;
 	r->fp = fp;
 	if ((r->path = strdup(name)) == NULL)
 		return error_set(e, -ENOMEM, name, -1, "out of memory");
@@ -88,54 +88,122 @@ record_reader_close(struct record_reader *r)
 {
 	if (r->fp != NULL)
 		fclose(r->fp);
+	if (r->fd >= 0)
+		close(r->fd);
 	free(r->path);
 	free(r->buf);
 	memset(r, 0, sizeof(*r));
+	r->fd = -1;
+}
+
+int
+record_reader_seek(struct record_reader *r, long long off,
+    struct ckpt_error *e)
+{
+	if ((r->fd >= 0 ? lseek(r->fd, off, SEEK_SET) :
+	    fseeko(r->fp, off, SEEK_SET)) < 0)
+		return error_set(e, -EIO, r->path, off, "seek: %s",
+		    strerror(errno));
+	r->pos = r->len = 0;
+	r->eof = r->error = false;
+	r->offset = r->read = off;
+	return 0;
+}
+
+/* At least want bytes in the window from pos (fewer only at the end of
+ * the file): the number there. */
+static size_t
+fill(struct record_reader *r, size_t want)
+{
+	if (r->len - r->pos >= want || r->eof || r->error)
+		return r->len - r->pos;
+	memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+	r->len -= r->pos;
+	r->pos = 0;
+	/* Small files (.info) get a small window; one that fills it gets
+	 * larger ones, up to RECORD_WINDOW. */
+	if (want > r->cap || (r->len == 0 && r->full && r->cap < RECORD_WINDOW)) {
+		size_t cap = r->cap ? r->cap * 4 : 16384;
+		if (cap > RECORD_WINDOW)
+			cap = RECORD_WINDOW;
+		if (cap < want)
+			cap = want;
+		unsigned char *nb = realloc(r->buf, cap);
+		if (nb == NULL) {
+			errno = ENOMEM;
+			r->error = true;
+			return r->len;
+		}
+		r->buf = nb;
+		r->cap = cap;
+	}
+	while (r->len < want) {
+		ssize_t n;
+		/* What was there at open: no read(2) to learn of the end. */
+		if (r->size >= 0 && r->read >= r->size) {
+			r->eof = true;
+			break;
+		}
+		if (r->fd >= 0)
+			n = read(r->fd, r->buf + r->len, r->cap - r->len);
+		else {
+			n = (ssize_t)fread(r->buf + r->len, 1, r->cap - r->len,
+			    r->fp);
+			if (n == 0 && ferror(r->fp))
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r->error = true;
+			break;
+		}
+		if (n == 0) {
+			r->eof = true;
+			break;
+		}
+		r->len += (size_t)n;
+		r->read += n;
+		r->full = r->len == r->cap;
+	}
+	return r->len - r->pos;
 }
 
 int
 record_next(struct record_reader *r, const uint8_t **data, size_t *len,
     long long *offset, struct ckpt_error *e)
 {
-	uint8_t hdr[4];
 	size_t n;
 	uint32_t size;
 
-	n = fread_unlocked(hdr, 1, 4, r->fp);
-	if (n == 0 && !ferror(r->fp))
+	n = fill(r, 4);
+	if (r->error && n < 4)
+		return error_set(e, errno == ENOMEM ? -ENOMEM : -EIO, r->path,
+		    r->offset, "read: %s", strerror(errno));
+	if (n == 0)
 		return RECORD_EOF;
-	if (ferror(r->fp))
-		return error_set(e, -EIO, r->path, r->offset, "read: %s",
-		    strerror(errno));
 	if (n < 4) {
 		error_set(e, 0, r->path, r->offset,
 		    "torn tail: %zu of 4 length bytes", n);
 		return RECORD_TORN;
 	}
-	size = le32(hdr);
+	size = le32(r->buf + r->pos);
 	if (size > RECORD_MAX)
 		return error_set(e, -EBADMSG, r->path, r->offset,
 		    "record length %u exceeds limit %u", size, RECORD_MAX);
-	if (size > r->cap) {
-		uint8_t *nb = realloc(r->buf, size);
-		if (nb == NULL)
-			return error_set(e, -ENOMEM, r->path, r->offset,
-			    "out of memory");
-		r->buf = nb;
-		r->cap = size;
-	}
-	n = size ? fread_unlocked(r->buf, 1, size, r->fp) : 0;
-	if (n < size) {
-		if (ferror(r->fp))
-			return error_set(e, -EIO, r->path, r->offset,
-			    "read: %s", strerror(errno));
+	n = fill(r, 4 + (size_t)size);
+	if (n < 4 + (size_t)size) {
+		if (r->error)
+			return error_set(e, errno == ENOMEM ? -ENOMEM : -EIO,
+			    r->path, r->offset, "read: %s", strerror(errno));
 		error_set(e, 0, r->path, r->offset,
-		    "torn tail: %zu of %u record bytes", n, size);
+		    "torn tail: %zu of %u record bytes", n - 4, size);
 		return RECORD_TORN;
 	}
-	*data = r->buf;
+	*data = r->buf + r->pos + 4;
 	*len = size;
 	*offset = r->offset;
+	r->pos += 4 + (size_t)size;
 	r->offset += 4 + (long long)size;
 	return RECORD_OK;
 }
@@ -298,7 +366,7 @@ record_read_fileat(int dirfd, const char *name, const char *path,
 		rc = error_set(e, -EBADMSG, path, e->offset, "%s", e->reason);
 	else if (rc == RECORD_OK) {
 		rc = record_unpack(d, data, len, path, off, out, e);
-		if (rc == 0 && fgetc(r.fp) != EOF) {
+		if (rc == 0 && fill(&r, 1) > 0) {
 			protobuf_c_message_free_unpacked(*out, NULL);
 			*out = NULL;
 			rc = error_set(e, -EBADMSG, path, r.offset,

@@ -9,8 +9,10 @@
 #define CKPT_RECORD_H
 
 #include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -29,12 +31,21 @@ enum {
 	RECORD_TORN = 2,	/* partial record at the end; e->offset = end of last whole one */
 };
 
+/* Records are read through a window of the file (RECORD_WINDOW bytes,
+ * larger for a larger record) and returned in place: one read(2) per
+ * window, no copy. */
+#define RECORD_WINDOW	(256u << 10)
+
 struct record_reader {
-	FILE *fp;
+	int fd;			/* the file, or -1 when reading fp */
+	FILE *fp;		/* record_reader_from's stream, or NULL */
 	char *path;
 	long long offset;	/* byte offset of the next record */
-	unsigned char *buf;
-	size_t cap;
+	unsigned char *buf;	/* the window */
+	size_t cap, pos, len;	/* its size; next byte; bytes in it */
+	bool eof, error, full;	/* full: the last read filled the window */
+	off_t size;		/* at open (no read past it), or -1 */
+	off_t read;		/* file offset after the window's bytes */
 };
 
 int record_reader_open(struct record_reader *r, const char *path,
@@ -53,6 +64,9 @@ int record_torn_zeros(struct record_reader *r, long long off, size_t len);
  * (-EBADMSG for an absurd length, -EIO). */
 int record_next(struct record_reader *r, const uint8_t **data, size_t *len,
     long long *offset, struct ckpt_error *e);
+/* Go to byte offset off (the start of a record): 0, or -EIO. */
+int record_reader_seek(struct record_reader *r, long long off,
+    struct ckpt_error *e);
 /* Read from an open stream (a file, a buffer from fmemopen); name is
  * used in errors.  The reader closes fp. */
 int record_reader_from(struct record_reader *r, FILE *fp, const char *name,

@@ -354,7 +354,6 @@ replay_pass(struct record_reader *r, struct pendset *s, int pass,
 	bool checksummed = false;
 	int rc;
 
-	setvbuf(r->fp, NULL, _IOFBF, 1 << 16);
 	while ((rc = record_next(r, &data, &len, &off, e)) == RECORD_OK) {
 		Mesos__StatusUpdateRecord *rec = NULL;
 		int sum = record_checksum(data, len);
@@ -468,11 +467,10 @@ state_update_at(const char *path, long long offset, Mesos__StatusUpdate **out,
 	*out = NULL;
 	if ((rc = record_reader_open(&r, path, e)) < 0)
 		return rc;
-	if (fseeko(r.fp, offset, SEEK_SET) < 0) {
+	if ((rc = record_reader_seek(&r, offset, e)) < 0) {
 		record_reader_close(&r);
-		return error_set(e, -EIO, path, offset, "seek failed");
+		return rc;
 	}
-	r.offset = offset;
 	rc = record_next(&r, &data, &len, &off, e);
 	if (rc == RECORD_OK && (rc = record_unpack(
 	    &mesos__status_update_record__descriptor, data, len, path, off,

@@ -3,10 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "at.h"
@@ -87,50 +89,59 @@ names_free(struct names *l)
 }
 
 /* The subdirectories of fd that are ids (not '.'-names, not `latest`, no
- * links), sorted. */
+ * links), sorted.  Read with getdents64 on fd itself: no second
+ * descriptor, no DIR (fd is fresh, at offset 0, and is closed by the
+ * caller). */
 static int
 names_list(struct walker *w, int fd, struct names *l)
 {
+	char buf[32768];
 	size_t cap = 0;
-	struct dirent *d;
-	DIR *dir;
-	int dfd = dup(fd);
+	long n;
 
 	memset(l, 0, sizeof(*l));
-	if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
-		if (dfd >= 0)
-			close(dfd);
-		return error_set(w->e, -errno, w->dir, -1, "list: %s",
-		    strerror(errno));
-	}
-	while ((errno = 0, d = readdir(dir)) != NULL) {
-		struct stat st;
-		if (d->d_name[0] == '.' || strcmp(d->d_name, "latest") == 0)
-			continue;
-		if (d->d_type != DT_DIR && (d->d_type != DT_UNKNOWN ||
-		    fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISDIR(st.st_mode)))
-			continue;
-		if (id_validate(d->d_name, "entry", NULL) < 0)
-			continue;
-		if (l->n == cap) {
-			char **nv = reallocarray(l->v, cap ? 2 * cap : 16,
-			    sizeof(*nv));
-			if (nv == NULL)
+	while ((n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n; ) {
+			struct linux_dirent64 {
+				uint64_t d_ino;
+				int64_t d_off;
+				unsigned short d_reclen;
+				unsigned char d_type;
+				char d_name[];
+			} *d = (void *)(buf + off);
+			struct stat st;
+			off += d->d_reclen;
+			if (d->d_name[0] == '.' || strcmp(d->d_name, "latest") == 0)
+				continue;
+			if (d->d_type != DT_DIR && (d->d_type != DT_UNKNOWN ||
+			    fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st.st_mode)))
+				continue;
+			if (id_validate(d->d_name, "entry", NULL) < 0)
+				continue;
+			if (l->n == cap) {
+				char **nv = reallocarray(l->v, cap ? 2 * cap : 16,
+				    sizeof(*nv));
+				if (nv == NULL)
+					goto nomem;
+				l->v = nv;
+				cap = cap ? 2 * cap : 16;
+			}
+			if ((l->v[l->n] = strdup(d->d_name)) == NULL)
 				goto nomem;
-			l->v = nv;
-			cap = cap ? 2 * cap : 16;
+			l->n++;
 		}
-		if ((l->v[l->n] = strdup(d->d_name)) == NULL)
-			goto nomem;
-		l->n++;
 	}
-	closedir(dir);
+	if (n < 0) {
+		int err = errno;
+		names_free(l);
+		return error_set(w->e, -err, w->dir, -1, "list: %s",
+		    strerror(err));
+	}
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_names);
 	return 0;
 nomem:
-	closedir(dir);
 	names_free(l);
 	return error_set(w->e, -ENOMEM, w->dir, -1, "out of memory");
 }
