@@ -20,6 +20,29 @@ redirect(const char *path, int to, int flags)
 	}
 }
 
+/* Close every descriptor from 3 up but the (up to three) kept ones. */
+static void
+close_others(int a, int b, int c)
+{
+	int keep[3] = { a, b, c }, lo = 3;
+
+	for (int i = 0; i < 3; i++)
+		for (int j = i + 1; j < 3; j++)
+			if (keep[j] < keep[i]) {
+				int t = keep[i];
+				keep[i] = keep[j];
+				keep[j] = t;
+			}
+	for (int i = 0; i < 3; i++) {
+		if (keep[i] < lo)
+			continue;
+		if (keep[i] > lo)
+			close_range((unsigned)lo, (unsigned)keep[i] - 1, 0);
+		lo = keep[i] + 1;
+	}
+	close_range((unsigned)lo, ~0U, 0);
+}
+
 /* In the child: only what is safe after fork. */
 static void
 child(const struct spawn *s, int hold, int report)
@@ -29,6 +52,10 @@ child(const struct spawn *s, int hold, int report)
 	char go;
 	int err;
 
+	/* At once, not only at exec: a child held before exec must not keep
+	 * the parent's descriptors (the work dir's lock above all: a
+	 * restarted agent would find it still taken). */
+	close_others(hold, report, s->fd3);
 	if (s->session)
 		setsid();
 	else

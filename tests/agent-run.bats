@@ -180,3 +180,29 @@ load helpers
 	echo shutdown >&$fd
 	wait "$pid"
 }
+
+@test "a launched executor held before exec holds none of the agent's descriptors (not the work dir's lock)" {
+	command -v strace >/dev/null || skip "no strace"
+	agent_start
+	wait_event '.event=="registered"'
+	agent=$AGENT_PID
+	# The commit that lets the executor go is slowed down: meanwhile it
+	# is a forked copy of the agent, waiting.
+	spawn strace -f -qq -o /dev/null -p "$agent" -e trace=fsync,fdatasync,syncfs \
+	    -e inject=fsync,fdatasync,syncfs:delay_enter=1500000
+	traced() { [ "$(awk '/^TracerPid:/ {print $2}' "/proc/$agent/status")" != 0 ]; }
+	wait_for 10 traced
+	agent_send launch --checkpoint F1 E1 T1 -- sleep 1000
+	held() { held=$(pgrep -P "$agent" -x agent-run); [ -n "$held" ]; }
+	wait_for 10 held
+	run ls -l "/proc/$held/fd"
+	refute_output --partial agent.lock
+	refute_output --partial socket:
+	# Only the agent holds the lock: a restart right after a kill -9
+	# never finds it taken by a child.
+	holders=0
+	for p in /proc/[0-9]*; do
+		ls -l "$p/fd" 2>/dev/null | grep -q "$W/meta/agent.lock" && holders=$((holders + 1))
+	done
+	assert_equal "$holders" 1
+}

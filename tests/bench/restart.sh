@@ -41,7 +41,12 @@ for n in $sizes; do
 	agent-run -d "$w/w" --executor-reregistration-timeout=5s < "$w/in" > "$w/ev2" 2>"$w/err2" &
 	agent=$!
 	exec 5> "$w/in"
-	until grep -q reregistered "$w/ev2"; do sleep 0.005; done
+	for ((t = 0; t < 12000; t++)); do
+		grep -q reregistered "$w/ev2" && break
+		kill -0 "$agent" 2>/dev/null || { echo "restart with $n executors: agent-run exited: $(cat "$w/err2")"; exit 1; }
+		sleep 0.005
+	done
+	grep -q reregistered "$w/ev2" || { echo "restart with $n executors: no reregistered within 60 s"; exit 1; }
 	t1=$(date +%s%N)
 	line=$(grep reregistered "$w/ev2")
 	echo "restart with $n executors: reregistered after $(echo "$line" | jq .elapsed_ms) ms (agent's clock), $(( (t1 - t0) / 1000000 )) ms wall from exec; reconnected $(echo "$line" | jq .reconnected)/$n; agent-run RSS holding $n: before restart ${agent_rss} KiB, after $(kb "$agent" VmRSS) KiB"
