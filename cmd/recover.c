@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -15,11 +16,44 @@
 #include "walk.h"
 #include "workdir.h"
 
+/* How --gc says what it removes: paths NUL-separated (-0), JSON lines,
+ * or words. */
+struct gc_out {
+	int nul, json, dry;
+};
+
 static void
 gc_print(void *ctx, const char *path)
 {
-	fputs(path, stdout);
-	putchar(*(const int *)ctx ? '\0' : '\n');
+	const struct gc_out *o = ctx;
+
+	if (o->nul) {
+		fputs(path, stdout);
+		putchar('\0');
+	} else if (o->json) {
+		json_t *j = json_pack("{s:s, s:s, s:b}", "type", "gc", "path",
+		    path, "removed", !o->dry);
+		json_dumpf(j, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(j);
+	} else
+		printf("%s %s\n", o->dry ? "would remove" : "removed", path);
+}
+
+/* Mesos's --gc_disk_headroom: the delay shrinks as the disk fills,
+ * delay * max(0, 1 - headroom - used), used the fraction of the work
+ * dir's file system in use. */
+static long long
+gc_delay(const char *work, long long delay, double headroom)
+{
+	struct statvfs v;
+	double used, k;
+
+	if (statvfs(work, &v) < 0 || v.f_blocks == 0)
+		return delay;
+	used = 1.0 - (double)v.f_bavail / (double)v.f_blocks;
+	k = 1.0 - headroom - used;
+	return k <= 0 ? 0 : (long long)((double)delay * k);
 }
 
 struct print {
@@ -56,7 +90,8 @@ usage(FILE *fp, int status)
 	    "usage: recover [-d WORK] [--strict | --no-strict] [--repair] [--orphans]\n"
 	    "               [--json | --table] [--framework ID]... [--executor ID]...\n"
 	    "               [--task ID]... [--state STATE]... [--unacked]\n"
-	    "       recover [-d WORK] --gc [DELAY] [--dry-run] [-0 | --print0]\n");
+	    "       recover [-d WORK] --gc [DELAY] [--disk-headroom FRACTION]\n"
+	    "               [--dry-run] [-0 | --print0 | --json]\n");
 	exit(status);
 }
 
@@ -75,6 +110,7 @@ main(int argc, char *argv[])
 		{ "gc", optional_argument, NULL, 'g' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "print0", no_argument, NULL, '0' },
+		{ "disk-headroom", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -83,8 +119,11 @@ main(int argc, char *argv[])
 	struct walk_filter filter = { 0 };
 	struct ckpt_error e;
 	const char *work = NULL;
-	int ch, rc, orphans = 0, table = isatty(1), gc = 0, dry = 0, nul = 0;
+	int ch, rc, orphans = 0, table = isatty(1), gc = 0, dry = 0, nul = 0,
+	    json = 0;
 	long long delay = 7LL * 24 * 3600 * 1000;	/* Mesos: one week */
+	double headroom = 0.1;				/* Mesos's default */
+	char *end;
 
 	while ((ch = getopt_long(argc, argv, "d:f:e:t:h0", longopts, NULL)) != -1) {
 		if ((rc = walk_filter_option(&filter, ch, optarg, &e)) < 0)
@@ -97,7 +136,7 @@ main(int argc, char *argv[])
 		case 'S': so.strict = false; break;
 		case 'r': so.repair = true; break;
 		case 'o': orphans = 1; break;
-		case 'j': table = 0; break;
+		case 'j': table = 0; json = 1; break;
 		case 'T': table = 1; break;
 		case 'g':
 			gc = 1;
@@ -105,10 +144,18 @@ main(int argc, char *argv[])
 				optarg = argv[optind++];
 			if (optarg && cli_duration(optarg, &delay) < 0)
 				errx(EX_USAGE, "--gc: '%s' is not a duration (like "
-				    "7d, 36h, 30min)", optarg);
+				    "7d, 36h, 30min; a bare number is seconds)",
+				    optarg);
 			break;
 		case 'n': dry = 1; break;
 		case '0': nul = 1; break;
+		case 'H':
+			headroom = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(headroom >= 0 &&
+			    headroom <= 1))
+				errx(EX_USAGE, "--disk-headroom: '%s' is not a "
+				    "fraction from 0 to 1", optarg);
+			break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -120,9 +167,15 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
 	if ((dry || nul) && !gc)
 		errx(EX_USAGE, "--dry-run and --print0 go with --gc");
+	if (!gc && (headroom != 0.1))
+		errx(EX_USAGE, "--disk-headroom goes with --gc");
 	if (gc) {
+		struct gc_out out = { nul, json, dry };
+		if (nul && json)
+			errx(EX_USAGE, "--print0 and --json: one or the other");
+		delay = gc_delay(work, delay, headroom);
 		rc = gc_runs(work, time(NULL) - (time_t)(delay / 1000), dry,
-		    gc_print, &nul, &e);
+		    gc_print, &out, &e);
 		if (rc < 0) {
 			error_print(&e);
 			return error_exit_code(rc);

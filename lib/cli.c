@@ -47,9 +47,15 @@ cli_duration(const char *text, long long *ms)
 	char *end;
 	double v;
 
+	/* Decimal digits (and one point) only: strtod would take "nan",
+	 * "inf", "1e3" and hex. */
+	size_t digits = strspn(text, "0123456789.");
+	if (digits == 0 || strspn(text, "0123456789") == 0 ||
+	    memchr(text, '.', digits) != memrchr(text, '.', digits))
+		return -EINVAL;
 	errno = 0;
 	v = strtod(text, &end);
-	if (errno != 0 || end == text || v < 0 || v > 1e9)
+	if (errno != 0 || end != text + digits || v < 0 || v > 1e9)
 		return -EINVAL;
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(end, units[i].unit) == 0) {

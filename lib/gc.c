@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "at.h"
+#include "proc.h"
 #include "paths.h"
 #include "walk.h"
 #include "workdir.h"
@@ -85,6 +87,7 @@ sweep(int runs, const char *shown, struct ckpt_error *e)
 			close(fd);
 		return 0;
 	}
+	rewinddir(d);
 	while (rc == 0 && (de = readdir(d)) != NULL)
 		if (strncmp(de->d_name, GC_PREFIX, strlen(GC_PREFIX)) == 0)
 			rc = remove_at(runs, de->d_name, shown, e);
@@ -116,44 +119,131 @@ struct gc {
 	int wfd;
 	time_t before;
 	bool dry_run;
+	bool own_lock;		/* no agent runs: we hold the work dir */
 	gc_cb cb;
 	void *ctx;
 	int n;
+	char **cwds;		/* working directories of every process */
+	size_t n_cwds;
+	bool cwds_read;
 	struct ckpt_error *e;
 };
 
-/* One terminated run: both places hidden first (so no reader ever sees a
- * half-removed run), then deleted. */
+/* Does a process have its working directory in dir (or below)?  Every
+ * process's is read once. */
+static bool
+lived_in(struct gc *g, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!g->cwds_read) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		char link[300], target[PATH_MAX];
+		ssize_t len;
+		g->cwds_read = true;
+		while (d && (de = readdir(d)) != NULL) {
+			if (de->d_name[0] < '1' || de->d_name[0] > '9')
+				continue;
+			snprintf(link, sizeof(link), "/proc/%s/cwd", de->d_name);
+			if ((len = readlink(link, target, sizeof(target) - 1)) < 0)
+				continue;
+			target[len] = '\0';
+			char **v = reallocarray(g->cwds, g->n_cwds + 1, sizeof(*v));
+			if (v == NULL)
+				break;
+			g->cwds = v;
+			if ((v[g->n_cwds] = strdup(target)) == NULL)
+				break;
+			g->n_cwds++;
+		}
+		if (d)
+			closedir(d);
+	}
+	for (size_t i = 0; i < g->n_cwds; i++)
+		if (strncmp(g->cwds[i], dir, n) == 0 &&
+		    (g->cwds[i][n] == '\0' || g->cwds[i][n] == '/'))
+			return true;
+	return false;
+}
+
+/* Both places of a run hidden first (so no reader ever sees a
+ * half-removed run), then deleted.  meta_runs or box_runs may be -1 (a
+ * sandbox without meta, meta without a sandbox). */
 static int
 collect(struct gc *g, int meta_runs, int box_runs, const char *run,
     const char *meta, const char *box)
 {
 	char dot[NAME_MAX + 1];
 	struct stat st;
-	int rfd, rc, old;
+	int rc;
 
-	if ((rfd = at_open_dir(meta_runs, run, meta, g->e)) < 0)
-		return rfd == -ENOENT ? 0 : rfd;
-	old = fstatat(rfd, "executor.sentinel", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_mtime <= g->before;
-	close(rfd);
-	if (!old)
-		return 0;
+	if (box_runs >= 0 && fstatat(box_runs, run, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		box_runs = -1;
 	g->n++;
-	if (box_runs >= 0 && fstatat(box_runs, run, &st, AT_SYMLINK_NOFOLLOW) == 0
-	    && g->cb)
+	if (box_runs >= 0 && g->cb)
 		g->cb(g->ctx, box);
-	if (g->cb)
+	if (meta_runs >= 0 && g->cb)
 		g->cb(g->ctx, meta);
 	if (g->dry_run)
 		return 0;
 	if ((box_runs >= 0 && (rc = hide(box_runs, run, box, g->e)) < 0) ||
-	    (rc = hide(meta_runs, run, meta, g->e)) < 0)
+	    (meta_runs >= 0 && (rc = hide(meta_runs, run, meta, g->e)) < 0))
 		return rc;
 	snprintf(dot, sizeof(dot), GC_PREFIX "%s", run);
 	if (box_runs >= 0 && (rc = remove_at(box_runs, dot, box, g->e)) < 0)
 		return rc;
-	return remove_at(meta_runs, dot, meta, g->e);
+	return meta_runs >= 0 ? remove_at(meta_runs, dot, meta, g->e) : 0;
+}
+
+static time_t
+mtime_at(int fd, const char *name)
+{
+	struct stat st;
+
+	return fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? st.st_mtime : 0;
+}
+
+/* May run r (of the runs directory meta_runs) go?  Terminated before
+ * g->before; or, when no agent runs, never terminated (its executor was
+ * killed by a cleanup, or lost) but with nothing alive in it and nothing
+ * written to it since g->before. */
+static bool
+collectable(struct gc *g, int meta_runs, const struct state_run *r,
+    const char *box)
+{
+	char text[64];
+	time_t newest;
+	long pid;
+	unsigned long long start;
+	int rfd;
+	bool ok;
+
+	if ((rfd = at_open_dir(meta_runs, r->id, r->id, NULL)) < 0)
+		return false;
+	if (r->completed) {
+		time_t t = mtime_at(rfd, "executor.sentinel");
+		close(rfd);
+		return t != 0 && t <= g->before;
+	}
+	ok = g->own_lock && (r->pid <= 0 || proc_identify(r->pid,
+	    r->start_time, r->pid_mtime, r->id) != PROC_SAME);
+	if (ok && at_read_text(rfd, "pids/task.pid", text, sizeof(text), "",
+	    NULL) == 0 && sscanf(text, "%ld %llu", &pid, &start) == 2 &&
+	    pid > 0 && proc_identify((pid_t)pid, start, 0, NULL) == PROC_SAME)
+		ok = false;
+	newest = mtime_at(rfd, ".");
+	if (mtime_at(rfd, "pids/forked.pid") > newest)
+		newest = mtime_at(rfd, "pids/forked.pid");
+	for (size_t t = 0; ok && t < r->n_tasks; t++) {
+		char name[PATH_MAX];
+		snprintf(name, sizeof(name), "tasks/%s/task.updates",
+		    r->tasks[t].id);
+		if (mtime_at(rfd, name) > newest)
+			newest = mtime_at(rfd, name);
+	}
+	close(rfd);
+	return ok && newest <= g->before && !lived_in(g, box);
 }
 
 static int
@@ -177,12 +267,11 @@ gc_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 	    (box_runs >= 0 && (rc = sweep(box_runs, box, g->e)) < 0)))
 		goto out;
 	for (size_t r = 0; rc == 0 && r < x->n_runs; r++) {
-		if (!x->runs[r].completed)
-			continue;
 		ids.run = x->runs[r].id;
 		path_build(meta, sizeof(meta), g->work, PATH_RUN, &ids, NULL);
 		path_build(box, sizeof(box), g->work, PATH_SANDBOX, &ids, NULL);
-		rc = collect(g, meta_runs, box_runs, ids.run, meta, box);
+		if (collectable(g, meta_runs, &x->runs[r], box))
+			rc = collect(g, meta_runs, box_runs, ids.run, meta, box);
 	}
 out:
 	close(meta_runs);
@@ -191,12 +280,96 @@ out:
 	return rc;
 }
 
+/* The subdirectories of fd (ids only), one call each; fd stays open. */
+static int
+each_dir(int fd, int (*fn)(void *, int, const char *), void *arg)
+{
+	struct dirent *de;
+	DIR *d;
+	int dfd = dup(fd), rc = 0;
+
+	if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
+	}
+	rewinddir(d);	/* (the offset is fd's too: it may have been read) */
+	while (rc == 0 && (de = readdir(d)) != NULL)
+		if (de->d_type == DT_DIR && de->d_name[0] != '.' &&
+		    id_validate(de->d_name, "entry", NULL) == 0)
+			rc = fn(arg, fd, de->d_name);
+	closedir(d);
+	return rc;
+}
+
+/* ---- sandboxes without meta (frameworks that do not checkpoint) ---- */
+
+struct box_walk {
+	struct gc *g;
+	struct ckpt_ids ids;
+	int depth;		/* 0 agents, 1 frameworks, 2 executors, 3 runs */
+};
+
+static int box_level(void *arg, int fd, const char *name);
+
+/* A run's sandbox with no meta run beside it: gone once nothing lives in
+ * it and it is older than g->before. */
+static int
+box_run(struct box_walk *w, int runs, const char *run)
+{
+	char meta[PATH_MAX], box[PATH_MAX];
+	struct stat st;
+
+	w->ids.run = run;
+	if (path_build(meta, sizeof(meta), w->g->work, PATH_RUN, &w->ids,
+	    NULL) < 0 || path_build(box, sizeof(box), w->g->work, PATH_SANDBOX,
+	    &w->ids, NULL) < 0)
+		return 0;
+	if (lstat(meta, &st) == 0 || errno != ENOENT)
+		return 0;	/* the meta walk decides */
+	if (mtime_at(runs, run) == 0 || mtime_at(runs, run) > w->g->before ||
+	    lived_in(w->g, box))
+		return 0;
+	return collect(w->g, -1, runs, run, meta, box);
+}
+
+static int
+box_level(void *arg, int fd, const char *name)
+{
+	struct box_walk *w = arg;
+	static const char *const below[] = { "frameworks", "executors", "runs" };
+	int sub, next, rc;
+
+	if (w->depth == 3)
+		return box_run(w, fd, name);
+	if (w->depth == 0)
+		w->ids.agent = name;
+	else if (w->depth == 1)
+		w->ids.framework = name;
+	else
+		w->ids.executor = name;
+	if ((sub = at_open_dir(fd, name, name, NULL)) < 0)
+		return 0;
+	next = at_open_dir(sub, below[w->depth], name, NULL);
+	close(sub);
+	if (next < 0)
+		return 0;
+	if (w->depth == 2 && !w->g->dry_run)
+		sweep(next, name, w->g->e);
+	w->depth++;
+	rc = each_dir(next, box_level, w);
+	w->depth--;
+	close(next);
+	return rc;
+}
+
 int
 gc_runs(const char *work, time_t before, bool dry_run, gc_cb cb, void *ctx,
     struct ckpt_error *e)
 {
 	struct state_options so = { .strict = false };
-	struct gc g = { work, -1, before, dry_run, cb, ctx, 0, e };
+	struct gc g = { .work = work, .wfd = -1, .before = before,
+	    .dry_run = dry_run, .cb = cb, .ctx = ctx, .e = e };
 	struct walk_visitor v = { .ctx = &g, .executor = gc_executor };
 	int rc, lock = -1;
 
@@ -205,12 +378,32 @@ gc_runs(const char *work, time_t before, bool dry_run, gc_cb cb, void *ctx,
 	if ((g.wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return error_set(e, -errno, work, -1, "%s", strerror(errno));
 	/* No agent: hold the lock so that none starts meanwhile.  An agent:
-	 * it never touches a terminated run again. */
-	if (!dry_run)
-		lock = workdir_lock(work, NULL);
+	 * it never touches a terminated run again (runs never terminated
+	 * are its own then, and left alone). */
+	lock = workdir_lock(work, NULL);
+	g.own_lock = lock >= 0;
+	if (dry_run && lock >= 0) {
+		close(lock);
+		lock = -1;
+	}
 	rc = walk(work, &so, NULL, &v, e);
+	if (rc >= 0 || rc == -ENOENT) {
+		struct box_walk w = { .g = &g };
+		int slaves = at_open_dirs(g.wfd, "slaves", work, NULL);
+		if (slaves >= 0) {
+			int brc = each_dir(slaves, box_level, &w);
+			close(slaves);
+			if (brc < 0)
+				rc = brc;
+			else if (rc == -ENOENT)
+				rc = 0;
+		}
+	}
 	if (lock >= 0)
 		close(lock);
 	close(g.wfd);
+	for (size_t i = 0; i < g.n_cwds; i++)
+		free(g.cwds[i]);
+	free(g.cwds);
 	return rc < 0 ? rc : g.n;
 }

@@ -1,6 +1,11 @@
 /*
- * gc.h: garbage collection of terminated runs.  A run is collectable when
- * its executor.sentinel is older than a delay; its meta directory and its
+ * gc.h: garbage collection of runs.  A run is collectable when its
+ * executor.sentinel is older than a delay; or, when no agent runs, when
+ * it was never marked terminated (its executor killed by a cleanup, or
+ * lost) but nothing of it lives (executor, task, any process working in
+ * its sandbox) and nothing was written to it for the delay; or when it
+ * is a sandbox with no meta (a framework that does not checkpoint) that
+ * no process works in, older than the delay.  Its meta directory and its
  * sandbox are removed.  Every directory is opened from the work dir one
  * component at a time without following a symbolic link (at.h), and a
  * work dir that fails workdir_check() (another user's, or writable by

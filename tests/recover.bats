@@ -96,7 +96,10 @@ gc_setup() {
 	touch -d '-8 days' "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1/executor.sentinel"
 	echo '{}' | ckpt-write -d "$W" -f F1 -e E1 -r R2 run >/dev/null
 	ckpt-write -d "$W" -f F1 -e E1 -r R2 sentinel
-	echo '{}' | ckpt-write -d "$W" -f F1 -e E1 -r R3 run >/dev/null
+	# R3 lives: its pid is a running process, with its start time.
+	spawn sleep 1000
+	echo "{\"pid\":$SPAWNED,\"start_time\":$(awk '{print $22}' "/proc/$SPAWNED/stat")}" |
+	    ckpt-write -d "$W" -f F1 -e E1 -r R3 run >/dev/null
 	echo hello > "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1/stdout"
 }
 
@@ -104,8 +107,8 @@ gc_setup() {
 	gc_setup
 	run recover -d "$W" --gc
 	assert_success
-	assert_line "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
-	assert_line "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	assert_line "removed $W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
+	assert_line "removed $W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1"
 	assert_equal "${#lines[@]}" 2
 	assert_not_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1"
 	assert_not_exist "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
@@ -126,6 +129,93 @@ gc_setup() {
 	assert_failure 64
 	run recover -d "$W" --gc soon
 	assert_failure 64
+}
+
+@test "--gc --dry-run says what it would remove; --gc --json gives one line per path" {
+	gc_setup
+	run recover -d "$W" --gc 0s --dry-run
+	assert_success
+	assert_line "would remove $W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2"
+	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2"
+	run recover -d "$W" --gc 0s --json
+	assert_success
+	assert_line '{"type":"gc","path":"'"$W"'/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2","removed":true}'
+	assert_equal "$(echo "$output" | jq -s length)" 4
+	assert_not_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2"
+}
+
+@test "--gc durations: nan, inf, hex and exponents are refused; a bare number is seconds" {
+	gc_setup
+	for d in nan inf 0x10 1e3 -5 1.2.3 .5s 7days; do
+		run recover -d "$W" --gc="$d" --dry-run
+		assert_failure 64
+		assert_output --partial "is not a duration"
+	done
+	run recover -d "$W" --gc 600 --dry-run
+	assert_success
+	refute_output --partial "/runs/R2"
+	assert_output --partial "/runs/R1"
+}
+
+@test "--gc --disk-headroom: the delay shrinks as the disk fills (all the way to 0 with headroom 1)" {
+	gc_setup
+	run recover -d "$W" --gc 7d --disk-headroom 1 --dry-run
+	assert_success
+	assert_output --partial "/runs/R2"
+	run recover -d "$W" --gc 7d --disk-headroom 0 --dry-run
+	refute_output --partial "/runs/R2"
+	run recover -d "$W" --gc 7d --disk-headroom 1.5
+	assert_failure 64
+}
+
+@test "--gc reclaims a sandbox without meta (a framework that does not checkpoint) once nothing works in it" {
+	agent_start
+	launch F2 E1 T1 -- sleep 1000
+	launch F2 E2 T2 -- true
+	wait_event '.task_id=="T2" and .state=="TASK_FINISHED"'
+	# Acknowledged, its executor is done: nothing works in its sandbox.
+	agent_send ack "$(field '.task_id=="T2" and .state=="TASK_FINISHED"' uuid)"
+	wait_event '.event=="terminated" and .task_id=="T2"'
+	box1=$(echo "$W"/slaves/*/frameworks/F2/executors/E1/runs/*)
+	box2=$(echo "$W"/slaves/*/frameworks/F2/executors/E2/runs/*)
+	assert_dir_exist "$box2"
+	gone_from() { [ "$(procs_in "$1")" = 0 ]; }
+	wait_for 10 gone_from "$box2"
+	assert_not_exist "$W/meta/slaves/latest/frameworks/F2"
+	touch -d '-2 days' "$box1" "$box2"
+	run recover -d "$W" --gc 1d
+	assert_success
+	assert_line "removed $box2"
+	refute_output --partial "$box1"
+	assert_dir_exist "$box1"
+	assert_not_exist "$box2"
+}
+
+@test "--gc reclaims a run never marked terminated (killed by --recover=cleanup) once it is old, and only when no agent runs" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_kill9
+	run agent-run -d "$W" --recover=cleanup </dev/null
+	assert_success
+	run_dir=$(readlink -f "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest)
+	box=$(sandbox F1 E1)
+	assert_not_exist "$run_dir/executor.sentinel"
+	run recover -d "$W" --gc 1d
+	refute_output --partial "$run_dir"
+	find "$run_dir" "$box" -exec touch -h -d '-2 days' {} +
+	agent_start
+	wait_event '.event=="registered" or .event=="reregistered"'
+	run recover -d "$W" --gc 1d
+	assert_success
+	refute_output --partial "$run_dir"
+	agent_send shutdown
+	agent_wait_exit
+	find "$run_dir" "$box" -exec touch -h -d '-2 days' {} +
+	run recover -d "$W" --gc 1d
+	assert_success
+	assert_line "removed $run_dir"
+	assert_line "removed $box"
+	assert_not_exist "$run_dir"
 }
 
 @test "--gc never follows a symbolic link out of the work dir, and is safe while an agent runs" {
