@@ -5,6 +5,7 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
 CC       ?= cc
 BUILD    ?= build
 VERSION  := 0.1.0
@@ -162,9 +163,13 @@ install: all
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	for u in agent-run.service agent-run.socket agent-executors.slice; do \
+	for u in agent-run.service agent-run.socket agent-executors.slice \
+	    agent-gc.service agent-gc.timer agent-orphans.service agent-orphans.timer; do \
 	  sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
+	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
+	sed 's|@BINDIR@|$(BINDIR)|g' contrib/crontab > $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
+	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
 
 clean:
 	rm -rf build

@@ -7,6 +7,7 @@ load helpers
 	d=$BATS_TEST_TMPDIR/dest
 	run make -C "$BATS_TEST_DIRNAME/.." install DESTDIR="$d" PREFIX=/opt/at
 	assert_success
+	assert_file_exist "$d/etc/cron.d/agent-tools"
 	for b in agent-run agent-executor ckpt-write ckpt-inspect recover executor-reconnect executor-kill; do
 		assert_file_executable "$d/opt/at/bin/$b"
 		assert_file_exist "$d/opt/at/share/man/man1/$b.1"
@@ -30,11 +31,10 @@ load helpers
 @test "the installed units pass systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
 	p=$BATS_TEST_TMPDIR/prefix
-	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p"
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
 	assert_success
-	run systemd-analyze verify "$p/lib/systemd/system/agent-run.socket" \
-	    "$p/lib/systemd/system/agent-run.service" \
-	    "$p/lib/systemd/system/agent-executors.slice"
+	assert_equal "$(ls "$p"/lib/systemd/system | wc -l)" 7
+	run systemd-analyze verify "$p"/lib/systemd/system/*
 	assert_success
 	refute_output --partial "agent-run"
 }
@@ -65,4 +65,73 @@ load helpers
 	assert_output --partial "apt-get install -y no-such-package-xyz"
 	run setpriv --reuid=65534 --regid=65534 --clear-groups make -s -C "$BATS_TEST_TMPDIR" deps DEB_PKGS="make"
 	assert_success
+}
+
+# A real syslog socket for the test (none runs here): what it receives
+# goes to $1.  Removed in teardown.
+syslog_start() {
+	spawn python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("/dev/log")
+f = open(sys.argv[1], "ab", 0)
+while True:
+    f.write(s.recv(65536) + b"\n")' "$1"
+	touch "$BATS_TEST_TMPDIR/our-dev-log"
+	wait_for 5 test -S /dev/log
+}
+teardown() {
+	common_teardown
+	if [ -e "$BATS_TEST_TMPDIR/our-dev-log" ]; then rm -f /dev/log; fi
+}
+
+# cron_lines FILE: the command of each schedule line of a cron.d file.
+cron_lines() { grep -E '^[0-9*]' "$1" | cut -d' ' -f7-; }
+# cron_env FILE [VAR=VALUE...]: the environment cron gives its lines: its
+# default PATH, then the file's assignments, then the given overrides.
+cron_env() {
+	local f=$1
+	shift
+	echo PATH=/usr/bin:/bin
+	grep -E '^[A-Z_]+=' "$f"
+	printf '%s\n' "$@"
+}
+
+@test "the installed crontab works in cron's environment: the tools are found, messages reach syslog with a time, a failing stage fails loudly" {
+	[ "$(id -u)" = 0 ] || skip "needs root (the syslog socket)"
+	[ -e /dev/log ] && skip "a syslog socket exists here; its messages are not ours to read"
+	p=$BATS_TEST_TMPDIR/prefix
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
+	assert_success
+	tab=$p/etc/cron.d/agent-tools
+	assert_file_exist "$tab"
+	run grep -c '@BINDIR@' "$tab"
+	assert_output 0
+	syslog_start "$BATS_TEST_TMPDIR/syslog"
+	# An orphan: a checkpointed executor whose agent died.
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_kill9
+	mapfile -t envv < <(cron_env "$tab" "AGENT_WORK_DIR=$W")
+	shell=$(sed -n 's/^SHELL=//p' "$tab")
+	while IFS= read -r line; do
+		run env -i "${envv[@]}" "$shell" -c "$line"
+		assert_success
+		assert_output ""	# nothing for cron to mail
+	done < <(cron_lines "$tab")
+	wait_for 10 dead "$XPID"
+	wait_for 5 grep -q 'agent-orphans: .*"result":"killed"' "$BATS_TEST_TMPDIR/syslog"
+	# Syslog's header: a priority and a time before the tag.
+	run grep -E '^<[0-9]+>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} .*agent-orphans' "$BATS_TEST_TMPDIR/syslog"
+	assert_success
+	# A stage that fails: the line says so on stderr (cron mails it).
+	mapfile -t envv < <(cron_env "$tab" "AGENT_WORK_DIR=$BATS_TEST_TMPDIR/none")
+	while IFS= read -r line; do
+		run env -i "${envv[@]}" "$shell" -c "$line"
+		assert_output --regexp 'agent-(orphans|gc): failed \(status [1-9][0-9]*\)'
+	done < <(cron_lines "$tab")
+	wait_for 5 grep -q 'agent-gc: recover: .*none' "$BATS_TEST_TMPDIR/syslog"
+	# Without the file's PATH (cron's own) the tools are not found: the
+	# PATH line is what makes it work.
+	run env -i PATH=/usr/bin:/bin bash -c 'command -v recover'
+	[ "$p" = /usr/local ] || assert_failure
 }
