@@ -53,7 +53,7 @@ usage(FILE *fp, int status)
 	fprintf(fp,
 	    "usage: ckpt-inspect [-d WORK] [--json | --json-lines] [--framework ID]...\n"
 	    "                    [--executor ID]... [--task ID]... [--state STATE]...\n"
-	    "                    [--unacked] [--verify] [--updates]\n"
+	    "                    [--unacked] [--verify] [--updates] [--exit-status]\n"
 	    "       ckpt-inspect --file FILE [--type agent|framework|executor|task|updates]\n");
 	exit(status);
 }
@@ -454,6 +454,51 @@ verify_framework_end(void *ctx, struct state_agent *a,
 
 /* ---- --file: decode one checkpoint file ---- */
 
+/* Bytes as hex (at most 512 of them shown, then the count). */
+static json_t *
+hex_of(const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t shown = n > 512 ? 512 : n;
+	char *t = malloc(2 * shown + 32);
+	json_t *j;
+
+	if (t == NULL)
+		err(EX_OSERR, "malloc");
+	for (size_t i = 0; i < shown; i++) {
+		t[2 * i] = digits[p[i] >> 4];
+		t[2 * i + 1] = digits[p[i] & 15];
+	}
+	snprintf(t + 2 * shown, 32, shown < n ? "... (%zu bytes)" : "", n);
+	j = json_string(t);
+	free(t);
+	return j;
+}
+
+/* A record that does not decode: where, why, and its bytes. */
+static void
+put_damaged(long long off, const char *reason, const uint8_t *p, size_t n)
+{
+	json_t *j = json_pack("{s:I, s:s, s:o}", "offset", (json_int_t)off,
+	    "error", reason, "bytes", hex_of(p, n));
+
+	put_json(j, JSON_COMPACT);
+	putchar('\n');
+	json_decref(j);
+}
+
+/* The whole of a small file, for showing what did not decode. */
+static size_t
+read_some(const char *file, uint8_t *buf, size_t cap)
+{
+	FILE *fp = fopen(file, "re");
+	size_t n = fp ? fread(buf, 1, cap, fp) : 0;
+
+	if (fp)
+		fclose(fp);
+	return n;
+}
+
 static int
 decode_file(const char *file, const char *type)
 {
@@ -485,8 +530,15 @@ decode_file(const char *file, const char *type)
 	if (i < 4) {
 		ProtobufCMessage *m;
 		if ((rc = record_read_file(file, types[i].d, &m, &e)) < 0) {
+			static uint8_t raw[65536];
+			size_t n;
 			error_print(&e);
-			return error_exit_code(rc);
+			if (rc != -EBADMSG)
+				return error_exit_code(rc);
+			/* Show what is there: the bytes, with the offset. */
+			n = read_some(file, raw, sizeof(raw));
+			put_damaged(e.offset < 0 ? 0 : e.offset, e.reason, raw, n);
+			return EX_DATAERR;
 		}
 		json_t *j = pbjson_from_message(m);
 		put_json(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -503,11 +555,16 @@ decode_file(const char *file, const char *type)
 		error_print(&e);
 		return error_exit_code(rc);
 	}
+	bool damaged = false;
 	while ((rc = record_next(&r, &data, &len, &off, &e)) == RECORD_OK) {
 		ProtobufCMessage *m;
-		if ((rc = record_unpack(types[i].d, data, len, file, off, &m,
-		    &e)) < 0)
-			break;
+		if (record_unpack(types[i].d, data, len, file, off, &m, &e) < 0) {
+			/* Its length held: the records after it still decode. */
+			error_print(&e);
+			put_damaged(off, e.reason, data, len);
+			damaged = true;
+			continue;
+		}
 		json_t *j = json_pack("{s:I, s:o}", "offset", (json_int_t)off,
 		    "record", pbjson_from_message(m));
 		put_json(j, JSON_COMPACT);
@@ -515,16 +572,38 @@ decode_file(const char *file, const char *type)
 		json_decref(j);
 		protobuf_c_message_free_unpacked(m, NULL);
 	}
-	record_reader_close(&r);
 	if (rc == RECORD_TORN) {
+		/* The torn tail's bytes, from the end of the last whole record. */
+		static uint8_t raw[65536];
+		long long at = e.offset;
+		size_t n = 0;
 		error_print(&e);
+		if (record_reader_seek(&r, at, &e) == 0) {
+			ssize_t got = r.fd >= 0 ? pread(r.fd, raw, sizeof(raw), at) : 0;
+			n = got > 0 ? (size_t)got : 0;
+		}
+		put_damaged(at, "torn tail", raw, n);
+		record_reader_close(&r);
 		return EX_DATAERR;
 	}
+	record_reader_close(&r);
 	if (rc < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}
-	return EX_OK;
+	return damaged ? EX_DATAERR : EX_OK;
+}
+
+/* --exit-status: how many executors the filter kept. */
+static struct walk_visitor shown_inner;
+static size_t shown;
+
+static int
+count_executor(void *ctx, struct state_agent *a, struct state_framework *f,
+    struct state_executor *x)
+{
+	shown++;
+	return shown_inner.executor ? shown_inner.executor(ctx, a, f, x) : 0;
 }
 
 int
@@ -539,6 +618,7 @@ main(int argc, char *argv[])
 		{ "updates", no_argument, NULL, 'U' },
 		{ "file", required_argument, NULL, 'F' },
 		{ "type", required_argument, NULL, 'T' },
+		{ "exit-status", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -548,7 +628,7 @@ main(int argc, char *argv[])
 	struct walk_visitor v = { 0 };
 	struct ckpt_error e;
 	const char *work = NULL, *file = NULL, *type = NULL;
-	bool verify = false, updates = false;
+	bool verify = false, updates = false, exit_status = false;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "d:jf:e:t:h", longopts, NULL)) != -1) {
@@ -564,6 +644,7 @@ main(int argc, char *argv[])
 		case 'U': updates = true; break;
 		case 'F': file = optarg; break;
 		case 'T': type = optarg; break;
+		case 'E': exit_status = true; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -596,6 +677,10 @@ main(int argc, char *argv[])
 		v = (struct walk_visitor){ .executor = lines_executor };
 	else
 		v = tree;
+	if (exit_status) {
+		shown_inner = v;
+		v.executor = count_executor;
+	}
 	if ((rc = walk(work, &so, &opt.filter, &v, &e)) < 0) {
 		fflush(stdout);
 		error_print(&e);
@@ -604,5 +689,8 @@ main(int argc, char *argv[])
 	walk_filter_free(&opt.filter);
 	if (fflush(stdout) != 0 || ferror(stdout))
 		err(EX_IOERR, "stdout");
-	return opt.problems ? EX_DATAERR : EX_OK;
+	if (opt.problems)
+		return EX_DATAERR;
+	/* As grep and jq -e: nothing matched is 1. */
+	return exit_status && shown == 0 ? 1 : EX_OK;
 }

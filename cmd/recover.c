@@ -58,16 +58,18 @@ gc_delay(const char *work, long long delay, double headroom)
 
 struct print {
 	int table, orphans, none;	/* none: an agent holds the work dir */
+	size_t n;			/* runs printed */
 };
 
 static int
 print_run(void *ctx, const struct recovery_plan *p, const struct recovery_run *r)
 {
-	const struct print *pr = ctx;
+	struct print *pr = ctx;
 	json_t *o;
 
 	if (pr->orphans && (pr->none || r->identity != PROC_SAME))
 		return 0;
+	pr->n++;
 	o = recovery_run_json(p, r);
 	if (pr->table)
 		printf("%-20s %-20s %-8lld %-9s %-10s %-7zu %zu\n",
@@ -90,6 +92,7 @@ usage(FILE *fp, int status)
 	    "usage: recover [-d WORK] [--strict | --no-strict] [--repair] [--orphans]\n"
 	    "               [--json | --table] [--framework ID]... [--executor ID]...\n"
 	    "               [--task ID]... [--state STATE]... [--unacked]\n"
+	    "               [--exit-status]\n"
 	    "       recover [-d WORK] --gc [DELAY] [--disk-headroom FRACTION]\n"
 	    "               [--dry-run] [-0 | --print0 | --json]\n");
 	exit(status);
@@ -111,6 +114,7 @@ main(int argc, char *argv[])
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "print0", no_argument, NULL, '0' },
 		{ "disk-headroom", required_argument, NULL, 'H' },
+		{ "exit-status", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -120,7 +124,7 @@ main(int argc, char *argv[])
 	struct ckpt_error e;
 	const char *work = NULL;
 	int ch, rc, orphans = 0, table = isatty(1), gc = 0, dry = 0, nul = 0,
-	    json = 0;
+	    json = 0, exit_status = 0;
 	long long delay = 7LL * 24 * 3600 * 1000;	/* Mesos: one week */
 	double headroom = 0.1;				/* Mesos's default */
 	char *end;
@@ -148,6 +152,7 @@ main(int argc, char *argv[])
 				    optarg);
 			break;
 		case 'n': dry = 1; break;
+		case 'E': exit_status = 1; break;
 		case '0': nul = 1; break;
 		case 'H':
 			headroom = strtod(optarg, &end);
@@ -188,7 +193,7 @@ main(int argc, char *argv[])
 		return error_exit_code(rc);
 	}
 	/* An orphan: a live executor while no agent holds the work dir. */
-	struct print pr = { table, orphans, orphans && workdir_locked(work) };
+	struct print pr = { table, orphans, orphans && workdir_locked(work), 0 };
 	if (table)
 		printf("%-20s %-20s %-8s %-9s %-10s %-7s %s\n", "FRAMEWORK",
 		    "EXECUTOR", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS");
@@ -201,5 +206,6 @@ main(int argc, char *argv[])
 	walk_filter_free(&filter);
 	if (fflush(stdout) != 0)
 		err(EX_IOERR, "stdout");
-	return EX_OK;
+	/* As grep and jq -e: no run in the plan is 1. */
+	return exit_status && pr.n == 0 ? 1 : EX_OK;
 }

@@ -40,8 +40,8 @@ _agent_tools() {
 	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --cgroup-root --listen --attach --update-retry-interval --driver-queue --help --version" ;;
 	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --secret-fd --cgroup-root --user --help --version" ;;
 	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --force --help --version" ;;
-	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --help --version" ;;
-	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --framework --executor --task --state --unacked --gc --disk-headroom --dry-run --print0 --help --version" ;;
+	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --exit-status --help --version" ;;
+	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --framework --executor --task --state --unacked --gc --disk-headroom --dry-run --print0 --exit-status --help --version" ;;
 	executor-reconnect) opts="--work-dir --framework --executor --run --timeout --help --version" ;;
 	executor-kill) opts="--work-dir --framework --executor --run --grace --force --help --version" ;;
 	esac

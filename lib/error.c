@@ -74,7 +74,6 @@ error_exit_code(int code)
 	case EEXIST:
 	case ENOTDIR:
 	case EISDIR:
-	case EACCES:
 	case EROFS:
 		return EX_CANTCREAT;
 	case ESRCH:
@@ -84,6 +83,7 @@ error_exit_code(int code)
 	case ENOMEM:
 		return EX_OSERR;
 	case EPERM:
+	case EACCES:
 		return EX_NOPERM;
 	default:
 		return EX_IOERR;

@@ -304,3 +304,59 @@ three_tasks() {
 	assert_success
 	refute_output --partial "EVIL"
 }
+
+@test "a work dir the caller may not read: permission denied (77), not 'no checkpoint'" {
+	command -v setpriv >/dev/null || skip "no setpriv"
+	[ "$(id -u)" = 0 ] || skip "needs root to become another user"
+	setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$BIN/ckpt-inspect" ||
+	    skip "uid 65534 cannot run $BIN/ckpt-inspect"
+	make_workdir
+	d=$(mktemp -d /tmp/agent-perm.XXXXXX)
+	cp -a "$W" "$d/w"
+	chmod 0755 "$d" "$d/w"
+	for t in "ckpt-inspect -d $d/w" "ckpt-inspect -d $d/w --verify" "recover -d $d/w"; do
+		run setpriv --reuid=65534 --regid=65534 --clear-groups $BIN/$t
+		assert_failure 77
+		assert_output --partial "$d/w/meta: Permission denied"
+		refute_output --partial "no checkpoint"
+	done
+	rm -rf "$d"
+}
+
+@test "--file on damaged records: what decodes is shown, a bad record as its offset, reason and bytes; a torn tail too (65)" {
+	make_workdir
+	update TASK_STARTING >/dev/null
+	update TASK_RUNNING >/dev/null
+	update TASK_FINISHED >/dev/null
+	f=$W/$TASK_DIR/task.updates
+	# Damage the second record's body (its length is intact), tear the end.
+	second=$(ckpt-inspect --file "$f" | jq -s '.[1].offset')
+	printf '\xff\xff\xff' | dd of="$f" bs=1 seek=$((second + 6)) conv=notrunc 2>/dev/null
+	printf '\x40\x00' >> "$f"
+	run ckpt-inspect --file "$f"
+	assert_failure 65
+	assert_line --partial '"state":"TASK_STARTING"'
+	assert_line --partial '"state":"TASK_FINISHED"'
+	assert_line --regexp "^\\{\"offset\":$second,\"error\":\"[^\"]+\",\"bytes\":\"[0-9a-f]*ffffff[0-9a-f]*\"\\}$"
+	assert_line --regexp '^\{"offset":[0-9]+,"error":"torn tail","bytes":"4000"\}$'
+	printf '\x04\x00\x00\x00\xff\xff\xff\xff' > "$W/$TASK_DIR/task.info"
+	run ckpt-inspect --file "$W/$TASK_DIR/task.info"
+	assert_failure 65
+	assert_line '{"offset":0,"error":"record of 4 bytes is not a valid mesos.Task","bytes":"04000000ffffffff"}'
+}
+
+@test "--exit-status: a filter that matches nothing exits 1, as grep and jq -e do (ckpt-inspect and recover)" {
+	make_workdir
+	run ckpt-inspect -d "$W" --task NOPE --exit-status --json-lines
+	assert_failure 1
+	assert_output ""
+	run ckpt-inspect -d "$W" --task T1 --exit-status --json-lines
+	assert_success
+	run ckpt-inspect -d "$W" --task NOPE --json-lines
+	assert_success
+	run recover -d "$W" --task NOPE --exit-status --json
+	assert_failure 1
+	run recover -d "$W" --task T1 --exit-status --json
+	assert_success
+	assert_output --partial '"T1"'
+}
