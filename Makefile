@@ -162,6 +162,9 @@ install: all
 	  install -m 0644 completions/agent-tools.bash \
 	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
+	install -d $(DESTDIR)$(PREFIX)/lib/bats/agent-tools $(DESTDIR)$(PREFIX)/share/doc/agent-tools
+	install -m 0644 contrib/bats/agent-tools/load.bash $(DESTDIR)$(PREFIX)/lib/bats/agent-tools/load.bash
+	install -m 0644 LICENSE README.md $(DESTDIR)$(PREFIX)/share/doc/agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	for u in agent-run.service agent-run.socket agent-executors.slice \
 	    agent-gc.service agent-gc.timer agent-orphans.service agent-orphans.timer; do \

@@ -14,16 +14,31 @@ _agent_tools_workdir() {
 	echo "${AGENT_WORK_DIR:-}"
 }
 
-# _agent_tools_ids frameworks|executors|tasks: ids found in the work dir.
+# _agent_tools_option OPT...: the value of the first of these options on
+# the command line.
+_agent_tools_option() {
+	local i o
+	for ((i = 1; i < ${#COMP_WORDS[@]} - 1; i++)); do
+		for o in "$@"; do
+			[ "${COMP_WORDS[i]}" = "$o" ] && { echo "${COMP_WORDS[i + 1]}"; return; }
+			case ${COMP_WORDS[i]} in "$o"=*) echo "${COMP_WORDS[i]#"$o"=}"; return ;; esac
+		done
+	done
+}
+
+# _agent_tools_ids frameworks|executors|tasks: ids found in the work dir
+# (executors and tasks of the framework given with -f, when one is).
 _agent_tools_ids() {
-	local w a d
+	local w a d f
 	w=$(_agent_tools_workdir)
 	[ -n "$w" ] && [ -d "$w/meta/slaves" ] || return
 	a=$w/meta/slaves/latest
+	f=$(_agent_tools_option -f --framework)
+	f=${f:-*}
 	case $1 in
 	frameworks) d=("$a"/frameworks/*/) ;;
-	executors) d=("$a"/frameworks/*/executors/*/) ;;
-	tasks) d=("$a"/frameworks/*/executors/*/runs/*/tasks/*/) ;;
+	executors) d=("$a"/frameworks/$f/executors/*/) ;;
+	tasks) d=("$a"/frameworks/$f/executors/*/runs/*/tasks/*/) ;;
 	esac
 	local p
 	for p in "${d[@]}"; do
@@ -51,7 +66,13 @@ _agent_tools() {
 		return ;;
 	esac
 	case $prev in
-	-d | --work-dir | --file | --log | --executor-path | --listen | --attach)
+	-d | --work-dir | --cgroup-root)
+		# Directories, shown as such (a trailing /) and entered.
+		compopt -o filenames 2>/dev/null
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return ;;
+	--file | --log | --executor-path | --listen | --attach)
+		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-f | --framework)

@@ -117,7 +117,8 @@ fill(struct record_reader *r, size_t want)
 {
 	if (r->len - r->pos >= want || r->eof || r->error)
 		return r->len - r->pos;
-	memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+	if (r->pos > 0 && r->len > r->pos)
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
 	r->len -= r->pos;
 	r->pos = 0;
 	/* Small files (.info) get a small window; one that fills it gets

@@ -73,3 +73,20 @@ E1
 T1
 T9"
 }
+
+@test "bash: -d offers directories only; executors and tasks follow -f" {
+	make_workdir
+	echo '{"user":"u","name":"fw2","id":"F2","checkpoint":true}' | ckpt-write -d "$W" framework
+	echo '{"executor_id":"E2","framework_id":"F2","command":{"value":"true","arguments":["true"],"shell":false}}' | ckpt-write -d "$W" executor
+	touch "$BATS_TEST_TMPDIR/wfile"
+	run complete_words ckpt-inspect -d "$BATS_TEST_TMPDIR/w"
+	assert_output "$BATS_TEST_TMPDIR/w"
+	run complete_words ckpt-inspect -d "$BATS_TEST_TMPDIR/wf"
+	assert_output ""
+	run complete_words executor-kill -d "$W" -e ""
+	assert_output E1$'\n'E2
+	run complete_words executor-kill -d "$W" -f F2 -e ""
+	assert_output E2
+	run complete_words executor-kill -d "$W" --framework=F1 -e ""
+	assert_output E1
+}

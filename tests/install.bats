@@ -135,3 +135,20 @@ cron_env() {
 	run env -i PATH=/usr/bin:/bin bash -c 'command -v recover'
 	[ "$p" = /usr/local ] || assert_failure
 }
+
+@test "the bats library: installed where bats_load_library finds it, and its man page's example test passes" {
+	p=$BATS_TEST_TMPDIR/prefix
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
+	assert_success
+	assert_file_exist "$p/lib/bats/agent-tools/load.bash"
+	assert_file_exist "$p/share/man/man7/agent-tools-bats.7"
+	# The EXAMPLES test, with `sleep` as the server.
+	t=$BATS_TEST_TMPDIR/mine.bats
+	sed -n '/^\.Sh EXAMPLES/,/^\.Sh/p' "$BATS_TEST_DIRNAME/../man/agent-tools-bats.7" |
+	    sed -n '/^\.Bd -literal/,/^\.Ed/p' | sed '1d;$d' |
+	    sed 's|/usr/bin/my-server --port 8080|sleep 1000|' > "$t"
+	grep -q '@test "my server survives an agent restart"' "$t"
+	run env PATH="$p/bin:$PATH" BATS_LIB_PATH="$p/lib/bats:/usr/lib/bats" bats --tap "$t"
+	assert_success
+	assert_line "ok 1 my server survives an agent restart"
+}

@@ -39,6 +39,8 @@ struct buf {
 static void
 buf_add(struct buf *b, const char *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (b->len + n > b->cap) {
 		size_t cap = b->cap ? b->cap : 65536;
 		while (cap < b->len + n)
@@ -54,7 +56,8 @@ buf_add(struct buf *b, const char *p, size_t n)
 static void
 buf_take(struct buf *b, size_t n)
 {
-	memmove(b->p, b->p + n, b->len - n);
+	if (b->len > n)
+		memmove(b->p, b->p + n, b->len - n);
 	b->len -= n;
 }
 

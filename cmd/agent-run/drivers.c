@@ -587,7 +587,8 @@ driver_lines(struct agent *a, struct driver *d)
 	}
 	if (d->gone)
 		return;
-	memmove(d->ibuf, p, left);
+	if (left > 0)
+		memmove(d->ibuf, p, left);
 	d->ilen = left;
 	if (d->ilen > COMMAND_MAX_LINE && !driver_lines_waiting(d)) {
 		/* Its answer comes with its newline. */
