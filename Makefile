@@ -36,6 +36,8 @@ ifeq ($(FAULT),1)
 override CFLAGS += -DCKPT_FAULT
 endif
 
+UNITS    := agent-run.service agent-run.socket agent-executors.slice \
+            agent-gc.service agent-gc.timer agent-orphans.service agent-orphans.timer
 PROGS    := agent-run agent-executor ckpt-write ckpt-inspect recover \
             executor-reconnect executor-kill
 PROTOS   := $(wildcard proto/*.proto)
@@ -49,7 +51,7 @@ BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_TIME ?= 60
 
-.PHONY: all check bench benches demo install clean deps stress fuzz fuzzers valgrind
+.PHONY: all check bench benches demo install uninstall dist clean deps stress fuzz fuzzers valgrind
 .SECONDARY:
 
 all: $(BINS)
@@ -158,21 +160,44 @@ install: all
 	install -m 0755 $(BINS) $(DESTDIR)$(BINDIR)
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(MANDIR)/man1
 	install -m 0644 $(wildcard man/*.7) $(DESTDIR)$(MANDIR)/man7
+	install -m 0644 completions/agent-tools.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent-tools
 	for p in $(PROGS); do \
-	  install -m 0644 completions/agent-tools.bash \
-	    $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
+	  ln -sf agent-tools $(DESTDIR)$(PREFIX)/share/bash-completion/completions/$$p; done
 	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/bats/agent-tools $(DESTDIR)$(PREFIX)/share/doc/agent-tools
 	install -m 0644 contrib/bats/agent-tools/load.bash $(DESTDIR)$(PREFIX)/lib/bats/agent-tools/load.bash
 	install -m 0644 LICENSE README.md $(DESTDIR)$(PREFIX)/share/doc/agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	for u in agent-run.service agent-run.socket agent-executors.slice \
-	    agent-gc.service agent-gc.timer agent-orphans.service agent-orphans.timer; do \
+	for u in $(UNITS); do \
 	  sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
 	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
 	sed 's|@BINDIR@|$(BINDIR)|g' contrib/crontab > $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
+
+# What install put there, and nothing else.
+uninstall:
+	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) \
+	  $(PROGS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
+	  $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(wildcard man/*.7)) \
+	  $(PROGS:%=$(DESTDIR)$(PREFIX)/share/bash-completion/completions/%) \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agent-tools \
+	  $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools \
+	  $(DESTDIR)$(PREFIX)/lib/bats/agent-tools/load.bash \
+	  $(DESTDIR)$(PREFIX)/share/doc/agent-tools/LICENSE \
+	  $(DESTDIR)$(PREFIX)/share/doc/agent-tools/README.md \
+	  $(UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
+	  $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
+	-rmdir $(DESTDIR)$(PREFIX)/lib/bats/agent-tools $(DESTDIR)$(PREFIX)/share/doc/agent-tools 2>/dev/null
+
+# A versioned tarball of the tree as committed (git archive), which
+# builds and passes make check once unpacked.
+dist:
+	@mkdir -p $(BUILD)
+	git archive --format=tar.gz --prefix=agent-tools-$(VERSION)/ \
+	  -o $(BUILD)/agent-tools-$(VERSION).tar.gz HEAD
+	@echo $(BUILD)/agent-tools-$(VERSION).tar.gz
 
 clean:
 	rm -rf build

@@ -152,3 +152,45 @@ cron_env() {
 	assert_success
 	assert_line "ok 1 my server survives an agent restart"
 }
+
+@test "bash completion is installed once, with a link per binary; make uninstall removes every file install wrote" {
+	d=$BATS_TEST_TMPDIR/dest
+	run make -C "$BATS_TEST_DIRNAME/.." install DESTDIR="$d" PREFIX=/opt/at
+	assert_success
+	c=$d/opt/at/share/bash-completion/completions
+	assert_file_exist "$c/agent-tools"
+	for b in agent-run agent-executor ckpt-write ckpt-inspect recover executor-reconnect executor-kill; do
+		assert_equal "$(readlink "$c/$b")" agent-tools
+	done
+	assert_file_exist "$d/opt/at/share/doc/agent-tools/LICENSE"
+	run make -C "$BATS_TEST_DIRNAME/.." uninstall DESTDIR="$d" PREFIX=/opt/at
+	assert_success
+	run find "$d" -type f -o -type l
+	assert_output ""
+}
+
+@test "make dist: a versioned tarball of the tree that builds once unpacked" {
+	command -v git >/dev/null || skip "no git"
+	git -C "$BATS_TEST_DIRNAME/.." rev-parse HEAD >/dev/null 2>&1 || skip "not a git checkout"
+	b=$BATS_TEST_TMPDIR/b
+	run make -C "$BATS_TEST_DIRNAME/.." dist BUILD="$b"
+	assert_success
+	v=$(sed -n 's/^VERSION *:= *//p' "$BATS_TEST_DIRNAME/../Makefile")
+	assert_file_exist "$b/agent-tools-$v.tar.gz"
+	tar -xzf "$b/agent-tools-$v.tar.gz" -C "$BATS_TEST_TMPDIR"
+	s=$BATS_TEST_TMPDIR/agent-tools-$v
+	for f in Makefile LICENSE README.md .ci/run cmd lib proto tests man completions contrib; do
+		assert_exist "$s/$f"
+	done
+	run make -s -C "$s" all
+	assert_success
+	run "$s/build/bin/agent-run" --version
+	assert_output "agent-run $v"
+}
+
+@test "every man page names the toolkit's version (.Os)" {
+	v=$(sed -n 's/^VERSION *:= *//p' "$BATS_TEST_DIRNAME/../Makefile")
+	for m in "$BATS_TEST_DIRNAME"/../man/*.[17]; do
+		grep -qx ".Os agent-tools $v" "$m" || fail "$m: .Os is not 'agent-tools $v'"
+	done
+}
