@@ -3,7 +3,8 @@
  * for scripts, ssh and people.  Commands from stdin go to the agent;
  * events come to stdout, exactly as when driving the agent on its stdin.
  * It exits 0 once its input has ended and every command it sent has been
- * answered (an answer names its line), 69 when no agent listens, 77 when
+ * answered (an answer names its line; the agent then closes the
+ * connection), 69 when no agent listens, 77 when
  * the agent refuses it, 75 when the agent went away with commands
  * unanswered, 74 when stdout cannot be written.
  *
@@ -71,6 +72,8 @@ is_command(const char *line, size_t n)
 	char *s;
 	bool yes;
 
+	if (n == 0)
+		return false;
 	if (n > COMMAND_MAX_LINE || memchr(line, '\0', n) != NULL)
 		return true;
 	if ((s = strndup(line, n)) == NULL)
@@ -160,12 +163,12 @@ attach_main(const char *path)
 			  .events = POLLIN },
 			{ .fd = fd, .events = POLLIN | (out.len ? POLLOUT : 0) },
 		};
+		/* Our input is done: the agent answers what it got, then closes
+		 * the connection, which ends this loop. */
 		if (in_eof && out.len == 0 && !half_closed) {
 			shutdown(fd, SHUT_WR);
 			half_closed = true;
 		}
-		if (half_closed && answers >= sent)
-			break;
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;

@@ -120,10 +120,19 @@ driver_drop(struct driver *d, const char *why)
 
 /* ---- the output queues ---- */
 
+static bool driver_lines_waiting(const struct driver *d);
+
+/* owed: an answer, or a pending update it attached to (not an event
+ * every driver gets). */
 static void
-queue(struct driver *d, const char *text, size_t n)
+queue(struct driver *d, const char *text, size_t n, bool owed)
 {
 	if (d->gone)
+		return;
+	/* A connection whose input has ended and whose lines are all done
+	 * gets nothing new but what it is owed: it drains, then is closed
+	 * (drivers_poll). */
+	if (!owed && !d->stdio && d->eof && !driver_lines_waiting(d))
 		return;
 	if (d->olen + n > d->ocap) {
 		size_t cap = d->ocap ? d->ocap : 65536;
@@ -162,7 +171,7 @@ emit(json_t *o)
 	struct driver *d;
 
 	TAILQ_FOREACH(d, &drivers, link)
-		queue(d, text, n);
+		queue(d, text, n, false);
 	free(text);
 }
 
@@ -173,7 +182,7 @@ emit_to(struct driver *d, json_t *o)
 	char *text = line_of(o, &n);
 
 	if (d != NULL)
-		queue(d, text, n);
+		queue(d, text, n, true);
 	free(text);
 }
 
@@ -567,7 +576,7 @@ driver_lines(struct agent *a, struct driver *d)
 
 	/* After a fatal error nothing more is done: one error, then exit. */
 	while (!a->quit && !d->gone && a->n_launches < LAUNCH_BATCH &&
-	    (nl = memchr(p, '\n', left)) != NULL) {
+	    left > 0 && (nl = memchr(p, '\n', left)) != NULL) {
 		*nl = '\0';
 		cur.d = d;
 		cur.line = ++d->line;
@@ -675,7 +684,7 @@ drivers_poll(struct agent *a)
 			continue;
 		}
 		if (d->gone || (d->eof && !driver_lines_waiting(d) &&
-		    d->olen == 0)) {
+		    d->olen == 0 && d->catch_next >= d->catch_end)) {
 			if (!d->gone)
 				log_driver(d, "detached");
 			driver_close(a, d);
