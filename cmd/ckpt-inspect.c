@@ -93,9 +93,11 @@ tree_run(const struct state_run *r)
 	print_errors(&r->errors, 8);
 	for (size_t i = 0; i < r->n_tasks; i++) {
 		const struct state_task *t = &r->tasks[i];
-		printf("        task %s %s updates %zu unacked %zu%s\n", t->id,
+		printf("        task %s %s updates %zu unacked %zu%s%s\n", t->id,
 		    task_state_name(task_effective_state(t)), t->n_updates,
-		    t->n_pending, t->torn ? " torn-tail" : "");
+		    t->n_pending, t->torn ? " torn-tail" : "", t->ended ?
+		    " (ended while no agent ran; its final update is still to "
+		    "be delivered)" : "");
 		print_errors(&t->errors, 10);
 	}
 }

@@ -199,9 +199,10 @@ recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
 	json_object_set_new(o, "pending", json_integer((json_int_t)r->pending));
 	for (size_t t = 0; t < run->n_tasks; t++) {
 		const struct state_task *tk = &run->tasks[t];
-		json_array_append_new(tasks, json_pack("{s:s, s:s, s:i}", "id",
-		    tk->id, "state", task_state_name(task_effective_state(tk)),
-		    "pending", (int)tk->n_pending));
+		json_array_append_new(tasks, json_pack("{s:s, s:s, s:i, s:b}",
+		    "id", tk->id, "state",
+		    task_state_name(task_effective_state(tk)), "pending",
+		    (int)tk->n_pending, "final_update_pending", tk->ended));
 		add_errors(errors, &tk->errors);
 	}
 	json_object_set_new(o, "tasks", tasks);

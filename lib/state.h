@@ -51,6 +51,9 @@ struct state_task {
 	bool torn;			/* the stream has a torn tail ... */
 	long long valid_end;		/* ... after this many bytes */
 	bool repaired;			/* ... which was truncated away */
+	bool ended;			/* executor.exit says it ended, the stream
+					 * does not: its final update is to come */
+	int end_state;			/* ... and what that update will be */
 	struct state_errors errors;
 };
 

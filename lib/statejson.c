@@ -63,6 +63,7 @@ statejson_task(const struct state_task *t, int verbose)
 	json_object_set_new(o, "updates", json_integer((json_int_t)t->n_updates));
 	json_object_set_new(o, "acks", json_integer((json_int_t)t->n_acks));
 	json_object_set_new(o, "unacked", json_integer((json_int_t)t->n_pending));
+	json_object_set_new(o, "final_update_pending", json_boolean(t->ended));
 	p = json_array();
 	for (size_t i = 0; i < t->n_pending; i++)
 		json_array_append_new(p, statejson_pending(&t->pending[i]));

@@ -55,6 +55,8 @@ task_state_parse(const char *text)
 int
 task_effective_state(const struct state_task *t)
 {
+	if (t->ended)
+		return t->end_state;
 	if (t->latest_state >= 0)
 		return t->latest_state;
 	return t->info ? (int)t->info->state : -1;

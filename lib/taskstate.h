@@ -17,8 +17,9 @@ const char *task_state_name(int state);
 int task_state_parse(const char *text);
 
 struct state_task;
-/* The state of t: its latest checkpointed update's, else task.info's,
- * else -1 (shown as TASK_UNKNOWN). */
+/* The state of t: the one its executor.exit gives when the task ended
+ * while no agent ran (its final update still to come), else its latest
+ * checkpointed update's, else task.info's, else -1 (TASK_UNKNOWN). */
 int task_effective_state(const struct state_task *t);
 
 /* executor.exit, written by the executor: "exited N", "signaled N",

@@ -14,6 +14,7 @@
 #include "at.h"
 #include "paths.h"
 #include "record.h"
+#include "taskstate.h"
 
 /* ---- errors and paths ---- */
 
@@ -318,6 +319,12 @@ read_run(struct walker *w, int fd, struct state_run *r)
 		l.v[i] = NULL;
 		r->n_tasks++;
 		rc = read_task(w, tfd, t);
+		/* executor.exit, and the stream has no end: the task ended
+		 * while no agent ran, its final update is still to come. */
+		if (rc == 0 && !t->terminal && r->exit_kind != EXIT_NONE) {
+			t->ended = true;
+			t->end_state = exit_state(r->exit_kind, r->exit_value);
+		}
 		pop(w, told);
 		close(tfd);
 		if (rc == 0 && !walk_task_matches(w->f, t)) {

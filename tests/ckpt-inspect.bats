@@ -360,3 +360,26 @@ three_tasks() {
 	assert_success
 	assert_output --partial '"T1"'
 }
+
+@test "a task that ended while no agent ran: shown ended (its exit's state), its final update still to come, not RUNNING" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sh -c 'while [ ! -e go ]; do sleep 0.05; done; exit 3'
+	agent_kill9
+	box=$(sandbox F1 E1)
+	touch "$box/go"
+	exit_file=$(readlink -f "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest)/executor.exit
+	wait_for 10 test -s "$exit_file"
+	run ckpt-inspect -d "$W"
+	assert_output --partial "task T1 TASK_FAILED updates 2 unacked 2 (ended while no agent ran; its final update is still to be delivered)"
+	run ckpt-inspect -d "$W" --json-lines
+	assert_output --partial '"state":"TASK_FAILED"'
+	assert_output --partial '"final_update_pending":true'
+	run recover -d "$W" --json
+	assert_output --partial '"state":"TASK_FAILED","pending":2,"final_update_pending":true'
+	run ckpt-inspect -d "$W" --state failed --exit-status --json-lines
+	assert_success
+	# The next agent delivers it, once.
+	agent_start
+	wait_event '.event=="update" and .state=="TASK_FAILED"'
+	assert_equal "$(count '.state=="TASK_FAILED"')" 1
+}
