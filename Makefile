@@ -10,9 +10,9 @@ CC       ?= cc
 BUILD    ?= build
 VERSION  := 0.1.0
 
-PKGS     := libprotobuf-c libbsd-overlay jansson libdeflate
+PKGS     := libprotobuf-c libbsd-overlay jansson libdeflate smartcols
 DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
-            libbsd-dev libjansson-dev libdeflate-dev bats bats-assert bats-support \
+            libbsd-dev libjansson-dev libdeflate-dev libsmartcols-dev bats bats-assert bats-support \
             bats-file python3 procps util-linux mandoc strace bc jq zsh clang libclang-rt-dev valgrind
 
 CFLAGS   ?= -O2 -g

@@ -345,12 +345,15 @@ update_line(void *vctx, long long off, const Mesos__StatusUpdateRecord *rec,
 		putchar('\n');
 	} else {
 		const char *state = json_string_value(json_object_get(o, "state"));
-		printf("%8lld  %-6s %-36s %-16s %.3f %s\n", off,
+		char when[48];
+		printf("%8lld  %-6s %-36s %-16s %s", off,
 		    json_string_value(json_object_get(o, "type")),
 		    json_string_value(json_object_get(o, "uuid")),
-		    state ? state : "", json_number_value(json_object_get(o,
-		    "timestamp")), rec->type == MESOS__STATUS_UPDATE_RECORD__TYPE__ACK ?
-		    "" : acked ? "acked" : "PENDING");
+		    state ? state : "", cli_time_iso(json_number_value(
+		    json_object_get(o, "timestamp")), when, sizeof(when)));
+		if (rec->type != MESOS__STATUS_UPDATE_RECORD__TYPE__ACK)
+			printf(" %s", acked ? "acked" : "PENDING");
+		putchar('\n');
 	}
 	json_decref(o);
 }

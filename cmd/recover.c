@@ -1,6 +1,7 @@
 /* recover: print the recovery plan an agent would follow on this work dir. */
 #include <err.h>
 #include <getopt.h>
+#include <libsmartcols.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -59,6 +60,7 @@ gc_delay(const char *work, long long delay, double headroom)
 struct print {
 	int table, orphans, none;	/* none: an agent holds the work dir */
 	size_t n;			/* runs printed */
+	struct libscols_table *t;	/* --table: sized once every row is in */
 };
 
 static int
@@ -71,13 +73,24 @@ print_run(void *ctx, const struct recovery_plan *p, const struct recovery_run *r
 		return 0;
 	pr->n++;
 	o = recovery_run_json(p, r);
-	if (pr->table)
-		printf("%-20s %-20s %-8lld %-9s %-10s %-7zu %zu\n",
-		    r->framework->id, r->executor->id, (long long)r->run->pid,
-		    json_string_value(json_object_get(o, "process")),
-		    recovery_action_name(r->action), r->pending,
+	if (pr->table) {
+		struct libscols_line *l = scols_table_new_line(pr->t, NULL);
+		char pid[24], pending[24], errors[24];
+		snprintf(pid, sizeof(pid), "%lld", (long long)r->run->pid);
+		snprintf(pending, sizeof(pending), "%zu", r->pending);
+		snprintf(errors, sizeof(errors), "%zu",
 		    json_array_size(json_object_get(o, "errors")));
-	else {
+		if (l == NULL || scols_line_set_data(l, 0, r->framework->id) ||
+		    scols_line_set_data(l, 1, r->executor->id) ||
+		    scols_line_set_data(l, 2, r->run->id) ||
+		    scols_line_set_data(l, 3, pid) ||
+		    scols_line_set_data(l, 4, json_string_value(
+		    json_object_get(o, "process"))) ||
+		    scols_line_set_data(l, 5, recovery_action_name(r->action)) ||
+		    scols_line_set_data(l, 6, pending) ||
+		    scols_line_set_data(l, 7, errors))
+			err(EX_OSERR, "table");
+	} else {
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 	}
@@ -193,10 +206,19 @@ main(int argc, char *argv[])
 		return error_exit_code(rc);
 	}
 	/* An orphan: a live executor while no agent holds the work dir. */
-	struct print pr = { table, orphans, orphans && workdir_locked(work), 0 };
-	if (table)
-		printf("%-20s %-20s %-8s %-9s %-10s %-7s %s\n", "FRAMEWORK",
-		    "EXECUTOR", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS");
+	struct print pr = { table, orphans, orphans && workdir_locked(work), 0, NULL };
+	if (table) {
+		static const char *const cols[] = { "FRAMEWORK", "EXECUTOR",
+		    "RUN", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS" };
+		/* Columns as wide as their widest cell (Mesos ids are 40
+		 * characters and more): libsmartcols, as lsblk and findmnt. */
+		if ((pr.t = scols_new_table()) == NULL)
+			err(EX_OSERR, "table");
+		for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+			if (scols_table_new_column(pr.t, cols[i], 0, i >= 3 &&
+			    i != 4 && i != 5 ? SCOLS_FL_RIGHT : 0) == NULL)
+				err(EX_OSERR, "table");
+	}
 	if ((rc = recovery_walk(work, &so, &filter, false, print_run, &pr,
 	    &e)) < 0) {
 		fflush(stdout);
@@ -204,6 +226,10 @@ main(int argc, char *argv[])
 		return error_exit_code(rc);
 	}
 	walk_filter_free(&filter);
+	if (pr.t != NULL) {
+		scols_print_table(pr.t);
+		scols_unref_table(pr.t);
+	}
 	if (fflush(stdout) != 0)
 		err(EX_IOERR, "stdout");
 	/* As grep and jq -e: no run in the plan is 1. */

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef VERSION
 #define VERSION "0"
@@ -63,4 +64,27 @@ cli_duration(const char *text, long long *ms)
 			return 0;
 		}
 	return -EINVAL;
+}
+
+const char *
+cli_time_iso(double t, char *buf, size_t len)
+{
+	time_t secs = (time_t)t;
+	int ms = (int)((t - (double)secs) * 1000.0 + 0.5);
+	struct tm tm;
+	char date[32], zone[8];
+
+	if (t <= 0 || localtime_r(&secs, &tm) == NULL) {
+		snprintf(buf, len, "-");
+		return buf;
+	}
+	if (ms >= 1000) {
+		ms -= 1000;
+		secs++;
+		localtime_r(&secs, &tm);
+	}
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	strftime(zone, sizeof(zone), "%z", &tm);	/* +0100 -> +01:00 */
+	snprintf(buf, len, "%s.%03d%.3s:%.2s", date, ms, zone, zone + 3);
+	return buf;
 }

@@ -18,4 +18,10 @@ void cli_version(void);
  * -EINVAL. */
 int cli_duration(const char *text, long long *ms);
 
+/* A time (seconds since the epoch) as people read it: ISO 8601 in local
+ * time with milliseconds and the offset, "2023-11-14T22:13:20.500+00:00"
+ * (like journalctl -o short-iso-precise); "-" for 0.  Into buf (at
+ * least 40 bytes). */
+const char *cli_time_iso(double t, char *buf, size_t len);
+
 #endif

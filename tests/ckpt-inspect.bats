@@ -114,9 +114,12 @@ three_tasks() {
 	assert_equal "${#lines[@]}" 4
 	assert_line --index 0 --regexp '"acknowledged":true.*"offset":0,.*"state":"TASK_RUNNING","timestamp":1700000000.5,"type":"UPDATE"'
 	assert_line --index 2 --partial '"type":"ACK"'
-	run ckpt-inspect -d "$W" --updates --task T1
+	# Text times are local ISO 8601 (JSON keeps the epoch).
+	TZ=UTC run ckpt-inspect -d "$W" --updates --task T1
 	assert_line --index 0 "F1/E1/T1:"
-	assert_line --index 1 --regexp '^ +0  UPDATE [0-9a-f-]{36} TASK_RUNNING +1700000000.500 PENDING$'
+	assert_line --index 1 --regexp '^ +0  UPDATE [0-9a-f-]{36} TASK_RUNNING +2023-11-14T22:13:20.500\+00:00 PENDING$'
+	TZ=Asia/Kolkata run ckpt-inspect -d "$W" --updates --task T1
+	assert_line --index 1 --partial '2023-11-15T03:43:20.500+05:30 PENDING'
 }
 
 @test "--verify: 0 on a clean work dir" {

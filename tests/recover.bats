@@ -34,8 +34,22 @@ load helpers
 	assert_equal "${#lines[@]}" 1
 	echo "$output" | jq -e --argjson pid "$XPID" '.framework_id=="F1" and .executor_id=="E1" and .pid==$pid and .alive and .process=="same" and .reboot==false and .checkpoint and .action=="reconnect" and .pending==2 and (.errors|length)==0 and .tasks[0].id=="T1"'
 	run recover -d "$W" --table
-	assert_line --index 0 --regexp '^FRAMEWORK +EXECUTOR +PID +PROCESS +ACTION +PENDING +ERRORS$'
-	assert_line --index 1 --regexp "^F1 +E1 +$XPID +same +reconnect +2 +0$"
+	assert_line --index 0 --regexp '^FRAMEWORK +EXECUTOR +RUN +PID +PROCESS +ACTION +PENDING +ERRORS$'
+	assert_line --index 1 --regexp "^F1 +E1 +[0-9a-f-]{36} +$XPID +same +reconnect +2 +0$"
+}
+
+@test "--table: columns as wide as their content (40-character Mesos ids keep the table aligned)" {
+	python3 "$FIXTURES/mesos_workdir.py" "$W" 999999
+	run recover -d "$W" --table --no-strict
+	assert_success
+	# Every column starts at the same place in the header and the row.
+	hdr=${lines[0]} row=${lines[1]}
+	for col in EXECUTOR RUN; do
+		pre=${hdr%%"$col"*}
+		[ "${row:${#pre}-1:1}" = " " ] || fail "column $col: the row's cell does not start where its header does"
+		[ "${row:${#pre}:1}" != " " ] || fail "column $col: misaligned"
+	done
+	assert_line --index 1 --regexp '^20261124-010101-16777343-5050-1234-0001 +exec-web +6a0f0e5e'
 }
 
 @test "a dead executor: action none; recover never writes without --repair" {
