@@ -206,3 +206,25 @@ load helpers
 	done
 	assert_equal "$holders" 1
 }
+
+@test "the man page's one-loop driver through a FIFO works inside \$(...)" {
+	drive() {
+		mkfifo "$BATS_TEST_TMPDIR/cmds"
+		agent-run -d "$W" <"$BATS_TEST_TMPDIR/cmds" 2>/dev/null | {
+			echo "launch --checkpoint web E1 T1 -- true"
+			while read -r ev; do
+				uuid=$(jq -r 'select(.event=="update") | .uuid' <<<"$ev")
+				[ -n "$uuid" ] && echo "ack $uuid"
+				state=$(jq -r 'select(.event=="update") | .state' <<<"$ev")
+				[ "$state" = TASK_FINISHED ] && echo shutdown
+				echo "$ev" >&3
+			done
+		} >"$BATS_TEST_TMPDIR/cmds" 3>"$BATS_TEST_TMPDIR/seen"
+		echo done
+	}
+	out=$(drive)
+	assert_equal "$out" done
+	run jq -r 'select(.event=="acknowledged" or .event=="shutdown") | .event' "$BATS_TEST_TMPDIR/seen"
+	assert_line acknowledged
+	assert_line shutdown
+}
