@@ -299,6 +299,7 @@ lines_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 		const struct state_run *run = &x->runs[r];
 		for (size_t t = 0; t < run->n_tasks; t++) {
 			json_t *o = statejson_task(&run->tasks[t], 0);
+			json_object_set_new(o, "type", json_string("task"));
 			json_object_set_new(o, "agent_id", json_string(a->id));
 			json_object_set_new(o, "framework_id", json_string(f->id));
 			json_object_set_new(o, "executor_id", json_string(x->id));
@@ -484,8 +485,8 @@ hex_of(const uint8_t *p, size_t n)
 static void
 put_damaged(long long off, const char *reason, const uint8_t *p, size_t n)
 {
-	json_t *j = json_pack("{s:I, s:s, s:o}", "offset", (json_int_t)off,
-	    "error", reason, "bytes", hex_of(p, n));
+	json_t *j = json_pack("{s:s, s:I, s:s, s:o}", "type", "damaged",
+	    "offset", (json_int_t)off, "error", reason, "bytes", hex_of(p, n));
 
 	put_json(j, JSON_COMPACT);
 	putchar('\n');
@@ -570,8 +571,8 @@ decode_file(const char *file, const char *type)
 			damaged = true;
 			continue;
 		}
-		json_t *j = json_pack("{s:I, s:o}", "offset", (json_int_t)off,
-		    "record", pbjson_from_message(m));
+		json_t *j = json_pack("{s:s, s:I, s:o}", "type", "record",
+		    "offset", (json_int_t)off, "record", pbjson_from_message(m));
 		put_json(j, JSON_COMPACT);
 		putchar('\n');
 		json_decref(j);

@@ -105,13 +105,12 @@ main(int argc, char *argv[])
 			    rc == -ESRCH ? "identity changed" : "survived SIGKILL");
 			failed++;
 		}
-		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s}",
-		    "framework_id", x->framework_id,
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
+		    "type", "kill", "framework_id", x->framework_id,
 		    "executor_id", x->executor_id, "run_id", x->run_id,
 		    "pid", pid > 0 ? json_integer(pid) : json_null(),
-		    "result", result);
-		if (msg[0])
-			json_object_set_new(o, "message", json_string(msg));
+		    "result", result, "message", msg[0] ? json_string(msg) :
+		    json_null());
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		fflush(stdout);

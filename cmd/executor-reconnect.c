@@ -109,6 +109,7 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 					channel_send(&c, &a);
 				}
 				json_t *o = statejson_update(m->update);
+				json_object_set_new(o, "type", json_string("update"));
 				json_object_set_new(o, "event", json_string("update"));
 				json_object_set_new(o, "framework_id", json_string(ids.framework));
 				json_object_set_new(o, "executor_id", json_string(ids.executor));
@@ -186,8 +187,9 @@ main(int argc, char *argv[])
 		char msg[640];
 		const struct target *x = &t.v[i];
 		int ok = reconnect(x, timeout, msg, sizeof(msg)) == 0;
-		json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s}",
-		    "framework_id", x->framework_id, "executor_id",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s}",
+		    "type", "reconnect", "framework_id", x->framework_id,
+		    "executor_id",
 		    x->executor_id, "run_id", x->run_id, "pid", x->pid > 0 ?
 		    json_integer(x->pid) : json_null(),
 		    "result", ok ? "reached" : "unreachable", "message", msg);

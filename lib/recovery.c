@@ -177,7 +177,8 @@ recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
 	const struct state_run *run = r->run;
 	json_t *o, *tasks = json_array(), *errors = json_array(), *tmp;
 
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s}", "work_dir", p->work,
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "run",
+	    "work_dir", p->work,
 	    "agent_id", r->agent->id, "framework_id", r->framework->id,
 	    "executor_id", r->executor->id, "run_id", run->id);
 	json_object_set_new(o, "pid", run->pid ? json_integer(run->pid) :
@@ -207,8 +208,8 @@ recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
 	}
 	json_object_set_new(o, "tasks", tasks);
 	tmp = statejson_run(run);
-	if (json_object_get(tmp, "exit"))
-		json_object_set(o, "exit", json_object_get(tmp, "exit"));
+	json_object_set(o, "exit", json_object_get(tmp, "exit") ?
+	    json_object_get(tmp, "exit") : json_null());
 	json_decref(tmp);
 	add_errors(errors, &run->errors);
 	add_errors(errors, &r->executor->errors);

@@ -68,12 +68,10 @@ statejson_task(const struct state_task *t, int verbose)
 	for (size_t i = 0; i < t->n_pending; i++)
 		json_array_append_new(p, statejson_pending(&t->pending[i]));
 	json_object_set_new(o, "pending", p);
-	if (t->torn) {
-		json_object_set_new(o, "torn_tail", json_true());
-		json_object_set_new(o, "valid_end", json_integer(t->valid_end));
-		if (t->repaired)
-			json_object_set_new(o, "repaired", json_true());
-	}
+	json_object_set_new(o, "torn_tail", json_boolean(t->torn));
+	json_object_set_new(o, "valid_end", t->torn ?
+	    json_integer(t->valid_end) : json_null());
+	json_object_set_new(o, "repaired", json_boolean(t->repaired));
 	if (verbose && t->info)
 		json_object_set_new(o, "info", pbjson_from_message(&t->info->base));
 	json_object_set_new(o, "errors", statejson_errors(&t->errors));

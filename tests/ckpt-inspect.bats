@@ -340,12 +340,12 @@ three_tasks() {
 	assert_failure 65
 	assert_line --partial '"state":"TASK_STARTING"'
 	assert_line --partial '"state":"TASK_FINISHED"'
-	assert_line --regexp "^\\{\"offset\":$second,\"error\":\"[^\"]+\",\"bytes\":\"[0-9a-f]*ffffff[0-9a-f]*\"\\}$"
-	assert_line --regexp '^\{"offset":[0-9]+,"error":"torn tail","bytes":"4000"\}$'
+	assert_line --regexp "^\\{\"type\":\"damaged\",\"offset\":$second,\"error\":\"[^\"]+\",\"bytes\":\"[0-9a-f]*ffffff[0-9a-f]*\"\\}$"
+	assert_line --regexp '^\{"type":"damaged","offset":[0-9]+,"error":"torn tail","bytes":"4000"\}$'
 	printf '\x04\x00\x00\x00\xff\xff\xff\xff' > "$W/$TASK_DIR/task.info"
 	run ckpt-inspect --file "$W/$TASK_DIR/task.info"
 	assert_failure 65
-	assert_line '{"offset":0,"error":"record of 4 bytes is not a valid mesos.Task","bytes":"04000000ffffffff"}'
+	assert_line '{"type":"damaged","offset":0,"error":"record of 4 bytes is not a valid mesos.Task","bytes":"04000000ffffffff"}'
 }
 
 @test "--exit-status: a filter that matches nothing exits 1, as grep and jq -e do (ckpt-inspect and recover)" {

@@ -30,7 +30,7 @@ setup() { common_setup; set_socket; }
 	attach ping
 	assert_success
 	refute_output --partial '"event":"update"'
-	assert_line '{"event":"pong","line":1,"id":null}'
+	assert_line '{"event":"pong","line":1,"id":null,"type":"pong"}'
 }
 
 @test "kill -9 the agent, restart with --listen: an attached driver gets the pending updates again" {
@@ -165,7 +165,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)' "$S"
 	wait_for 10 test -S "$S"
 	attach ping
 	assert_success
-	assert_line '{"event":"pong","line":1,"id":null}'
+	assert_line '{"event":"pong","line":1,"id":null,"type":"pong"}'
 	# stdin (/dev/null) ended long ago: with a socket the agent goes on.
 	attach 'launch F1 E1 T1 -- sleep 1000'
 	assert_success
@@ -186,7 +186,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)' "$S"
 	assert_line --partial '"line":4,"id":null'
 	assert_line --partial '"event":"launched"'
 	assert_line --partial '"message":"command @e: no command after the id","line":9,"id":"e"'
-	assert_line '{"event":"error","message":"ack: usage: ack UUID","line":10,"id":null}'
+	assert_line '{"event":"error","message":"ack: usage: ack UUID","line":10,"id":null,"type":"error"}'
 }
 
 @test "no agent on the socket: --attach exits 69 naming the socket" {
@@ -220,7 +220,7 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)' "$S"
 	run bash -c 'echo shutdown | agent-run -d "$0"' "$W"
 	assert_success
 	assert_line --partial '"event":"shutting_down"'
-	assert_line '{"event":"shutdown"}'
+	assert_line '{"event":"shutdown","type":"shutdown"}'
 	wait_for 10 dead "$tpid"
 	wait_for 10 dead "$XPID"
 }

@@ -150,7 +150,12 @@ queue(struct driver *d, const char *text, size_t n, bool owed)
 static char *
 line_of(json_t *o, size_t *n)
 {
-	char *text = json_dumps(o, JSON_COMPACT);
+	char *text;
+
+	/* The typing key of every tool's JSON lines, beside `event`. */
+	if (json_object_get(o, "type") == NULL && json_object_get(o, "event"))
+		json_object_set(o, "type", json_object_get(o, "event"));
+	text = json_dumps(o, JSON_COMPACT);
 	size_t len;
 
 	json_decref(o);

@@ -18,8 +18,8 @@ x_json(const char *event, const struct aexec *x)
 	    "framework_id", x->framework, "executor_id", x->executor,
 	    "run_id", x->run);
 
-	if (x->task)
-		json_object_set_new(o, "task_id", json_string(x->task));
+	json_object_set_new(o, "task_id", x->task ? json_string(x->task) :
+	    json_null());
 	return o;
 }
 
@@ -77,8 +77,8 @@ update_event(const struct aexec *x, int state, const uint8_t uuid[16],
 	json_object_set_new(o, "state", json_string(task_state_name(state)));
 	json_object_set_new(o, "uuid", json_string(text));
 	json_object_set_new(o, "timestamp", json_real(timestamp));
-	if (message)
-		json_object_set_new(o, "message", json_string(message));
+	json_object_set_new(o, "message", message ? json_string(message) :
+	    json_null());
 	json_object_set_new(o, "source", json_string(source));
 	return o;
 }
