@@ -70,7 +70,8 @@ S_DIR() { echo "$BATS_TEST_TMPDIR/ctl"; }
 S=
 set_socket() { S=$BATS_TEST_TMPDIR/ctl/sock; }
 # attach LINE...: the lines sent through `agent-run --attach "$S"`; its
-# output and status in $output and $status (bats run).
-attach() { run bash -c 'printf "%s\n" "$@" | agent-run --attach "$0"' "$S" "$@"; }
+# output and status in $output and $status (bats run).  A client that
+# hangs fails the test (124) instead of stopping the suite.
+attach() { run timeout 60 bash -c 'printf "%s\n" "$@" | agent-run --attach "$0"' "$S" "$@"; }
 # uuids JQ-FILTER [FILE]: the uuids of the matching events, sorted.
 uuids() { jq -r "select($1) | .uuid" "${2:-$EV}" | sort; }

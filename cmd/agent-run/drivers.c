@@ -668,7 +668,10 @@ drivers_poll(struct agent *a)
 
 	TAILQ_FOREACH_SAFE(d, &drivers, link, next) {
 		bool in = d->poll_in && !d->eof && !d->gone;
-		bool out = d->nonblocking && d->oready > 0 && !d->gone;
+		/* Writable matters while committed bytes wait, and while it is
+		 * catching up: more of what it is owed is fed as it drains. */
+		bool out = d->nonblocking && !d->gone && (d->oready > 0 ||
+		    d->catch_next < d->catch_end);
 		struct epoll_event ev = { .data.ptr = d };
 
 		if (d->stdio) {
