@@ -135,7 +135,7 @@ def latencies(d, n=200):
                 a.stdin.write(f"ack {ev['uuid']}\n".encode())
                 a.stdin.flush()
                 try:
-                    lat.append((now - float(ev.get("message", ""))) * 1000)
+                    lat.append((now - float(ev.get("message") or "")) * 1000)
                 except ValueError:
                     pass
     a.kill()
