@@ -158,36 +158,19 @@ static const struct walk_visitor tree = { .begin = tree_begin,
     .agent = tree_agent, .framework = tree_framework,
     .executor = tree_executor };
 
-/* ---- --json: one document, printed as the walk goes ---- */
+/* ---- --json: one document, written as the walk goes ---- */
 
-/* Print j without its closing brace, then `,"key":[`. */
+/* The walker modes' JSON goes through one writer on stdout. */
+static struct jsonw out;
+
 static void
-open_object(json_t *j, const char *key)
+put_info(const char *key, const ProtobufCMessage *m)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
-	size_t n = strlen(s);
+	json_t *j = m ? pbjson_from_message(m) : NULL;
 
-	s[n - 1] = '\0';
-	printf("%s%s\"%s\":[", s, n > 2 ? "," : "", key);
-	free(s);
+	jw_json(&out, key, j);
 	json_decref(j);
 }
-
-/* Close the array open_object opened, add the node's errors, close it. */
-static void
-close_object(const struct state_errors *l)
-{
-	json_t *errors = statejson_errors(l);
-
-	printf("],\"errors\":");
-	put_json(errors, JSON_COMPACT);
-	printf("}");
-	json_decref(errors);
-}
-
-struct json_ctx {
-	size_t agents, frameworks, executors;	/* siblings printed so far */
-};
 
 static int
 json_begin(void *ctx, struct state *s)
@@ -196,42 +179,37 @@ json_begin(void *ctx, struct state *s)
 
 	(void)ctx;
 	bootid_current(boot, sizeof(boot), NULL);
-	open_object(json_pack("{s:s, s:o, s:s, s:o}", "work_dir", s->work,
-	    "boot_id", s->boot_id ? json_string(s->boot_id) : json_null(),
-	    "current_boot_id", boot, "latest_agent", s->latest_agent ?
-	    json_string(s->latest_agent) : json_null()), "agents");
+	jw_object(&out, NULL);
+	jw_string(&out, "work_dir", s->work);
+	jw_string(&out, "boot_id", s->boot_id);
+	jw_string(&out, "current_boot_id", boot);
+	jw_string(&out, "latest_agent", s->latest_agent);
+	jw_array(&out, "agents");
 	return 0;
 }
 
 static int
 json_agent(void *ctx, struct state *s, struct state_agent *a)
 {
-	struct json_ctx *c = ctx;
-	json_t *o = json_pack("{s:s, s:b}", "id", a->id, "latest", a->latest);
-
-	(void)s;
-	json_object_set_new(o, "info", a->info ?
-	    pbjson_from_message(&a->info->base) : json_null());
-	printf("%s", c->agents++ ? "," : "");
-	open_object(o, "frameworks");
-	c->frameworks = 0;
+	(void)ctx, (void)s;
+	jw_object(&out, NULL);
+	jw_string(&out, "id", a->id);
+	jw_bool(&out, "latest", a->latest);
+	put_info("info", a->info ? &a->info->base : NULL);
+	jw_array(&out, "frameworks");
 	return 0;
 }
 
 static int
 json_framework(void *ctx, struct state_agent *a, struct state_framework *f)
 {
-	struct json_ctx *c = ctx;
-	json_t *o = json_pack("{s:s, s:b}", "id", f->id, "checkpoint",
-	    f->info && f->info->checkpoint);
-
-	(void)a;
-	json_object_set_new(o, "info", f->info ?
-	    pbjson_from_message(&f->info->base) : json_null());
-	json_object_set_new(o, "pid", f->pid ? json_string(f->pid) : json_null());
-	printf("%s", c->frameworks++ ? "," : "");
-	open_object(o, "executors");
-	c->executors = 0;
+	(void)ctx, (void)a;
+	jw_object(&out, NULL);
+	jw_string(&out, "id", f->id);
+	jw_bool(&out, "checkpoint", f->info && f->info->checkpoint);
+	put_info("info", f->info ? &f->info->base : NULL);
+	jw_string(&out, "pid", f->pid);
+	jw_array(&out, "executors");
 	return 0;
 }
 
@@ -239,35 +217,44 @@ static int
 json_executor(void *ctx, struct state_agent *a, struct state_framework *f,
     struct state_executor *x)
 {
-	struct json_ctx *c = ctx;
-	json_t *o = json_pack("{s:s}", "id", x->id), *runs = json_array();
-
-	(void)a, (void)f;
-	json_object_set_new(o, "info", x->info ?
-	    pbjson_from_message(&x->info->base) : json_null());
-	json_object_set_new(o, "latest_run", x->latest_run ?
-	    json_string(x->latest_run) : json_null());
+	(void)ctx, (void)a, (void)f;
+	jw_object(&out, NULL);
+	jw_string(&out, "id", x->id);
+	put_info("info", x->info ? &x->info->base : NULL);
+	jw_string(&out, "latest_run", x->latest_run);
+	jw_array(&out, "runs");
 	for (size_t r = 0; r < x->n_runs; r++) {
-		json_t *ro = statejson_run(&x->runs[r]), *tasks = json_array();
-		for (size_t t = 0; t < x->runs[r].n_tasks; t++)
-			json_array_append_new(tasks,
-			    statejson_task(&x->runs[r].tasks[t], 1));
-		json_object_set_new(ro, "tasks", tasks);
-		json_array_append_new(runs, ro);
+		jw_object(&out, NULL);
+		statejson_run_members(&out, &x->runs[r]);
+		jw_array(&out, "tasks");
+		for (size_t t = 0; t < x->runs[r].n_tasks; t++) {
+			jw_object(&out, NULL);
+			statejson_task_members(&out, &x->runs[r].tasks[t], true);
+			jw_end(&out);
+		}
+		jw_end(&out);
+		jw_end(&out);
 	}
-	json_object_set_new(o, "runs", runs);
-	json_object_set_new(o, "errors", statejson_errors(&x->errors));
-	printf("%s", c->executors++ ? "," : "");
-	put_json(o, JSON_COMPACT);
-	json_decref(o);
+	jw_end(&out);
+	statejson_errors(&out, "errors", &x->errors);
+	jw_end(&out);
 	return 0;
+}
+
+/* Close the array of children, add the node's errors, close the node. */
+static void
+close_node(const struct state_errors *l)
+{
+	jw_end(&out);
+	statejson_errors(&out, "errors", l);
+	jw_end(&out);
 }
 
 static int
 json_framework_end(void *ctx, struct state_agent *a, struct state_framework *f)
 {
 	(void)ctx, (void)a;
-	close_object(&f->errors);
+	close_node(&f->errors);
 	return 0;
 }
 
@@ -275,7 +262,7 @@ static int
 json_agent_end(void *ctx, struct state *s, struct state_agent *a)
 {
 	(void)ctx, (void)s;
-	close_object(&a->errors);
+	close_node(&a->errors);
 	return 0;
 }
 
@@ -283,8 +270,8 @@ static int
 json_end(void *ctx, struct state *s)
 {
 	(void)ctx;
-	close_object(&s->errors);
-	putchar('\n');
+	close_node(&s->errors);
+	jw_raw(&out, "\n", 1);
 	return 0;
 }
 
@@ -298,18 +285,19 @@ lines_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 	for (size_t r = 0; r < x->n_runs; r++) {
 		const struct state_run *run = &x->runs[r];
 		for (size_t t = 0; t < run->n_tasks; t++) {
-			json_t *o = statejson_task(&run->tasks[t], 0);
-			json_object_set_new(o, "type", json_string("task"));
-			json_object_set_new(o, "agent_id", json_string(a->id));
-			json_object_set_new(o, "framework_id", json_string(f->id));
-			json_object_set_new(o, "executor_id", json_string(x->id));
-			json_object_set_new(o, "run_id", json_string(run->id));
-			json_object_set_new(o, "run", statejson_run(run));
-			json_object_set_new(o, "checkpoint",
-			    json_boolean(f->info && f->info->checkpoint));
-			put_json(o, JSON_COMPACT);
-			putchar('\n');
-			json_decref(o);
+			jw_object(&out, NULL);
+			statejson_task_members(&out, &run->tasks[t], false);
+			jw_string(&out, "type", "task");
+			jw_string(&out, "agent_id", a->id);
+			jw_string(&out, "framework_id", f->id);
+			jw_string(&out, "executor_id", x->id);
+			jw_string(&out, "run_id", run->id);
+			jw_object(&out, "run");
+			statejson_run_members(&out, run);
+			jw_end(&out);
+			jw_bool(&out, "checkpoint", f->info && f->info->checkpoint);
+			jw_end(&out);
+			jw_raw(&out, "\n", 1);
 		}
 	}
 	return 0;
@@ -630,7 +618,6 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct state_options so = { .strict = false };
-	struct json_ctx jc = { 0 };
 	struct walk_visitor v = { 0 };
 	struct ckpt_error e;
 	const char *work = NULL, *file = NULL, *type = NULL;
@@ -674,7 +661,7 @@ main(int argc, char *argv[])
 		v = (struct walk_visitor){ .ctx = (void *)work,
 		    .executor = updates_executor };
 	else if (opt.out == OUT_JSON)
-		v = (struct walk_visitor){ .ctx = &jc, .begin = json_begin,
+		v = (struct walk_visitor){ .begin = json_begin,
 		    .agent = json_agent, .framework = json_framework,
 		    .executor = json_executor,
 		    .framework_end = json_framework_end,
@@ -687,7 +674,12 @@ main(int argc, char *argv[])
 		shown_inner = v;
 		v.executor = count_executor;
 	}
-	if ((rc = walk(work, &so, &opt.filter, &v, &e)) < 0) {
+	jw_init(&out, stdout);
+	rc = walk(work, &so, &opt.filter, &v, &e);
+	if (jw_flush(&out) < 0)
+		errc(EX_IOERR, -out.error, "stdout");
+	jw_free(&out);
+	if (rc < 0) {
 		fflush(stdout);
 		error_print(&e);
 		return error_exit_code(rc);

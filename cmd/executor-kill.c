@@ -10,6 +10,7 @@
 #include <sysexits.h>
 
 #include "cli.h"
+#include "jsonw.h"
 #include "proc.h"
 #include "targets.h"
 #include "workdir.h"
@@ -109,7 +110,7 @@ main(int argc, char *argv[])
 		    "type", "kill", "framework_id", x->framework_id,
 		    "executor_id", x->executor_id, "run_id", x->run_id,
 		    "pid", pid > 0 ? json_integer(pid) : json_null(),
-		    "result", result, "message", msg[0] ? json_string(msg) :
+		    "result", result, "message", msg[0] ? jw_text(msg) :
 		    json_null());
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');

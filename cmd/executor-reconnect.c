@@ -187,12 +187,13 @@ main(int argc, char *argv[])
 		char msg[640];
 		const struct target *x = &t.v[i];
 		int ok = reconnect(x, timeout, msg, sizeof(msg)) == 0;
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s}",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
 		    "type", "reconnect", "framework_id", x->framework_id,
 		    "executor_id",
 		    x->executor_id, "run_id", x->run_id, "pid", x->pid > 0 ?
 		    json_integer(x->pid) : json_null(),
-		    "result", ok ? "reached" : "unreachable", "message", msg);
+		    "result", ok ? "reached" : "unreachable", "message",
+		    jw_text(msg));
 		failed += !ok;
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');

@@ -32,8 +32,8 @@ gc_print(void *ctx, const char *path)
 		fputs(path, stdout);
 		putchar('\0');
 	} else if (o->json) {
-		json_t *j = json_pack("{s:s, s:s, s:b}", "type", "gc", "path",
-		    path, "removed", !o->dry);
+		json_t *j = json_pack("{s:s, s:o, s:b}", "type", "gc", "path",
+		    jw_text(path), "removed", !o->dry);
 		json_dumpf(j, stdout, JSON_COMPACT);
 		putchar('\n');
 		json_decref(j);
@@ -61,40 +61,36 @@ struct print {
 	int table, orphans, none;	/* none: an agent holds the work dir */
 	size_t n;			/* runs printed */
 	struct libscols_table *t;	/* --table: sized once every row is in */
+	struct jsonw w;			/* --json lines */
 };
 
 static int
 print_run(void *ctx, const struct recovery_plan *p, const struct recovery_run *r)
 {
 	struct print *pr = ctx;
-	json_t *o;
 
 	if (pr->orphans && (pr->none || r->identity != PROC_SAME))
 		return 0;
 	pr->n++;
-	o = recovery_run_json(p, r);
 	if (pr->table) {
 		struct libscols_line *l = scols_table_new_line(pr->t, NULL);
 		char pid[24], pending[24], errors[24];
 		snprintf(pid, sizeof(pid), "%lld", (long long)r->run->pid);
 		snprintf(pending, sizeof(pending), "%zu", r->pending);
-		snprintf(errors, sizeof(errors), "%zu",
-		    json_array_size(json_object_get(o, "errors")));
+		snprintf(errors, sizeof(errors), "%zu", recovery_run_errors(r));
 		if (l == NULL || scols_line_set_data(l, 0, r->framework->id) ||
 		    scols_line_set_data(l, 1, r->executor->id) ||
 		    scols_line_set_data(l, 2, r->run->id) ||
 		    scols_line_set_data(l, 3, pid) ||
-		    scols_line_set_data(l, 4, json_string_value(
-		    json_object_get(o, "process"))) ||
+		    scols_line_set_data(l, 4, recovery_process_name(r)) ||
 		    scols_line_set_data(l, 5, recovery_action_name(r->action)) ||
 		    scols_line_set_data(l, 6, pending) ||
 		    scols_line_set_data(l, 7, errors))
 			err(EX_OSERR, "table");
 	} else {
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
+		recovery_run_write(&pr->w, p, r);
+		jw_raw(&pr->w, "\n", 1);
 	}
-	json_decref(o);
 	return 0;
 }
 
@@ -206,7 +202,9 @@ main(int argc, char *argv[])
 		return error_exit_code(rc);
 	}
 	/* An orphan: a live executor while no agent holds the work dir. */
-	struct print pr = { table, orphans, orphans && workdir_locked(work), 0, NULL };
+	struct print pr = { table, orphans, orphans && workdir_locked(work), 0,
+	    NULL, { 0 } };
+	jw_init(&pr.w, stdout);
 	if (table) {
 		static const char *const cols[] = { "FRAMEWORK", "EXECUTOR",
 		    "RUN", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS" };
@@ -219,8 +217,11 @@ main(int argc, char *argv[])
 			    i != 4 && i != 5 ? SCOLS_FL_RIGHT : 0) == NULL)
 				err(EX_OSERR, "table");
 	}
-	if ((rc = recovery_walk(work, &so, &filter, false, print_run, &pr,
-	    &e)) < 0) {
+	rc = recovery_walk(work, &so, &filter, false, print_run, &pr, &e);
+	if (jw_flush(&pr.w) < 0)
+		errc(EX_IOERR, -pr.w.error, "stdout");
+	jw_free(&pr.w);
+	if (rc < 0) {
 		fflush(stdout);
 		error_print(&e);
 		return error_exit_code(rc);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "uuid.h"
 
 #define MEMBER(m, off) ((void *)((char *)(m) + (off)))
@@ -61,7 +62,7 @@ value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
 	}
 	case PROTOBUF_C_TYPE_STRING: {
 		const char *s = *(char *const *)p;
-		return json_stringn(s ? s : "", s ? strlen(s) : 0);
+		return jw_text(s ? s : "");
 	}
 	case PROTOBUF_C_TYPE_BYTES: {
 		const ProtobufCBinaryData *b = p;
@@ -86,7 +87,7 @@ value_to_json(const ProtobufCFieldDescriptor *f, const void *p)
 		if (is_id_wrapper(sm->descriptor)) {
 			const char *s = *(char *const *)MEMBER(sm,
 			    sm->descriptor->fields[0].offset);
-			return json_string(s ? s : "");
+			return jw_text(s ? s : "");
 		}
 		return pbjson_from_message(sm);
 	}

@@ -162,58 +162,85 @@ recovery_plan_free(struct recovery_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static void
-add_errors(json_t *all, const struct state_errors *l)
+void
+recovery_run_write(struct jsonw *w, const struct recovery_plan *p,
+    const struct recovery_run *r)
 {
-	json_t *more = statejson_errors(l);
+	const struct state_run *run = r->run;
 
-	json_array_extend(all, more);
-	json_decref(more);
+	jw_object(w, NULL);
+	jw_string(w, "type", "run");
+	jw_string(w, "work_dir", p->work);
+	jw_string(w, "agent_id", r->agent->id);
+	jw_string(w, "framework_id", r->framework->id);
+	jw_string(w, "executor_id", r->executor->id);
+	jw_string(w, "run_id", run->id);
+	if (run->pid)
+		jw_int(w, "pid", run->pid);
+	else
+		jw_null(w, "pid");
+	jw_int(w, "start_time", (long long)run->start_time);
+	jw_int(w, "pid_mtime", run->pid_mtime);
+	jw_string(w, "socket", run->socket);
+	jw_bool(w, "alive", r->identity == PROC_SAME);
+	jw_string(w, "process", recovery_process_name(r));
+	jw_bool(w, "same_process", r->identity == PROC_SAME);
+	jw_bool(w, "reboot", p->reboot);
+	jw_bool(w, "checkpoint", r->checkpoint);
+	jw_string(w, "action", recovery_action_name(r->action));
+	jw_int(w, "pending", (long long)r->pending);
+	jw_array(w, "tasks");
+	for (size_t t = 0; t < run->n_tasks; t++) {
+		const struct state_task *tk = &run->tasks[t];
+		jw_object(w, NULL);
+		jw_string(w, "id", tk->id);
+		jw_string(w, "state", task_state_name(task_effective_state(tk)));
+		jw_int(w, "pending", (long long)tk->n_pending);
+		jw_bool(w, "final_update_pending", tk->ended);
+		jw_end(w);
+	}
+	jw_end(w);
+	statejson_exit(w, "exit", run);
+	jw_array(w, "errors");
+	for (size_t t = 0; t < run->n_tasks; t++)
+		statejson_error_items(w, &run->tasks[t].errors);
+	statejson_error_items(w, &run->errors);
+	statejson_error_items(w, &r->executor->errors);
+	statejson_error_items(w, &r->framework->errors);
+	jw_end(w);
+	jw_end(w);
+}
+
+size_t
+recovery_run_errors(const struct recovery_run *r)
+{
+	size_t n = r->run->errors.n + r->executor->errors.n +
+	    r->framework->errors.n;
+
+	for (size_t t = 0; t < r->run->n_tasks; t++)
+		n += r->run->tasks[t].errors.n;
+	return n;
+}
+
+const char *
+recovery_process_name(const struct recovery_run *r)
+{
+	return r->run->pid ? proc_identity_name(r->identity) : "none";
 }
 
 json_t *
 recovery_run_json(const struct recovery_plan *p, const struct recovery_run *r)
 {
-	const struct state_run *run = r->run;
-	json_t *o, *tasks = json_array(), *errors = json_array(), *tmp;
+	struct jsonw w;
+	size_t n;
+	char *s;
+	json_t *o;
 
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "run",
-	    "work_dir", p->work,
-	    "agent_id", r->agent->id, "framework_id", r->framework->id,
-	    "executor_id", r->executor->id, "run_id", run->id);
-	json_object_set_new(o, "pid", run->pid ? json_integer(run->pid) :
-	    json_null());
-	json_object_set_new(o, "start_time", json_integer(
-	    (json_int_t)run->start_time));
-	json_object_set_new(o, "pid_mtime", json_integer(run->pid_mtime));
-	json_object_set_new(o, "socket", run->socket ? json_string(run->socket) :
-	    json_null());
-	json_object_set_new(o, "alive", json_boolean(r->identity == PROC_SAME));
-	json_object_set_new(o, "process", json_string(run->pid ?
-	    proc_identity_name(r->identity) : "none"));
-	json_object_set_new(o, "same_process", json_boolean(
-	    r->identity == PROC_SAME));
-	json_object_set_new(o, "reboot", json_boolean(p->reboot));
-	json_object_set_new(o, "checkpoint", json_boolean(r->checkpoint));
-	json_object_set_new(o, "action", json_string(
-	    recovery_action_name(r->action)));
-	json_object_set_new(o, "pending", json_integer((json_int_t)r->pending));
-	for (size_t t = 0; t < run->n_tasks; t++) {
-		const struct state_task *tk = &run->tasks[t];
-		json_array_append_new(tasks, json_pack("{s:s, s:s, s:i, s:b}",
-		    "id", tk->id, "state",
-		    task_state_name(task_effective_state(tk)), "pending",
-		    (int)tk->n_pending, "final_update_pending", tk->ended));
-		add_errors(errors, &tk->errors);
-	}
-	json_object_set_new(o, "tasks", tasks);
-	tmp = statejson_run(run);
-	json_object_set(o, "exit", json_object_get(tmp, "exit") ?
-	    json_object_get(tmp, "exit") : json_null());
-	json_decref(tmp);
-	add_errors(errors, &run->errors);
-	add_errors(errors, &r->executor->errors);
-	add_errors(errors, &r->framework->errors);
-	json_object_set_new(o, "errors", errors);
+	jw_init(&w, NULL);
+	recovery_run_write(&w, p, r);
+	if ((s = jw_take(&w, &n)) == NULL)
+		return NULL;
+	o = json_loadb(s, n, 0, NULL);
+	free(s);
 	return o;
 }

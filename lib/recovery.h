@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "jsonw.h"
 #include "proc.h"
 #include "state.h"
 #include "walk.h"
@@ -54,8 +55,16 @@ int recovery_walk(const char *work, const struct state_options *o,
     const struct walk_filter *filter, bool cleanup, recovery_cb cb,
     void *ctx, struct ckpt_error *e);
 void recovery_plan_free(struct recovery_plan *p);
+/* A run's line of `recover --json`: written to w, or as a jansson value
+ * (the same text parsed, for callers that keep it or add to it). */
+void recovery_run_write(struct jsonw *w, const struct recovery_plan *p,
+    const struct recovery_run *r);
 json_t *recovery_run_json(const struct recovery_plan *p,
     const struct recovery_run *r);
+/* The errors a run's line carries (its tasks', its own, its executor's,
+ * its framework's), and its process's identity by name ("none"). */
+size_t recovery_run_errors(const struct recovery_run *r);
+const char *recovery_process_name(const struct recovery_run *r);
 const char *recovery_action_name(enum recovery_action a);
 
 #endif

@@ -3,20 +3,25 @@
 #include "pbjson.h"
 #include "uuid.h"
 
-json_t *
-statejson_errors(const struct state_errors *l)
+void
+statejson_error_items(struct jsonw *w, const struct state_errors *l)
 {
-	json_t *a = json_array();
-
 	for (size_t i = 0; i < l->n; i++) {
-		json_t *o = json_pack("{s:s, s:s}", "path", l->v[i].path,
-		    "reason", l->v[i].reason);
+		jw_object(w, NULL);
+		jw_string(w, "path", l->v[i].path);
+		jw_string(w, "reason", l->v[i].reason);
 		if (l->v[i].offset >= 0)
-			json_object_set_new(o, "offset",
-			    json_integer(l->v[i].offset));
-		json_array_append_new(a, o);
+			jw_int(w, "offset", l->v[i].offset);
+		jw_end(w);
 	}
-	return a;
+}
+
+void
+statejson_errors(struct jsonw *w, const char *key, const struct state_errors *l)
+{
+	jw_array(w, key);
+	statejson_error_items(w, l);
+	jw_end(w);
 }
 
 json_t *
@@ -36,46 +41,48 @@ statejson_update(const Mesos__StatusUpdate *u)
 		    json_string(task_state_name(u->status->state)));
 		if (u->status->message)
 			json_object_set_new(o, "message",
-			    json_string(u->status->message));
+			    jw_text(u->status->message));
 	}
 	json_object_set_new(o, "timestamp", json_real(u->timestamp));
 	return o;
 }
 
-json_t *
-statejson_pending(const struct state_pending *p)
+void
+statejson_task_members(struct jsonw *w, const struct state_task *t,
+    bool verbose)
 {
 	char text[UUID_TEXT];
 
-	uuid_format(p->uuid, text);
-	return json_pack("{s:s, s:s, s:f, s:I}", "uuid", text, "state",
-	    task_state_name(p->state), "timestamp", p->timestamp, "offset",
-	    (json_int_t)p->offset);
-}
-
-json_t *
-statejson_task(const struct state_task *t, int verbose)
-{
-	json_t *o = json_pack("{s:s}", "id", t->id), *p;
-
-	json_object_set_new(o, "state",
-	    json_string(task_state_name(task_effective_state(t))));
-	json_object_set_new(o, "updates", json_integer((json_int_t)t->n_updates));
-	json_object_set_new(o, "acks", json_integer((json_int_t)t->n_acks));
-	json_object_set_new(o, "unacked", json_integer((json_int_t)t->n_pending));
-	json_object_set_new(o, "final_update_pending", json_boolean(t->ended));
-	p = json_array();
-	for (size_t i = 0; i < t->n_pending; i++)
-		json_array_append_new(p, statejson_pending(&t->pending[i]));
-	json_object_set_new(o, "pending", p);
-	json_object_set_new(o, "torn_tail", json_boolean(t->torn));
-	json_object_set_new(o, "valid_end", t->torn ?
-	    json_integer(t->valid_end) : json_null());
-	json_object_set_new(o, "repaired", json_boolean(t->repaired));
-	if (verbose && t->info)
-		json_object_set_new(o, "info", pbjson_from_message(&t->info->base));
-	json_object_set_new(o, "errors", statejson_errors(&t->errors));
-	return o;
+	jw_string(w, "id", t->id);
+	jw_string(w, "state", task_state_name(task_effective_state(t)));
+	jw_int(w, "updates", (long long)t->n_updates);
+	jw_int(w, "acks", (long long)t->n_acks);
+	jw_int(w, "unacked", (long long)t->n_pending);
+	jw_bool(w, "final_update_pending", t->ended);
+	jw_array(w, "pending");
+	for (size_t i = 0; i < t->n_pending; i++) {
+		const struct state_pending *p = &t->pending[i];
+		uuid_format(p->uuid, text);
+		jw_object(w, NULL);
+		jw_string(w, "uuid", text);
+		jw_string(w, "state", task_state_name(p->state));
+		jw_real(w, "timestamp", p->timestamp);
+		jw_int(w, "offset", p->offset);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_bool(w, "torn_tail", t->torn);
+	if (t->torn)
+		jw_int(w, "valid_end", t->valid_end);
+	else
+		jw_null(w, "valid_end");
+	jw_bool(w, "repaired", t->repaired);
+	if (verbose && t->info) {
+		json_t *info = pbjson_from_message(&t->info->base);
+		jw_json(w, "info", info);
+		json_decref(info);
+	}
+	statejson_errors(w, "errors", &t->errors);
 }
 
 enum proc_identity
@@ -86,29 +93,42 @@ statejson_identity(const struct state_run *r)
 	return proc_identify(r->pid, r->start_time, r->pid_mtime, r->id);
 }
 
-json_t *
-statejson_run(const struct state_run *r)
+void
+statejson_exit(struct jsonw *w, const char *key, const struct state_run *r)
 {
-	json_t *o = json_pack("{s:s, s:b, s:b}", "id", r->id, "latest",
-	    r->latest, "completed", r->completed);
-	enum proc_identity id = statejson_identity(r);
 	static const char *kinds[] = { NULL, "exited", "signaled", "lost" };
 
-	json_object_set_new(o, "pid", r->pid ? json_integer(r->pid) : json_null());
-	json_object_set_new(o, "alive", json_boolean(id == PROC_SAME));
-	json_object_set_new(o, "process", json_string(r->pid ?
-	    proc_identity_name(id) : "none"));
+	if (r->exit_kind == EXIT_NONE) {
+		jw_null(w, key);
+		return;
+	}
+	jw_object(w, key);
+	jw_string(w, "how", kinds[r->exit_kind]);
+	jw_int(w, "value", r->exit_value);
+	jw_end(w);
+}
+
+void
+statejson_run_members(struct jsonw *w, const struct state_run *r)
+{
+	enum proc_identity id = statejson_identity(r);
+
+	jw_string(w, "id", r->id);
+	jw_bool(w, "latest", r->latest);
+	jw_bool(w, "completed", r->completed);
+	if (r->pid)
+		jw_int(w, "pid", r->pid);
+	else
+		jw_null(w, "pid");
+	jw_bool(w, "alive", id == PROC_SAME);
+	jw_string(w, "process", r->pid ? proc_identity_name(id) : "none");
 	if (r->start_time)
-		json_object_set_new(o, "start_time",
-		    json_integer((json_int_t)r->start_time));
+		jw_int(w, "start_time", (long long)r->start_time);
 	if (r->socket)
-		json_object_set_new(o, "socket", json_string(r->socket));
+		jw_string(w, "socket", r->socket);
 	if (r->libprocess_pid)
-		json_object_set_new(o, "libprocess_pid",
-		    json_string(r->libprocess_pid));
+		jw_string(w, "libprocess_pid", r->libprocess_pid);
 	if (r->exit_kind != EXIT_NONE)
-		json_object_set_new(o, "exit", json_pack("{s:s, s:i}", "how",
-		    kinds[r->exit_kind], "value", r->exit_value));
-	json_object_set_new(o, "errors", statejson_errors(&r->errors));
-	return o;
+		statejson_exit(w, "exit", r);
+	statejson_errors(w, "errors", &r->errors);
 }

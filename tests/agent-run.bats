@@ -228,3 +228,18 @@ load helpers
 	assert_line acknowledged
 	assert_line shutdown
 }
+
+@test "bytes that are not UTF-8 in a progress line or a command still give an event (U+FFFD in their place)" {
+	# jansson refuses such text: the key, or the whole event, vanished.
+	agent_start
+	agent_send $'frob\xff now'
+	wait_event '.event=="error"'
+	assert_equal "$(field '.event=="error"' message)" \
+	    "unknown command 'frob"$'\xef\xbf\xbd'"' (launch, kill, ack, reconcile, shutdown, ping)"
+	launch --checkpoint F1 E1 T1 -- sh -c 'printf "p\377q\n" >&3; exec sleep 1000'
+	wait_event '.task_id=="T1" and .message!=null and (.message|startswith("p"))'
+	assert_equal "$(field '.task_id=="T1" and .message!=null and (.message|startswith("p"))' message)" "p"$'\xef\xbf\xbd'"q"
+	run ckpt-inspect -d "$W" --updates --json
+	assert_success
+	assert_output --partial "\"message\":\"p"$'\xef\xbf\xbd'"q\""
+}

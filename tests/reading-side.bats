@@ -300,3 +300,23 @@ PY
 	assert_equal "$(echo "$output" | head -1)" "${uuids[1]}"
 	assert_equal "$(echo "$output" | tail -1)" "${uuids[59]}"
 }
+
+@test "JSON output is valid JSON whatever the strings hold: quotes, control characters, bytes that are not UTF-8" {
+	# A work dir's path is the user's, not an id: anything goes in it.
+	# jansson refused such a string and the reader printed nothing, exit 0.
+	W=$BATS_TEST_TMPDIR/$'w "q\\\t\x01\xff'
+	make_workdir "$W"
+	update TASK_RUNNING >/dev/null
+	local want=$BATS_TEST_TMPDIR/$'w "q\\\t\x01\xef\xbf\xbd'
+	run ckpt-inspect -d "$W" --json
+	assert_success
+	assert_equal "$(jq -r .work_dir <<<"$output")" "$want"
+	assert_equal "$(jq -r '.agents[0].frameworks[0].executors[0].runs[0].tasks[0].state' <<<"$output")" TASK_RUNNING
+	run ckpt-inspect -d "$W" --json-lines
+	assert_success
+	assert_equal "$(jq -r .state <<<"$output")" TASK_RUNNING
+	run recover -d "$W" --json
+	assert_success
+	assert_equal "$(jq -r .work_dir <<<"$output")" "$want"
+	assert_equal "$(jq -r .run_id <<<"$output")" R1
+}

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "agent.h"
+#include "jsonw.h"
 #include "proc.h"
 #include "taskstate.h"
 #include "update.h"
@@ -42,7 +43,7 @@ cmd_ack(struct agent *a, struct command *c)
 	agent_defer_ack(a, x, uuid, task_state_terminal(p->state));
 	ack_pending(a, p);
 	json_t *o = x_json("acknowledged", x);
-	json_object_set_new(o, "uuid", json_string(c->argv[1]));
+	json_object_set_new(o, "uuid", jw_text(c->argv[1]));
 	answer(o);
 }
 
@@ -119,10 +120,10 @@ cmd_reconcile(struct agent *a, struct command *c)
 		    x = RB_NEXT(task_tree, &a->tasks, x), found++)
 			emit_to(d, status_event(x));
 		if (!found)
-			emit_to(d, json_pack("{s:s, s:n, s:n, s:n, s:s, s:s, "
+			emit_to(d, json_pack("{s:s, s:n, s:n, s:n, s:o, s:s, "
 			    "s:i, s:n, s:b, s:n}", "event", "status",
 			    "framework_id", "executor_id", "run_id", "task_id",
-			    c->argv[i], "state", "TASK_UNKNOWN", "pending", 0,
+			    jw_text(c->argv[i]), "state", "TASK_UNKNOWN", "pending", 0,
 			    "pid", "alive", 0, "executor"));
 		n += found ? found : 1;
 	}

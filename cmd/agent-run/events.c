@@ -9,6 +9,7 @@
 
 #include "agent.h"
 #include "taskstate.h"
+#include "jsonw.h"
 #include "uuid.h"
 
 json_t *
@@ -35,7 +36,8 @@ error_event(const char *fmt, const char *arg, const struct ckpt_error *e)
 		strlcat(msg, error_format(e, buf, sizeof(buf)), sizeof(msg));
 	}
 	fprintf(stderr, "agent-run: %s\n", msg);
-	return json_pack("{s:s, s:s}", "event", "error", "message", msg);
+	return json_pack("{s:s, s:o}", "event", "error", "message",
+	    jw_text(msg));
 }
 
 /* The answer to the command being done, or an event for every driver. */
@@ -77,7 +79,7 @@ update_event(const struct aexec *x, int state, const uint8_t uuid[16],
 	json_object_set_new(o, "state", json_string(task_state_name(state)));
 	json_object_set_new(o, "uuid", json_string(text));
 	json_object_set_new(o, "timestamp", json_real(timestamp));
-	json_object_set_new(o, "message", message ? json_string(message) :
+	json_object_set_new(o, "message", message ? jw_text(message) :
 	    json_null());
 	json_object_set_new(o, "source", json_string(source));
 	return o;
