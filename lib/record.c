@@ -123,7 +123,7 @@ fill(struct record_reader *r, size_t want)
 	r->pos = 0;
 	/* Small files (.info) get a small window; one that fills it gets
 	 * larger ones, up to RECORD_WINDOW. */
-	if (want > r->cap || (r->len == 0 && r->full && r->cap < RECORD_WINDOW)) {
+	if (want > r->cap || (r->full && r->cap < RECORD_WINDOW)) {
 		size_t cap = r->cap ? r->cap * 4 : 16384;
 		if (cap > RECORD_WINDOW)
 			cap = RECORD_WINDOW;
@@ -291,6 +291,13 @@ record_checksum(const uint8_t *body, size_t len)
 	    body[len - 6] == ((CHECKSUM_TAG & 0x7f) | 0x80) &&
 	    body[len - 5] == CHECKSUM_TAG >> 7 && le32(body + len - 4) == crc;
 	int none = trailer ? -EBADMSG : 0;
+
+	/* The CRC of every byte before an intact trailer matched: these are
+	 * the bytes our writer packed, its trailer the last field (a damaged
+	 * length would have changed the CRC).  Whether the fields parse is
+	 * the unpacking's to say.  Only records without it are walked. */
+	if (trailer)
+		return 1;
 
 	/* Walk the top-level fields: the checksum is the last one. */
 	while (pos < len) {

@@ -82,9 +82,10 @@ int record_parse(const uint8_t *buf, size_t len, const uint8_t **body,
 /* Serialize m with its length prefix into a malloc'd buffer. */
 int record_encode(const ProtobufCMessage *m, uint8_t **out, size_t *len);
 
-/* 1 when body ends with a valid checksum field, 0 when it has none, or
- * -EBADMSG when it has one that does not match (or its fields do not
- * parse). */
+/* 1 when body ends with a valid checksum field (the CRC of every byte
+ * before it matches), 0 when it has none, or -EBADMSG when it has one
+ * that does not match or is not where a field starts.  Whether the
+ * fields of a checksummed body parse is left to unpacking. */
 int record_checksum(const uint8_t *body, size_t len);
 
 /* Verify the checksum (when present) and unpack data as d, or -EBADMSG

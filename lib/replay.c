@@ -55,41 +55,52 @@ set_find(const struct pendset *s, const uint8_t *u)
 	}
 }
 
-/* Squeeze out dead entries and rebuild the table for the live ones. */
+/* Squeeze out dead entries and duplicates (a later copy of an update
+ * already pending) and rebuild the table for the live ones. */
 static int
 set_rebuild(struct pendset *s)
 {
 	struct state_task *t = s->t;
 	size_t live = 0, cap = 64;
 
-	for (size_t i = 0; i < t->n_pending; i++)
-		if (t->pending[i].offset >= 0)
-			t->pending[live++] = t->pending[i];
-	t->n_pending = live;
-	s->dead = 0;
-	while (cap < 4 * (live + 1))
+	while (cap < 4 * (t->n_pending - s->dead + 1))
 		cap *= 2;
 	free(s->slot);
 	if ((s->slot = calloc(cap, sizeof(*s->slot))) == NULL)
 		return -ENOMEM;
 	s->cap = cap;
+	for (size_t i = 0; i < t->n_pending; i++) {
+		size_t k;
+		if (t->pending[i].offset < 0)
+			continue;
+		k = set_find(s, t->pending[i].uuid);
+		if (s->slot[k] != SLOT_EMPTY)
+			continue;
+		t->pending[live] = t->pending[i];
+		s->slot[k] = (uint32_t)++live;
+	}
+	t->n_pending = live;
+	s->dead = 0;
 	s->used = live;
-	for (size_t i = 0; i < live; i++)
-		s->slot[set_find(s, t->pending[i].uuid)] = (uint32_t)i + 1;
 	return 0;
 }
 
+/*
+ * Until the first ACK there is no table: updates are appended as they
+ * come, and the table is built once, sized for them all, at that ACK or
+ * at the end of the stream, dropping duplicates then (the first copy
+ * stays pending, as it would have).  A stream of many updates and no
+ * ACK (an agent that could not reach its scheduler) is replayed with no
+ * lookup per record and no rebuild as it grows.
+ */
 static int
 set_add(struct pendset *s, const uint8_t *u, int state, double ts,
     long long off)
 {
 	struct state_task *t = s->t;
-	size_t i;
+	size_t i = 0;
 
-	if (s->slot == NULL && set_rebuild(s) < 0)
-		return -ENOMEM;
-	i = set_find(s, u);
-	if (s->slot[i] != SLOT_EMPTY)
+	if (s->slot != NULL && s->slot[i = set_find(s, u)] != SLOT_EMPTY)
 		return 0;	/* already pending: the same update again */
 	if (t->n_pending == s->alloc) {
 		size_t n = s->alloc ? 2 * s->alloc : 8;
@@ -104,34 +115,39 @@ set_add(struct pendset *s, const uint8_t *u, int state, double ts,
 	t->pending[t->n_pending].state = state;
 	t->pending[t->n_pending].timestamp = ts;
 	t->pending[t->n_pending].offset = off;
-	s->slot[i] = (uint32_t)++t->n_pending;
+	t->n_pending++;
+	if (s->slot == NULL)
+		return 0;
+	s->slot[i] = (uint32_t)t->n_pending;
 	if (++s->used * 2 > s->cap)
 		return set_rebuild(s);
 	return 0;
 }
 
-static void
+static int
 set_ack(struct pendset *s, const uint8_t *u)
 {
 	size_t i;
 
-	if (s->slot == NULL || u == NULL)
-		return;
+	if (u == NULL)
+		return 0;
+	if (s->slot == NULL && set_rebuild(s) < 0)
+		return -ENOMEM;
 	i = set_find(s, u);
 	if (s->slot[i] == SLOT_EMPTY)
-		return;
+		return 0;
 	/* An acknowledged terminal update completes the stream: every
 	 * update still pending is superseded, as the agent has it. */
 	if (task_state_terminal(s->t->pending[s->slot[i] - 1].state)) {
 		for (size_t k = 0; k < s->t->n_pending; k++)
 			s->t->pending[k].offset = -1;
 		s->dead = s->t->n_pending;
-		set_rebuild(s);
-		return;
+		return set_rebuild(s);
 	}
 	s->t->pending[s->slot[i] - 1].offset = -1;
 	s->slot[i] = SLOT_DEAD;
 	s->dead++;
+	return 0;
 }
 
 static bool
@@ -185,7 +201,8 @@ replay_record(struct pendset *s, Mesos__StatusUpdateRecord *rec,
 		return error_set(e, -EBADMSG, path, off,
 		    "ACK record without a uuid");
 	t->n_acks++;
-	set_ack(s, ack_uuid(rec));
+	if (set_ack(s, ack_uuid(rec)) < 0)
+		return error_set(e, -ENOMEM, path, off, "out of memory");
 	if (s->dead > 1024 && s->dead * 2 > t->n_pending)
 		return set_rebuild(s) < 0 ?
 		    error_set(e, -ENOMEM, path, off, "out of memory") : 0;
@@ -204,9 +221,13 @@ struct wire {
 	const uint8_t *p, *end;
 };
 
-static bool
+static inline bool
 wire_varint(struct wire *w, uint64_t *v)
 {
+	if (w->p < w->end && *w->p < 0x80) {	/* most are one byte */
+		*v = *w->p++;
+		return true;
+	}
 	*v = 0;
 	for (int shift = 0; shift < 64 && w->p < w->end; shift += 7) {
 		uint8_t b = *w->p++;
@@ -219,7 +240,7 @@ wire_varint(struct wire *w, uint64_t *v)
 
 /* The next field: its number, wire type, and for a length-delimited one
  * its bytes in *sub; false at the end or on damage. */
-static bool
+static inline __attribute__((always_inline)) bool
 wire_field(struct wire *w, uint32_t *num, int *type, struct wire *sub,
     uint64_t *val)
 {
@@ -336,7 +357,8 @@ replay_light(struct pendset *s, const struct light *l, const char *path,
 		return error_set(e, -EBADMSG, path, off,
 		    "ACK record without a uuid");
 	t->n_acks++;
-	set_ack(s, l->ack_uuid);
+	if (set_ack(s, l->ack_uuid) < 0)
+		return error_set(e, -ENOMEM, path, off, "out of memory");
 	if (s->dead > 1024 && s->dead * 2 > t->n_pending)
 		return set_rebuild(s) < 0 ?
 		    error_set(e, -ENOMEM, path, off, "out of memory") : 0;
@@ -427,7 +449,8 @@ state_replay_updates(int dirfd, const char *name, const char *path,
 			t->valid_end = r.offset;
 			if (t->torn)
 				e->offset = r.offset;
-			if (s.dead > 0 && set_rebuild(&s) < 0)
+			if ((s.dead > 0 || (s.slot == NULL &&
+			    t->n_pending > 0)) && set_rebuild(&s) < 0)
 				rc = error_set(e, -ENOMEM, path, -1,
 				    "out of memory");
 			else if (t->n_pending < s.alloc && t->n_pending > 0) {

@@ -301,6 +301,32 @@ PY
 	assert_equal "$(echo "$output" | tail -1)" "${uuids[59]}"
 }
 
+@test "an update written again before any ACK stays pending once, at its first offset" {
+	# Before the first ACK replay keeps no table (updates are appended)
+	# and drops the copies when it builds one: at that ACK or at the end.
+	make_workdir
+	local i uuids=() first second
+	for i in 1 2 3 4 5; do uuids+=("$(update TASK_RUNNING)"); done
+	update TASK_RUNNING "" "${uuids[1]}" >/dev/null
+	update TASK_RUNNING "" "${uuids[3]}" >/dev/null
+	update TASK_RUNNING "" "${uuids[1]}" >/dev/null
+	run ckpt-inspect -d "$W" --json-lines
+	assert_output --partial '"updates":8,"acks":0,"unacked":5'
+	assert_equal "$(jq -r '[.pending[].uuid] | join(" ")' <<<"$output")" "${uuids[*]}"
+	first=$(jq -r ".pending[1].offset" <<<"$output")
+	assert_equal "$first" "$(jq -r ".pending[0].offset + (.pending[2].offset - .pending[1].offset)" <<<"$output")"
+	run recover -d "$W" --json
+	assert_equal "$(jq -r .pending <<<"$output")" 5
+	# an ACK, then copies again: the same rule once the table exists
+	echo "{\"uuid\":\"${uuids[0]}\"}" | ckpt-write -d "$W" -f F1 -e E1 -t T1 ack
+	update TASK_RUNNING "" "${uuids[4]}" >/dev/null
+	update TASK_RUNNING "" "${uuids[0]}" >/dev/null
+	run ckpt-inspect -d "$W" --json-lines
+	assert_output --partial '"updates":10,"acks":1,"unacked":5'
+	second=$(jq -r '[.pending[].uuid] | join(" ")' <<<"$output")
+	assert_equal "$second" "${uuids[1]} ${uuids[2]} ${uuids[3]} ${uuids[4]} ${uuids[0]}"
+}
+
 @test "JSON output is valid JSON whatever the strings hold: quotes, control characters, bytes that are not UTF-8" {
 	# A work dir's path is the user's, not an id: anything goes in it.
 	# jansson refused such a string and the reader printed nothing, exit 0.
