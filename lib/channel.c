@@ -79,16 +79,31 @@ int
 channel_send(struct channel *c, const Agentproto__ExecutorMessage *m)
 {
 	uint8_t *buf;
-	size_t len;
-	int rc;
+	size_t len, sent = 0;
+	int rc = 0;
 
 	if (c->fd < 0)
 		return -ENOTCONN;
 	if ((rc = record_encode(&m->base, &buf, &len)) < 0)
 		return rc;
-	if ((rc = reserve(&c->out, &c->out_cap, c->out_len + len)) == 0) {
-		memcpy(c->out + c->out_len, buf, len);
-		c->out_len += len;
+	if (c->out_len == 0) {
+		/* Nothing queued: straight to the socket, and only what it
+		 * does not take now is kept (no buffer per connection). */
+		ssize_t n;
+		while ((n = send(c->fd, buf, len, MSG_NOSIGNAL)) < 0 &&
+		    errno == EINTR)
+			;
+		if (n < 0 && errno != EAGAIN && errno != ENOTCONN) {
+			rc = -errno;
+			free(buf);
+			return rc;
+		}
+		sent = n > 0 ? (size_t)n : 0;
+	}
+	if (sent < len &&
+	    (rc = reserve(&c->out, &c->out_cap, c->out_len + len - sent)) == 0) {
+		memcpy(c->out + c->out_len, buf + sent, len - sent);
+		c->out_len += len - sent;
 	}
 	free(buf);
 	return rc < 0 ? rc : channel_flush(c);

@@ -49,27 +49,29 @@ put(struct jsonw *w, const char *s, size_t n)
 	}
 }
 
-/* s as a JSON string, escaped as jansson escapes; a byte that is not
- * part of valid UTF-8 becomes U+FFFD, so the output is always JSON. */
+/* n bytes of s as a JSON string, escaped as jansson escapes (NUL as
+ * \u0000); a byte that is not part of valid UTF-8 becomes U+FFFD, so
+ * the output is always JSON. */
 static void
-put_string(struct jsonw *w, const char *str)
+put_stringn(struct jsonw *w, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t n = strlen(str);
+	const unsigned char *s = (const unsigned char *)str, *end = s + n;
 	char *p = room(w, 6 * n + 2), *q = p;
 
 	if (p == NULL)
 		return;
 	*q++ = '"';
-	while (*s) {
+	while (s < end) {
 		size_t k;
 		if (*s >= 0x20 && *s < 0x80 && *s != '"' && *s != '\\') {
 			*q++ = (char)*s++;
 			continue;
 		}
 		if (*s >= 0x80) {
-			if ((k = utf8_char(s)) == 0) {
+			/* utf8_char stops at a NUL: past end it reads none. */
+			k = utf8_char(s);
+			if (k == 0 || k > (size_t)(end - s)) {
 				memcpy(q, "\xef\xbf\xbd", 3), q += 3, s++;
 			} else {
 				memcpy(q, s, k), q += k, s += k;
@@ -93,6 +95,12 @@ put_string(struct jsonw *w, const char *str)
 	}
 	*q++ = '"';
 	w->len += (size_t)(q - p);
+}
+
+static void
+put_string(struct jsonw *w, const char *s)
+{
+	put_stringn(w, s, strlen(s));
 }
 
 /* The comma and the key before a value. */
@@ -227,27 +235,48 @@ jw_null(struct jsonw *w, const char *key)
 	put(w, "null", 4);
 }
 
+/* A jansson value written by the writer, not by json_dumpb: jansson's
+ * dumper formats and hashes the address of every container it enters
+ * (its loop check); the bytes are the same. */
 void
 jw_json(struct jsonw *w, const char *key, const json_t *j)
 {
-	size_t flags = JSON_COMPACT | JSON_ENCODE_ANY, n;
-	char *p;
+	const char *k;
+	json_t *v;
+	size_t i;
 
-	sep(w, key);
-	if (j == NULL) {
-		put(w, "null", 4);
-		return;
+	switch (j ? json_typeof(j) : JSON_NULL) {
+	case JSON_OBJECT:
+		jw_object(w, key);
+		json_object_foreach((json_t *)j, k, v)
+			jw_json(w, k, v);
+		jw_end(w);
+		break;
+	case JSON_ARRAY:
+		jw_array(w, key);
+		json_array_foreach(j, i, v)
+			jw_json(w, NULL, v);
+		jw_end(w);
+		break;
+	case JSON_STRING:
+		sep(w, key);
+		put_stringn(w, json_string_value(j), json_string_length(j));
+		break;
+	case JSON_INTEGER:
+		jw_int(w, key, (long long)json_integer_value(j));
+		break;
+	case JSON_REAL:
+		jw_real(w, key, json_real_value(j));
+		break;
+	case JSON_TRUE:
+		jw_bool(w, key, true);
+		break;
+	case JSON_FALSE:
+		jw_bool(w, key, false);
+		break;
+	default:
+		jw_null(w, key);
 	}
-	if ((p = room(w, 256)) == NULL)
-		return;
-	if ((n = json_dumpb(j, p, w->cap - w->len, flags)) > w->cap - w->len) {
-		if ((p = room(w, n)) == NULL)
-			return;
-		n = json_dumpb(j, p, w->cap - w->len, flags);
-	}
-	if (n == 0)
-		w->error = -EINVAL;
-	w->len += n;
 }
 
 void

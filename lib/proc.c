@@ -11,8 +11,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-int
-proc_start_time(pid_t pid, unsigned long long *start)
+/* One read of /proc/PID/stat: the start time (field 22) and the state
+ * (field 3).  The command name may hold spaces and ')': the fields are
+ * counted from the last ')'. */
+static int
+stat_read(pid_t pid, unsigned long long *start, char *state)
 {
 	char path[64], buf[1024], *p;
 	ssize_t n;
@@ -26,11 +29,10 @@ proc_start_time(pid_t pid, unsigned long long *start)
 	if (n <= 0)
 		return -ESRCH;
 	buf[n] = '\0';
-	/* The command name may hold spaces and ')': skip past the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
 		return -ESRCH;
+	*state = p[2];
 	p++;
-	/* After ')': field 3 (state) ... field 22 (starttime). */
 	for (int field = 3; field < 22 && p != NULL; field++)
 		p = strchr(p + 1, ' ');
 	if (p == NULL)
@@ -39,24 +41,14 @@ proc_start_time(pid_t pid, unsigned long long *start)
 	return 0;
 }
 
-static bool
-is_zombie(pid_t pid)
+int
+proc_start_time(pid_t pid, unsigned long long *start)
 {
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
+	char state;
 
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	return p == NULL || (p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+	return stat_read(pid, start, &state);
 }
+
 
 time_t
 proc_start_wall(pid_t pid)
@@ -111,8 +103,10 @@ proc_identify(pid_t pid, unsigned long long start, time_t bound_mtime,
     const char *run)
 {
 	unsigned long long now;
+	char state;
 
-	if (pid <= 1 || proc_start_time(pid, &now) < 0 || is_zombie(pid))
+	if (pid <= 1 || stat_read(pid, &now, &state) < 0 || state == 'Z' ||
+	    state == 'X')
 		return PROC_GONE;
 	if (start != 0)
 		return now == start ? PROC_SAME : PROC_RECYCLED;

@@ -477,10 +477,9 @@ state_replay_updates(int dirfd, const char *name, const char *path,
 }
 
 int
-state_update_at(const char *path, long long offset, Mesos__StatusUpdate **out,
-    struct ckpt_error *e)
+state_update_read(struct record_reader *r, long long offset,
+    Mesos__StatusUpdate **out, struct ckpt_error *e)
 {
-	struct record_reader r;
 	Mesos__StatusUpdateRecord *rec;
 	const uint8_t *data;
 	size_t len;
@@ -488,23 +487,19 @@ state_update_at(const char *path, long long offset, Mesos__StatusUpdate **out,
 	int rc;
 
 	*out = NULL;
-	if ((rc = record_reader_open(&r, path, e)) < 0)
+	if ((rc = record_reader_seek(r, offset, e)) < 0)
 		return rc;
-	if ((rc = record_reader_seek(&r, offset, e)) < 0) {
-		record_reader_close(&r);
-		return rc;
-	}
-	rc = record_next(&r, &data, &len, &off, e);
+	rc = record_next(r, &data, &len, &off, e);
 	if (rc == RECORD_OK && (rc = record_unpack(
-	    &mesos__status_update_record__descriptor, data, len, path, off,
+	    &mesos__status_update_record__descriptor, data, len, r->path, off,
 	    (ProtobufCMessage **)&rec, e)) == 0) {
 		*out = rec->update;
 		rec->update = NULL;
 		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		rc = *out ? 0 : error_set(e, -EBADMSG, path, off, "not an update");
+		rc = *out ? 0 : error_set(e, -EBADMSG, r->path, off,
+		    "not an update");
 	} else if (rc >= 0)
-		rc = error_set(e, -EBADMSG, path, offset, "no record here");
-	record_reader_close(&r);
+		rc = error_set(e, -EBADMSG, r->path, offset, "no record here");
 	return rc;
 }
 

@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "mesos.pb-c.h"
+#include "record.h"
 
 struct state_task;
 
@@ -32,9 +33,11 @@ int state_replay_updates(int dirfd, const char *name, const char *path,
     struct ckpt_error *e);
 /* Forget what a replay filled in (pending, counts, flags). */
 void state_task_reset(struct state_task *t);
-/* The update of the UPDATE record at offset of the stream at path (free
- * with mesos__status_update__free_unpacked). */
-int state_update_at(const char *path, long long offset,
+/* The update of the UPDATE record at offset of the stream r reads (free
+ * with mesos__status_update__free_unpacked).  Offsets taken in stream
+ * order are read from the reader's window, one open and one read for
+ * all of a stream's pending updates. */
+int state_update_read(struct record_reader *r, long long offset,
     Mesos__StatusUpdate **out, struct ckpt_error *e);
 /* Is the update with this uuid in the stream at path: 0 no, 1 yes and
  * pending, 2 yes and acknowledged. */

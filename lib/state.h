@@ -66,6 +66,7 @@ struct state_run {
 	time_t pid_mtime;		/* forked.pid's mtime (Mesos bound) */
 	char *libprocess_pid;
 	char *socket;
+	char *secret;			/* executor.secret, when asked for */
 	enum exit_kind exit_kind;	/* executor.exit */
 	int exit_value;
 	struct state_task *tasks;
@@ -114,6 +115,10 @@ struct state_options {
 	bool strict;
 	bool repair;			/* truncate torn tails (writes!) */
 	bool latest_only;		/* only the agent slaves/latest names */
+	/* Also read each run's executor.secret (the agent, which proves
+	 * itself with it; never an error: a run without one is reached
+	 * without proof, as before). */
+	bool secrets;
 };
 
 /* Add e to l (the node's errors): 0, or -ENOMEM. */

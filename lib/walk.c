@@ -270,6 +270,14 @@ read_pids(struct walker *w, int run, struct state_run *r)
 	    &r->errors)) < 0)
 		goto out;
 	rc = text_dup_at(w, fd, "executor.socket", &r->socket, &r->errors);
+	if (rc == 0 && w->o->secrets) {
+		char buf[128];
+		struct ckpt_error ignored;
+		if (at_read_text(fd, "executor.secret", buf, sizeof(buf),
+		    "executor.secret", &ignored) == 0 &&
+		    (r->secret = strdup(buf)) == NULL)
+			rc = -ENOMEM;
+	}
 out:
 	free(text);
 	pop(w, old);

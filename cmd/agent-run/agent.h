@@ -183,6 +183,8 @@ size_t out_queued(void);
 void out_commit(void);
 void out_drop_uncommitted(void);
 void emit(json_t *o);
+/* A line already written (its newline included), for every driver. */
+void emit_text(const char *text, size_t n);
 void emit_to(struct driver *d, json_t *o);
 void answer(json_t *o);
 bool answered(void);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "jsonw.h"
 #include "command.h"
 
 struct driver {
@@ -150,22 +151,28 @@ queue(struct driver *d, const char *text, size_t n, bool owed)
 static char *
 line_of(json_t *o, size_t *n)
 {
+	struct jsonw w;
 	char *text;
 
 	/* The typing key of every tool's JSON lines, beside `event`. */
 	if (json_object_get(o, "type") == NULL && json_object_get(o, "event"))
 		json_object_set(o, "type", json_object_get(o, "event"));
-	text = json_dumps(o, JSON_COMPACT);
-	size_t len;
-
+	jw_init(&w, NULL);
+	jw_json(&w, NULL, o);
+	jw_raw(&w, "\n", 1);
 	json_decref(o);
-	if (text == NULL || (text = realloc(text, (len = strlen(text)) + 2)) ==
-	    NULL)
+	if ((text = jw_take(&w, n)) == NULL)
 		abort();
-	text[len] = '\n';
-	text[len + 1] = '\0';
-	*n = len + 1;
 	return text;
+}
+
+void
+emit_text(const char *text, size_t n)
+{
+	struct driver *d;
+
+	TAILQ_FOREACH(d, &drivers, link)
+		queue(d, text, n, false);
 }
 
 void
@@ -173,10 +180,8 @@ emit(json_t *o)
 {
 	size_t n;
 	char *text = line_of(o, &n);
-	struct driver *d;
 
-	TAILQ_FOREACH(d, &drivers, link)
-		queue(d, text, n, false);
+	emit_text(text, n);
 	free(text);
 }
 

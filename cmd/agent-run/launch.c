@@ -194,11 +194,10 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",
 	    ids->run, "--task", ids->task, "--socket", l->sock,
 	    "--recovery-timeout", rt, "--grace", gr,
-	    o->cgroup_root ? "--cgroup-root" : "--secret-fd",
-	    o->cgroup_root ? o->cgroup_root : "3",
-	    l->user_given ? "--user" : "--secret-fd", l->user_given ? l->user : "3",
-	    l->checkpoint ?
-	    "--checkpoint" : "--", l->checkpoint ? "--" : NULL };
+	    /* absent options are NULL, skipped below */
+	    o->cgroup_root ? "--cgroup-root" : NULL, o->cgroup_root,
+	    l->user_given ? "--user" : NULL, l->user_given ? l->user : NULL,
+	    l->checkpoint ? "--checkpoint" : NULL, "--" };
 	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
 	while (o->launcher && o->launcher[nl])
 		nl++;
