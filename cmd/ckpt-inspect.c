@@ -367,7 +367,7 @@ updates_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 		if (!c.json)
 			printf("%s/%s/%s:\n", f->id, x->id, ids.task);
 		if ((fd = workdir_open_dir(work, PATH_TASK, &ids, &e)) < 0 ||
-		    state_replay_updates(fd, "task.updates", path, false, &tmp,
+		    state_replay_updates(fd, "task.updates", path, 0, &tmp,
 		    update_line, &c, &e) < 0) {
 			fflush(stdout);
 			error_print(&e);

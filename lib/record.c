@@ -100,15 +100,6 @@ int
 record_reader_seek(struct record_reader *r, long long off,
     struct ckpt_error *e)
 {
-	/* Inside the window: no seek, no read (the pending updates of one
-	 * stream, read back one after the other). */
-	long long start = (long long)r->read - (long long)r->len;
-
-	if (!r->error && off >= start && off < (long long)r->read) {
-		r->pos = (size_t)(off - start);
-		r->offset = off;
-		return 0;
-	}
 	if ((r->fd >= 0 ? lseek(r->fd, off, SEEK_SET) :
 	    fseeko(r->fp, off, SEEK_SET)) < 0)
 		return error_set(e, -EIO, r->path, off, "seek: %s",

@@ -21,12 +21,21 @@
 
 struct pendset {
 	struct state_task *t;
+	bool messages;		/* keep each pending update's message */
 	uint32_t *slot;		/* index + 1, SLOT_EMPTY or SLOT_DEAD */
 	size_t cap;		/* a power of two */
 	size_t used;		/* slots not empty (live and dead) */
 	size_t dead;		/* dead entries in t->pending */
 	size_t alloc;		/* capacity of t->pending */
 };
+
+static void
+pending_drop(struct state_pending *p)
+{
+	free(p->message);
+	p->message = NULL;
+	p->offset = -1;
+}
 
 static size_t
 uuid_hash(const uint8_t *u)
@@ -74,8 +83,10 @@ set_rebuild(struct pendset *s)
 		if (t->pending[i].offset < 0)
 			continue;
 		k = set_find(s, t->pending[i].uuid);
-		if (s->slot[k] != SLOT_EMPTY)
+		if (s->slot[k] != SLOT_EMPTY) {
+			pending_drop(&t->pending[i]);
 			continue;
+		}
 		t->pending[live] = t->pending[i];
 		s->slot[k] = (uint32_t)++live;
 	}
@@ -95,7 +106,7 @@ set_rebuild(struct pendset *s)
  */
 static int
 set_add(struct pendset *s, const uint8_t *u, int state, double ts,
-    long long off)
+    long long off, const char *msg, size_t msg_len, bool from_agent)
 {
 	struct state_task *t = s->t;
 	size_t i = 0;
@@ -111,10 +122,15 @@ set_add(struct pendset *s, const uint8_t *u, int state, double ts,
 		t->pending = v;
 		s->alloc = n;
 	}
-	memcpy(t->pending[t->n_pending].uuid, u, 16);
-	t->pending[t->n_pending].state = state;
-	t->pending[t->n_pending].timestamp = ts;
-	t->pending[t->n_pending].offset = off;
+	struct state_pending *p = &t->pending[t->n_pending];
+	memcpy(p->uuid, u, 16);
+	p->state = state;
+	p->from_agent = from_agent;
+	p->timestamp = ts;
+	p->offset = off;
+	p->message = NULL;
+	if (s->messages && msg && (p->message = strndup(msg, msg_len)) == NULL)
+		return -ENOMEM;
 	t->n_pending++;
 	if (s->slot == NULL)
 		return 0;
@@ -140,11 +156,11 @@ set_ack(struct pendset *s, const uint8_t *u)
 	 * update still pending is superseded, as the agent has it. */
 	if (task_state_terminal(s->t->pending[s->slot[i] - 1].state)) {
 		for (size_t k = 0; k < s->t->n_pending; k++)
-			s->t->pending[k].offset = -1;
+			pending_drop(&s->t->pending[k]);
 		s->dead = s->t->n_pending;
 		return set_rebuild(s);
 	}
-	s->t->pending[s->slot[i] - 1].offset = -1;
+	pending_drop(&s->t->pending[s->slot[i] - 1]);
 	s->slot[i] = SLOT_DEAD;
 	s->dead++;
 	return 0;
@@ -160,6 +176,8 @@ set_has(const struct pendset *s, const uint8_t *u)
 void
 state_task_reset(struct state_task *t)
 {
+	for (size_t i = 0; i < t->n_pending; i++)
+		free(t->pending[i].message);
 	free(t->pending);
 	t->pending = NULL;
 	t->n_pending = t->n_updates = t->n_acks = 0;
@@ -193,7 +211,10 @@ replay_record(struct pendset *s, Mesos__StatusUpdateRecord *rec,
 		if (update_uuid_bytes(u) == NULL)
 			return 0;
 		if (set_add(s, update_uuid_bytes(u), u->status->state,
-		    u->timestamp, off) < 0)
+		    u->timestamp, off, u->status->message, u->status->message ?
+		    strlen(u->status->message) : 0, u->status->has_source &&
+		    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE)
+		    < 0)
 			return error_set(e, -ENOMEM, path, off, "out of memory");
 		return 0;
 	}
@@ -280,6 +301,9 @@ struct light {
 	int state;			/* -1 absent */
 	double timestamp;
 	const uint8_t *uuid, *status_uuid, *ack_uuid;
+	const char *message;		/* not NUL-terminated */
+	size_t message_len;
+	int source;			/* -1 absent */
 };
 
 /* 0, or -1 when the bytes are not a record replay can use. */
@@ -292,7 +316,7 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 	int type;
 
 	memset(l, 0, sizeof(*l));
-	l->type = l->state = -1;
+	l->type = l->state = l->source = -1;
 	while (w.p < w.end) {
 		if (!wire_field(&w, &num, &type, &sub, &v))
 			return -1;
@@ -318,6 +342,11 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 							return -1;
 						if (num == 2 && type == 0)
 							l->state = (int)v;
+						else if (num == 4 && type == 2) {
+							l->message = (const char *)sub.p;
+							l->message_len = (size_t)(sub.end - sub.p);
+						} else if (num == 9 && type == 0)
+							l->source = (int)v;
 						else if (num == 11 && type == 2 &&
 						    sub.end - sub.p == 16)
 							l->status_uuid = sub.p;
@@ -346,7 +375,8 @@ replay_light(struct pendset *s, const struct light *l, const char *path,
 		if (task_state_terminal(l->state))
 			t->terminal = true;
 		if (uuid != NULL && set_add(s, uuid, l->state, l->timestamp,
-		    off) < 0)
+		    off, l->message, l->message_len, l->source ==
+		    MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE) < 0)
 			return error_set(e, -ENOMEM, path, off, "out of memory");
 		return 0;
 	}
@@ -429,10 +459,10 @@ replay_pass(struct record_reader *r, struct pendset *s, int pass,
 
 int
 state_replay_updates(int dirfd, const char *name, const char *path,
-    bool repair, struct state_task *t, state_update_cb cb, void *ctx,
+    unsigned flags, struct state_task *t, state_update_cb cb, void *ctx,
     struct ckpt_error *e)
 {
-	struct pendset s = { .t = t };
+	struct pendset s = { .t = t, .messages = flags & REPLAY_MESSAGES };
 	struct record_reader r;
 	int rc, pass;
 
@@ -467,40 +497,13 @@ state_replay_updates(int dirfd, const char *name, const char *path,
 	free(s.slot);
 	if (rc < 0)
 		return rc;
-	if (t->torn && repair) {
+	if (t->torn && (flags & REPLAY_REPAIR)) {
 		if ((rc = durable_truncate_at(dirfd, name, path, t->valid_end,
 		    e)) < 0)
 			return rc;
 		t->repaired = true;
 	}
 	return 0;
-}
-
-int
-state_update_read(struct record_reader *r, long long offset,
-    Mesos__StatusUpdate **out, struct ckpt_error *e)
-{
-	Mesos__StatusUpdateRecord *rec;
-	const uint8_t *data;
-	size_t len;
-	long long off;
-	int rc;
-
-	*out = NULL;
-	if ((rc = record_reader_seek(r, offset, e)) < 0)
-		return rc;
-	rc = record_next(r, &data, &len, &off, e);
-	if (rc == RECORD_OK && (rc = record_unpack(
-	    &mesos__status_update_record__descriptor, data, len, r->path, off,
-	    (ProtobufCMessage **)&rec, e)) == 0) {
-		*out = rec->update;
-		rec->update = NULL;
-		protobuf_c_message_free_unpacked(&rec->base, NULL);
-		rc = *out ? 0 : error_set(e, -EBADMSG, r->path, off,
-		    "not an update");
-	} else if (rc >= 0)
-		rc = error_set(e, -EBADMSG, r->path, offset, "no record here");
-	return rc;
 }
 
 struct known {
@@ -527,7 +530,7 @@ state_update_known(const char *path, const uint8_t uuid[16])
 	struct known k = { uuid, 0 };
 	struct ckpt_error e;
 
-	state_replay_updates(AT_FDCWD, path, path, false, &t, known_cb, &k, &e);
+	state_replay_updates(AT_FDCWD, path, path, 0, &t, known_cb, &k, &e);
 	state_task_reset(&t);
 	return k.result;
 }

@@ -17,7 +17,6 @@
 
 #include "error.h"
 #include "mesos.pb-c.h"
-#include "record.h"
 
 struct state_task;
 
@@ -27,18 +26,16 @@ typedef void (*state_update_cb)(void *ctx, long long offset,
     const Mesos__StatusUpdateRecord *rec, bool acked);
 
 /* Replay name below dirfd (path names it in errors) into t.  0 (an absent
- * stream is an empty one), or -EBADMSG, -EIO, -ENOMEM. */
+ * stream is an empty one), or -EBADMSG, -EIO, -ENOMEM.  flags:
+ * REPLAY_REPAIR truncates a torn tail; REPLAY_MESSAGES keeps each pending
+ * update's message. */
+#define REPLAY_REPAIR	1u
+#define REPLAY_MESSAGES	2u
 int state_replay_updates(int dirfd, const char *name, const char *path,
-    bool repair, struct state_task *t, state_update_cb cb, void *ctx,
+    unsigned flags, struct state_task *t, state_update_cb cb, void *ctx,
     struct ckpt_error *e);
 /* Forget what a replay filled in (pending, counts, flags). */
 void state_task_reset(struct state_task *t);
-/* The update of the UPDATE record at offset of the stream r reads (free
- * with mesos__status_update__free_unpacked).  Offsets taken in stream
- * order are read from the reader's window, one open and one read for
- * all of a stream's pending updates. */
-int state_update_read(struct record_reader *r, long long offset,
-    Mesos__StatusUpdate **out, struct ckpt_error *e);
 /* Is the update with this uuid in the stream at path: 0 no, 1 yes and
  * pending, 2 yes and acknowledged. */
 int state_update_known(const char *path, const uint8_t uuid[16]);

@@ -36,8 +36,10 @@ struct state_errors {
 struct state_pending {
 	uint8_t uuid[16];
 	int state;
+	bool from_agent;		/* its status's source is the agent */
 	double timestamp;
 	long long offset;
+	char *message;			/* its status's, when asked for */
 };
 
 struct state_task {
@@ -119,6 +121,9 @@ struct state_options {
 	 * itself with it; never an error: a run without one is reached
 	 * without proof, as before). */
 	bool secrets;
+	/* Keep each pending update's message (the agent, which sends them
+	 * again) instead of leaving it to be read back at its offset. */
+	bool messages;
 };
 
 /* Add e to l (the node's errors): 0, or -ENOMEM. */

@@ -230,7 +230,8 @@ read_task(struct walker *w, int fd, struct state_task *t)
 	    &t->info, &t->errors)) < 0)
 		return rc;
 	rc = state_replay_updates(fd, "task.updates", file(w, "task.updates"),
-	    w->o->repair, t, NULL, NULL, w->e);
+	    (w->o->repair ? REPLAY_REPAIR : 0) |
+	    (w->o->messages ? REPLAY_MESSAGES : 0), t, NULL, NULL, w->e);
 	return rc < 0 ? problem(w, &t->errors) : 0;
 }
 

@@ -243,3 +243,18 @@ load helpers
 	assert_success
 	assert_output --partial "\"message\":\"p"$'\xef\xbf\xbd'"q\""
 }
+
+@test "an update redelivered after a restart carries its message and source, as first sent" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sh -c 'echo "half way: 50%" >&3; exec sleep 1000'
+	agent_send launch --checkpoint F1 E2 T2 -- /nonexistent/program
+	wait_event '.task_id=="T1" and .message=="half way: 50%"'
+	wait_event '.task_id=="T2" and .state=="TASK_FAILED"'
+	local want1 want2
+	want1=$(jq -c 'select(.task_id=="T1" and .message=="half way: 50%") | {uuid, state, message, source}' "$EV")
+	want2=$(jq -c 'select(.task_id=="T2" and .state=="TASK_FAILED") | {uuid, state, message, source}' "$EV")
+	agent_restart
+	wait_event '.event=="reregistered"'
+	assert_equal "$(jq -c 'select(.task_id=="T1" and .redelivered and .message!=null) | {uuid, state, message, source}' "$EV")" "$want1"
+	assert_equal "$(jq -c 'select(.task_id=="T2" and .redelivered and .state=="TASK_FAILED") | {uuid, state, message, source}' "$EV")" "$want2"
+}

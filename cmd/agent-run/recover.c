@@ -22,21 +22,11 @@
 /* A checkpointed, unacknowledged update: pending again, and emitted
  * again as it was. */
 static void
-recover_pending(struct agent *a, struct aexec *x, struct record_reader *r,
-    const struct state_pending *sp)
+recover_pending(struct agent *a, struct aexec *x, const struct state_pending *sp)
 {
-	Mesos__StatusUpdate *u = NULL;
-	struct ckpt_error e;
-	struct pend *p;
+	struct pend *p = x_add_pending(a, x, sp->uuid, sp->state,
+	    sp->timestamp, sp->message, sp->from_agent);
 
-	/* The message is not kept in the tree: read the record back. */
-	if (r == NULL || state_update_read(r, sp->offset, &u, &e) < 0)
-		u = NULL;
-	p = x_add_pending(a, x, sp->uuid, sp->state, sp->timestamp,
-	    u && u->status ? u->status->message : NULL, u && u->status &&
-	    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE);
-	if (u)
-		mesos__status_update__free_unpacked(u, NULL);
 	emit(pend_event(p, true));
 }
 
@@ -119,22 +109,14 @@ recover_run(struct agent *a, const struct recovery_plan *p,
 	x->bound = run->pid_mtime;
 	if (run->socket && (x->socket = strdup(run->socket)) == NULL)
 		abort();
-	struct ckpt_ids ids = x_ids(x, a->id);
-	struct ckpt_error e;
 	x->has_secret = run->secret && secret_parse(run->secret, x->secret) == 0;
 	if (t) {
 		x->state = task_effective_state(t);
 		x->terminal = t->terminal;
-		/* Pending updates are forwarded again, once, whole. */
-		struct record_reader r;
-		char path[PATH_MAX];
-		bool open = t->n_pending > 0 && path_build(path, sizeof(path),
-		    o->work, PATH_TASK_UPDATES, &ids, NULL) == 0 &&
-		    record_reader_open(&r, path, &e) == 0;
+		/* Pending updates are forwarded again, once, whole (the walk
+		 * kept their messages). */
 		for (size_t k = 0; k < t->n_pending; k++)
-			recover_pending(a, x, open ? &r : NULL, &t->pending[k]);
-		if (open)
-			record_reader_close(&r);
+			recover_pending(a, x, &t->pending[k]);
 	}
 	if (rr->action == ACTION_RECONNECT && !o->cleanup) {
 		x_set_state(a, x, X_CONNECTING);
@@ -149,7 +131,7 @@ recover(struct agent *a)
 {
 	const struct agent_options *o = a->o;
 	struct state_options so = { .strict = o->strict, .repair = true,
-	    .secrets = true };
+	    .secrets = true, .messages = true };
 	struct recovery_plan p;
 	struct ckpt_error e;
 	char host[256] = "localhost";
