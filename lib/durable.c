@@ -120,6 +120,7 @@ add_obj(struct dbatch *b, int fd, bool own, const char *dir, const char *path,
 			strlcpy(d, dir, sizeof(d));
 		else
 			dir_of(path, d);
+		strlcpy(b->fs_path, d, sizeof(b->fs_path));
 		if ((b->fs_fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
 			int rc = fail(e, d, "open directory");
 			obj_release(&o);
@@ -140,7 +141,7 @@ barrier(struct dbatch *b, struct ckpt_error *e)
 
 	if (b->all) {
 		if (fault_point("fsync", "(syncfs)") < 0 || syncfs(b->fs_fd) < 0)
-			rc = fail(e, "(file system of the work dir)", "syncfs");
+			rc = fail(e, b->fs_path, "syncfs (its file system)");
 	}
 	for (size_t i = 0; rc == 0 && !b->all && i < b->n_obj; i++) {
 		struct dbatch_obj *o = &b->obj[i];

@@ -8,6 +8,7 @@
 #ifndef CKPT_DURABLE_H
 #define CKPT_DURABLE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -39,6 +40,7 @@ struct dbatch_obj {
 
 struct dbatch {
 	int fs_fd;			/* any directory of the file system */
+	char fs_path[PATH_MAX];		/* ... its path, for errors */
 	bool all;			/* past DBATCH_FEW: syncfs */
 	struct dbatch_obj obj[DBATCH_FEW];
 	size_t n_obj;
