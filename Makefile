@@ -16,11 +16,11 @@ DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             bats-file python3 procps util-linux mandoc strace bc jq zsh clang libclang-rt-dev valgrind
 
 CFLAGS   ?= -O2 -g
-override CFLAGS += -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+override CFLAGS += -std=c17 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -MMD -MP \
             -DVERSION='"$(VERSION)"' -I$(BUILD)/gen -Ilib \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
-override LDFLAGS += -Wl,--as-needed
+override LDFLAGS += -pthread -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)
 override CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \

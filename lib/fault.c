@@ -7,8 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The one piece of mutable state of this module: steps taken so far. */
-static long fault_steps;
+/* The one piece of mutable state of this module: steps taken so far
+ * (the walk reads, and may repair, on several threads). */
+static _Atomic long fault_steps;
 
 int
 fault_point(const char *op, const char *path)
@@ -19,11 +20,12 @@ fault_point(const char *op, const char *path)
 	const char *match = getenv("CKPT_FAULT_MATCH");
 	const char *only = getenv("CKPT_FAULT_OP");	/* that op only */
 
-	fault_steps++;
+	long now = ++fault_steps;
+
 	if (log != NULL) {
 		FILE *fp = fopen(log, "ae");
 		if (fp != NULL) {
-			fprintf(fp, "%ld %s %s\n", fault_steps, op, path);
+			fprintf(fp, "%ld %s %s\n", now, op, path);
 			fclose(fp);
 		}
 	}
@@ -31,7 +33,7 @@ fault_point(const char *op, const char *path)
 		if (strstr(path, match) == NULL ||
 		    (only != NULL && strcmp(only, op) != 0))
 			return 0;
-	} else if (step == NULL || atol(step) != fault_steps)
+	} else if (step == NULL || atol(step) != now)
 		return 0;
 	if (mode == NULL || strcmp(mode, "crash") == 0)
 		_exit(99);

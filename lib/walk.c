@@ -3,6 +3,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +403,212 @@ out:
 	return !walk_filter_by_task(w->f) || x->n_runs > 0;
 }
 
+/* ---- reading executors ahead ----
+ *
+ * A framework's executors are read by worker threads (one per CPU the
+ * process may use, at most AHEAD_THREADS), at most AHEAD beyond the one
+ * being handed over, and handed to the visitor in order on the calling
+ * thread.  What the walk gives, and in what order, is what one thread
+ * reading them one by one gives; only the reading (system calls, mostly:
+ * at 10,000 executors, a restart's second core was idle) is shared.  A
+ * worker has its own walker (its paths for errors, its error); what it
+ * would note on the framework waits in its slot until the visitor's
+ * thread gets there.  With one CPU, or no thread to be had, the calling
+ * thread reads each executor when it gets to it.
+ */
+#define AHEAD		64
+#define AHEAD_THREADS	4
+
+struct slot {
+	struct state_executor x;
+	struct state_errors errors;	/* for the framework's list */
+	struct ckpt_error e;		/* when rc < 0 */
+	int rc;		/* read_executor's, or sub_open's */
+	bool none;	/* not there, or not kept by the filter */
+	bool done;
+};
+
+struct ahead {
+	pthread_mutex_t mu;
+	pthread_cond_t done, room;
+	struct walker w;	/* at the executors directory */
+	int xs;
+	struct names *l;
+	size_t next, taken;	/* next to read; first not yet handed over */
+	bool stop;
+	int n_threads;
+	pthread_t t[AHEAD_THREADS];
+	struct slot s[AHEAD];
+};
+
+/* Read executor name (ours now) below xs into sl; w is the reader's own
+ * walker, at the executors directory. */
+static void
+slot_fill(struct walker *w, int xs, char *name, struct slot *sl)
+{
+	size_t old = w->len;
+	int xfd;
+
+	w->e = &sl->e;
+	sl->x.id = name;
+	if (!walk_filter_executor(w->f, name)) {
+		sl->none = true;
+		return;
+	}
+	if ((xfd = sub_open(w, xs, name, &sl->errors)) < 0) {
+		sl->none = xfd == -ENOENT;
+		sl->rc = xfd;
+		return;
+	}
+	push(w, name);
+	sl->rc = read_executor(w, xfd, &sl->x);
+	pop(w, old);
+	close(xfd);
+}
+
+static void *
+ahead_worker(void *arg)
+{
+	struct ahead *ah = arg;
+	struct walker w = ah->w;
+
+	pthread_mutex_lock(&ah->mu);
+	for (;;) {
+		while (!ah->stop && ah->next < ah->l->n &&
+		    ah->next >= ah->taken + AHEAD)
+			pthread_cond_wait(&ah->room, &ah->mu);
+		if (ah->stop || ah->next >= ah->l->n)
+			break;
+		size_t i = ah->next++;
+		char *name = ah->l->v[i];
+		ah->l->v[i] = NULL;
+		pthread_mutex_unlock(&ah->mu);
+		slot_fill(&w, ah->xs, name, &ah->s[i % AHEAD]);
+		pthread_mutex_lock(&ah->mu);
+		ah->s[i % AHEAD].done = true;
+		pthread_cond_broadcast(&ah->done);
+	}
+	pthread_mutex_unlock(&ah->mu);
+	return NULL;
+}
+
+static int
+cpus(void)
+{
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
+}
+
+/* Workers for the executors of l below xs, or NULL: read in place. */
+static struct ahead *
+ahead_start(const struct walker *w, int xs, struct names *l)
+{
+	int n = cpus();
+	struct ahead *ah;
+
+	if (n < 2 || l->n < 2 || (ah = calloc(1, sizeof(*ah))) == NULL)
+		return NULL;
+	pthread_mutex_init(&ah->mu, NULL);
+	pthread_cond_init(&ah->done, NULL);
+	pthread_cond_init(&ah->room, NULL);
+	ah->w = *w;
+	ah->xs = xs;
+	ah->l = l;
+	for (int i = 0; i < n && i < AHEAD_THREADS; i++)
+		if (pthread_create(&ah->t[ah->n_threads], NULL, ahead_worker,
+		    ah) == 0)
+			ah->n_threads++;
+	if (ah->n_threads == 0) {
+		free(ah);
+		return NULL;
+	}
+	return ah;
+}
+
+/* Executor i of l, read (into here when there are no workers). */
+static struct slot *
+ahead_get(struct ahead *ah, struct walker *w, int xs, struct names *l,
+    size_t i, struct slot *here)
+{
+	struct slot *sl;
+
+	if (ah == NULL) {
+		struct ckpt_error *e = w->e;
+		memset(here, 0, sizeof(*here));
+		slot_fill(w, xs, l->v[i], here);
+		l->v[i] = NULL;
+		w->e = e;
+		return here;
+	}
+	sl = &ah->s[i % AHEAD];
+	pthread_mutex_lock(&ah->mu);
+	while (!sl->done)
+		pthread_cond_wait(&ah->done, &ah->mu);
+	pthread_mutex_unlock(&ah->mu);
+	return sl;
+}
+
+/* Append the errors of from to l (from is left empty). */
+static int
+errors_move(struct state_errors *l, struct state_errors *from)
+{
+	struct state_error *v;
+
+	if (from->n == 0)
+		return 0;
+	if ((v = reallocarray(l->v, l->n + from->n, sizeof(*v))) == NULL)
+		return -ENOMEM;
+	memcpy(v + l->n, from->v, from->n * sizeof(*v));
+	l->v = v;
+	l->n += from->n;
+	free(from->v);
+	memset(from, 0, sizeof(*from));
+	return 0;
+}
+
+static void
+slot_clear(struct slot *sl)
+{
+	state_executor_clear(&sl->x);
+	state_errors_clear(&sl->errors);
+	memset(sl, 0, sizeof(*sl));
+}
+
+/* Done with sl: its room is for one more ahead. */
+static void
+ahead_put(struct ahead *ah, struct slot *sl)
+{
+	slot_clear(sl);
+	if (ah == NULL)
+		return;
+	pthread_mutex_lock(&ah->mu);
+	ah->taken++;
+	pthread_cond_broadcast(&ah->room);
+	pthread_mutex_unlock(&ah->mu);
+}
+
+/* No more: the workers stop, what they read and was not handed over is
+ * freed. */
+static void
+ahead_stop(struct ahead *ah)
+{
+	if (ah == NULL)
+		return;
+	pthread_mutex_lock(&ah->mu);
+	ah->stop = true;
+	pthread_cond_broadcast(&ah->room);
+	pthread_mutex_unlock(&ah->mu);
+	for (int i = 0; i < ah->n_threads; i++)
+		pthread_join(ah->t[i], NULL);
+	for (size_t i = ah->taken; i < ah->next; i++)
+		slot_clear(&ah->s[i % AHEAD]);
+	pthread_mutex_destroy(&ah->mu);
+	pthread_cond_destroy(&ah->done);
+	pthread_cond_destroy(&ah->room);
+	free(ah);
+}
+
 #define CALL(w, fn, ...) ((w)->v->fn ? (w)->v->fn((w)->v->ctx, __VA_ARGS__) : 0)
 
 static int
@@ -428,32 +636,30 @@ walk_framework(struct walker *w, struct state_agent *a, int fd,
 	size_t old = push(w, "executors");
 	if ((rc = names_list(w, xs, &l)) < 0)
 		rc = problem(w, &f->errors);
+	struct ahead *ah = rc == 0 ? ahead_start(w, xs, &l) : NULL;
+	struct slot here;
 	for (size_t i = 0; rc == 0 && i < l.n; i++) {
-		struct state_executor x = { 0 };
-		int xfd;
-		if (!walk_filter_executor(w->f, l.v[i]))
-			continue;
-		if ((xfd = sub_open(w, xs, l.v[i], &f->errors)) < 0) {
-			rc = xfd == -ENOENT ? 0 : xfd;
-			continue;
-		}
-		size_t xold = push(w, l.v[i]);
-		x.id = l.v[i];
-		l.v[i] = NULL;
-		rc = read_executor(w, xfd, &x);
-		pop(w, xold);
-		close(xfd);
-		if (rc > 0) {
+		struct slot *sl = ahead_get(ah, w, xs, &l, i, &here);
+		struct state_executor *x = &sl->x;
+		/* What it noted on the framework: in order, as if read here. */
+		if ((rc = errors_move(&f->errors, &sl->errors)) < 0)
+			error_set(w->e, rc, w->dir, -1, "out of memory");
+		else if (sl->none)
+			rc = 0;
+		else if ((rc = sl->rc) < 0)
+			*w->e = sl->e;
+		else if (rc > 0) {
 			rc = 0;
 			if (!shown) {
 				shown = true;
 				rc = CALL(w, framework, a, f);
 			}
 			if (rc == 0)
-				rc = CALL(w, executor, a, f, &x);
+				rc = CALL(w, executor, a, f, x);
 		}
-		state_executor_clear(&x);
+		ahead_put(ah, sl);
 	}
+	ahead_stop(ah);
 	names_free(&l);
 	pop(w, old);
 	close(xs);

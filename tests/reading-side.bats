@@ -346,3 +346,47 @@ PY
 	assert_equal "$(jq -r .work_dir <<<"$output")" "$want"
 	assert_equal "$(jq -r .run_id <<<"$output")" R1
 }
+
+@test "executors read on several threads: the same output and the same first error as on one CPU" {
+	[ "$(nproc)" -ge 2 ] || skip "one CPU: the walk reads on one thread only"
+	make_workdir
+	for i in $(seq 2 90); do
+		echo "{\"executor_id\":\"E$i\",\"framework_id\":\"F1\",\"command\":{\"value\":\"sleep\",\"shell\":false}}" | ckpt-write -d "$W" executor
+		echo '{"pid":999999}' | ckpt-write -d "$W" -f F1 -e "E$i" -r "R$i" run >/dev/null
+	done
+	update TASK_RUNNING >/dev/null
+	X=$W/meta/slaves/A1/frameworks/F1/executors
+	# Damage in three places, more than a read-ahead window apart: in
+	# name order (E17 < E33 < E77), wherever a thread met it.
+	printf '\377\377\377\377garbage' > "$X/E17/executor.info"
+	rm "$X/E33/executor.info"
+	mkfifo "$X/E33/executor.info"
+	rm -r "$X/E77/runs/R77/pids"
+	echo x > "$X/E77/runs/R77/pids"
+	one=$(taskset -c 0 ckpt-inspect -d "$W" --json)
+	for k in 1 2 3 4 5; do
+		run ckpt-inspect -d "$W" --json
+		assert_success
+		[ "$output" = "$one" ]
+	done
+	assert_output --partial "E17/executor.info"
+	assert_output --partial "E33/executor.info\",\"reason\":\"a FIFO"
+	assert_output --partial "E77/runs/R77/pids\",\"reason\":\"not a directory"
+	[ "$(jq -r '.. | objects | select(has("executors")) | .executors | length' <<<"$output" | sort -n | tail -1)" = 90 ]
+	# strict: the first in name order, every time
+	run taskset -c 0 recover -d "$W"
+	assert_failure 65
+	first=$output
+	assert_output --partial "E17/executor.info"
+	for k in 1 2 3 4 5; do
+		run recover -d "$W"
+		assert_failure 65
+		[ "$output" = "$first" ]
+	done
+	run taskset -c 0 recover -d "$W" --no-strict --json
+	assert_success
+	one=$output
+	run recover -d "$W" --no-strict --json
+	assert_success
+	[ "$output" = "$one" ]
+}
