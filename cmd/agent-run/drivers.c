@@ -43,8 +43,8 @@ struct driver {
 	char *ibuf;
 	size_t ilen, icap;
 	unsigned long line;		/* lines taken so far */
-	char *obuf;
-	size_t olen, oready, ocap;	/* queued; of them, committed */
+	char *obuf;			/* the queue starts at ohead */
+	size_t ohead, olen, oready, ocap; /* queued; of them, committed */
 	bool ep_in, ep_out;
 	/* Catching up: the updates pending when it attached (seq below
 	 * catch_end), fed as it reads; newer ones reach it as events. */
@@ -116,7 +116,7 @@ driver_drop(struct driver *d, const char *why)
 	if (why != NULL)
 		log_driver(d, why);
 	d->gone = d->eof = true;
-	d->olen = d->oready = d->ilen = 0;
+	d->ohead = d->olen = d->oready = d->ilen = 0;
 }
 
 /* ---- the output queues ---- */
@@ -135,15 +135,22 @@ queue(struct driver *d, const char *text, size_t n, bool owed)
 	 * (drivers_poll). */
 	if (!owed && !d->stdio && d->eof && !driver_lines_waiting(d))
 		return;
-	if (d->olen + n > d->ocap) {
+	/* Moved down when what is written already is at least what is
+	 * left (each byte moves less than once on average), else grown. */
+	if (d->ohead + d->olen + n > d->ocap && d->ohead > 0 &&
+	    d->ohead >= d->olen) {
+		memmove(d->obuf, d->obuf + d->ohead, d->olen);
+		d->ohead = 0;
+	}
+	if (d->ohead + d->olen + n > d->ocap) {
 		size_t cap = d->ocap ? d->ocap : 65536;
-		while (cap < d->olen + n)
+		while (cap < d->ohead + d->olen + n)
 			cap *= 2;
 		if ((d->obuf = realloc(d->obuf, cap)) == NULL)
 			abort();
 		d->ocap = cap;
 	}
-	memcpy(d->obuf + d->olen, text, n);
+	memcpy(d->obuf + d->ohead + d->olen, text, n);
 	d->olen += n;
 }
 
@@ -237,7 +244,8 @@ driver_flush(struct driver *d, bool wait)
 	size_t done = 0;
 
 	while (!d->gone && done < d->oready) {
-		ssize_t n = write(d->out, d->obuf + done, d->oready - done);
+		ssize_t n = write(d->out, d->obuf + d->ohead + done,
+		    d->oready - done);
 		if (n > 0) {
 			done += (size_t)n;
 			continue;
@@ -257,11 +265,14 @@ driver_flush(struct driver *d, bool wait)
 		driver_drop(d, d->stdio ? NULL : "gone (write failed)");
 		return;
 	}
-	if (done > 0) {
-		memmove(d->obuf, d->obuf + done, d->olen - done);
-		d->olen -= done;
-		d->oready -= done;
-	}
+	/* What was written is dropped from the head; the rest moves down
+	 * only when more is queued than fits behind it (queue()), so a big
+	 * queue read 64 KiB at a time is not moved once per write. */
+	d->ohead += done;
+	d->olen -= done;
+	d->oready -= done;
+	if (d->olen == 0)
+		d->ohead = 0;
 	/* Committed and still not read: past the bound it is let go. */
 	if (!d->waited && d->oready > bound) {
 		char why[160];
