@@ -160,6 +160,7 @@ def kill_under(work):
 
 
 def record(d):
+    d = os.path.abspath(d)    # strace runs in d: its -o path is d's own
     os.makedirs(d, exist_ok=True)
     work = os.path.join(d, "w")
     rc = subprocess.run(["strace", "-f", "-y", "-xx", "-s", "1000000", "-o",
