@@ -28,6 +28,7 @@ random.seed(SEED)
 
 events = []          # (seq, lifetime, event) in arrival order
 lock = threading.Lock()
+not_json = []        # whole lines that are not JSON: a violation each
 
 
 class Agent:
@@ -63,10 +64,13 @@ class Agent:
 
     def read(self):
         for line in self.p.stdout:
+            if not line.endswith("\n"):
+                break   # cut by kill -9: not an event (agent-run(1))
             try:
                 ev = json.loads(line)
             except ValueError:
-                print("not JSON: " + line, file=sys.stderr)
+                with lock:
+                    not_json.append(line[:200])
                 continue
             with lock:
                 events.append((len(events), self.lifetime, ev))
@@ -162,6 +166,7 @@ def main():
             bad.append(f"{t}: progress {missing[:5]} never delivered")
     if orphans:
         bad.append(f"{orphans} processes left in the work dir")
+    bad += [f"an event line that is not JSON: {l}" for l in not_json]
     unique = len({e["uuid"] for _, e in updates})
     print(f"storm: executors {N}, updates each {U}, restarts {R}, seed {SEED}: "
           f"{unique} updates, {len(updates)} deliveries ({len(updates) - unique} redelivered), "
