@@ -226,8 +226,7 @@ collectable(struct gc *g, int meta_runs, const struct state_run *r,
 		close(rfd);
 		return t != 0 && t <= g->before;
 	}
-	ok = g->own_lock && (r->pid <= 0 || proc_identify(r->pid,
-	    r->start_time, r->pid_mtime, r->id) != PROC_SAME);
+	ok = g->own_lock && (r->pid <= 0 || r->identity != PROC_SAME);
 	if (ok && at_read_text(rfd, "pids/task.pid", text, sizeof(text), "",
 	    NULL) == 0 && sscanf(text, "%ld %llu", &pid, &start) == 2 &&
 	    pid > 0 && proc_identify((pid_t)pid, start, 0, NULL) == PROC_SAME)

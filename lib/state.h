@@ -17,6 +17,7 @@
 
 #include "error.h"
 #include "mesos.pb-c.h"
+#include "proc.h"
 #include "replay.h"
 #include "taskstate.h"
 
@@ -66,6 +67,9 @@ struct state_run {
 	pid_t pid;			/* forked.pid, 0 when absent */
 	unsigned long long start_time;	/* forked.start, 0 when absent */
 	time_t pid_mtime;		/* forked.pid's mtime (Mesos bound) */
+	/* Is pid the checkpointed process?  Checked by the walk as it reads
+	 * the run (on its worker threads), PROC_GONE when there is no pid. */
+	enum proc_identity identity;
 	char *libprocess_pid;
 	char *socket;
 	char *secret;			/* executor.secret, when asked for */

@@ -88,9 +88,7 @@ statejson_task_members(struct jsonw *w, const struct state_task *t,
 enum proc_identity
 statejson_identity(const struct state_run *r)
 {
-	if (r->pid <= 0)
-		return PROC_GONE;
-	return proc_identify(r->pid, r->start_time, r->pid_mtime, r->id);
+	return r->pid > 0 ? r->identity : PROC_GONE;
 }
 
 void
