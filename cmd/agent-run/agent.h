@@ -186,6 +186,7 @@ void emit(json_t *o);
 /* A line already written (its newline included), for every driver. */
 void emit_text(const char *text, size_t n);
 void emit_to(struct driver *d, json_t *o);
+void emit_text_to(struct driver *d, const char *text, size_t n);
 void answer(json_t *o);
 bool answered(void);
 struct driver *answer_driver(void);
@@ -196,8 +197,10 @@ json_t *x_json(const char *event, const struct aexec *x);
 void emit_error(const char *fmt, const char *arg, const struct ckpt_error *e);
 void fatal(struct agent *a, const char *fmt, const char *arg,
     const struct ckpt_error *e);
-json_t *update_event(const struct aexec *x, int state, const uint8_t uuid[16],
-    double timestamp, const char *message, const char *source);
+void update_emit(const struct aexec *x, int state, const uint8_t uuid[16],
+    double timestamp, const char *message, const char *source,
+    bool redelivered, struct driver *d);
+void reconnected_emit(const struct aexec *x);
 
 /* executors.c */
 struct aexec *x_new(struct agent *a, const char *f, const char *e,
@@ -213,7 +216,7 @@ int x_checkpoint_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16],
 struct pend *x_add_pending(struct agent *a, struct aexec *x,
     const uint8_t uuid[16], int state, double timestamp, const char *message,
     bool from_agent);
-json_t *pend_event(const struct pend *p, bool redelivered);
+void pend_emit(const struct pend *p, bool redelivered, struct driver *d);
 void retry_due(struct agent *a, long long now);
 void x_check(struct agent *a, struct aexec *x);
 void x_send(struct agent *a, struct aexec *x,

@@ -193,6 +193,13 @@ emit(json_t *o)
 }
 
 void
+emit_text_to(struct driver *d, const char *text, size_t n)
+{
+	if (d != NULL)
+		queue(d, text, n, true);
+}
+
+void
 emit_to(struct driver *d, json_t *o)
 {
 	size_t n;
@@ -463,7 +470,7 @@ drivers_feed(struct agent *a)
 				d->catch_next = d->catch_end;
 				break;
 			}
-			emit_to(d, pend_event(p, true));
+			pend_emit(p, true, d);
 			d->catch_next = p->seq + 1;
 		}
 		d->oready = d->olen;

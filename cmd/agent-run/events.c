@@ -66,21 +66,71 @@ fatal(struct agent *a, const char *fmt, const char *arg,
 	a->failed = a->quit = true;
 }
 
+/*
+ * The events that come by the ten thousand (updates, redelivered ones at
+ * a restart, `reconnected`) are written with the JSON writer, without a
+ * jansson tree: the same text as x_json's (its members first, `type`
+ * last), a fifth of the cost.
+ */
+static void
+line_begin(struct jsonw *w, const char *event, const struct aexec *x)
+{
+	jw_init(w, NULL);
+	jw_object(w, NULL);
+	jw_string(w, "event", event);
+	jw_string(w, "framework_id", x->framework);
+	jw_string(w, "executor_id", x->executor);
+	jw_string(w, "run_id", x->run);
+	jw_string(w, "task_id", x->task);
+}
+
+/* For every driver (d NULL), or for d. */
+static void
+line_emit(struct jsonw *w, const char *event, struct driver *d)
+{
+	char *text;
+	size_t n;
+
+	jw_string(w, "type", event);
+	jw_end(w);
+	jw_raw(w, "\n", 1);
+	if ((text = jw_take(w, &n)) == NULL)
+		abort();	/* as line_of: out of memory */
+	if (d != NULL)
+		emit_text_to(d, text, n);
+	else
+		emit_text(text, n);
+	free(text);
+}
+
 /* The event that forwards an update: the one shape for new and
  * redelivered updates alike. */
-json_t *
-update_event(const struct aexec *x, int state, const uint8_t uuid[16],
-    double timestamp, const char *message, const char *source)
+void
+update_emit(const struct aexec *x, int state, const uint8_t uuid[16],
+    double timestamp, const char *message, const char *source,
+    bool redelivered, struct driver *d)
 {
-	json_t *o = x_json("update", x);
+	struct jsonw w;
 	char text[UUID_TEXT];
 
 	uuid_format(uuid, text);
-	json_object_set_new(o, "state", json_string(task_state_name(state)));
-	json_object_set_new(o, "uuid", json_string(text));
-	json_object_set_new(o, "timestamp", json_real(timestamp));
-	json_object_set_new(o, "message", message ? jw_text(message) :
-	    json_null());
-	json_object_set_new(o, "source", json_string(source));
-	return o;
+	line_begin(&w, "update", x);
+	jw_string(&w, "state", task_state_name(state));
+	jw_string(&w, "uuid", text);
+	jw_real(&w, "timestamp", timestamp);
+	jw_string(&w, "message", message);
+	jw_string(&w, "source", source);
+	if (redelivered)
+		jw_bool(&w, "redelivered", true);
+	line_emit(&w, "update", d);
+}
+
+void
+reconnected_emit(const struct aexec *x)
+{
+	struct jsonw w;
+
+	line_begin(&w, "reconnected", x);
+	jw_int(&w, "pid", x->pid);
+	line_emit(&w, "reconnected", NULL);
 }

@@ -287,16 +287,13 @@ x_add_pending(struct agent *a, struct aexec *x, const uint8_t uuid[16],
 	return p;
 }
 
-/* The event of a pending update, as it was first sent. */
-json_t *
-pend_event(const struct pend *p, bool redelivered)
+/* The event of a pending update, as it was first sent, for every driver
+ * (d NULL) or for d. */
+void
+pend_emit(const struct pend *p, bool redelivered, struct driver *d)
 {
-	json_t *o = update_event(p->x, p->state, p->uuid, p->timestamp,
-	    p->message, p->from_agent ? "agent" : "executor");
-
-	if (redelivered)
-		json_object_set_new(o, "redelivered", json_true());
-	return o;
+	update_emit(p->x, p->state, p->uuid, p->timestamp, p->message,
+	    p->from_agent ? "agent" : "executor", redelivered, d);
 }
 
 /* Pending updates whose time has come are sent again while a driver is
@@ -311,7 +308,7 @@ retry_due(struct agent *a, long long now)
 	    p->retry_at <= now) {
 		RB_REMOVE(retry_tree, &a->retries, p);
 		if (drivers_attached()) {
-			emit(pend_event(p, true));
+			pend_emit(p, true, NULL);
 			p->retry_ms = p->retry_ms * 2 > RETRY_MAX_MS ?
 			    RETRY_MAX_MS : p->retry_ms * 2;
 		}
@@ -413,7 +410,7 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	x->state = u->status->state;
 	if (task_state_terminal(x->state))
 		x->terminal = true;
-	emit(pend_event(p, false));
+	pend_emit(p, false, NULL);
 	return 0;
 }
 
@@ -656,9 +653,7 @@ x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 		if (x->st == X_WAIT_HELLO) {
 			x->resends = x->recovered && m->has_pending ? m->pending : 0;
 			if (x->recovered) {
-				json_t *o = x_json("reconnected", x);
-				json_object_set_new(o, "pid", json_integer(x->pid));
-				emit(o);
+				reconnected_emit(x);
 				a->reconnected++;
 			}
 			x_set_state(a, x, X_CONNECTED);

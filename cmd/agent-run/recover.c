@@ -27,7 +27,7 @@ recover_pending(struct agent *a, struct aexec *x, const struct state_pending *sp
 	struct pend *p = x_add_pending(a, x, sp->uuid, sp->state,
 	    sp->timestamp, sp->message, sp->from_agent);
 
-	emit(pend_event(p, true));
+	pend_emit(p, true, NULL);
 }
 
 /* --no-strict: what was skipped is in the `recovery` event, and in the
