@@ -409,11 +409,12 @@ out:
 
 /* ---- reading executors ahead ----
  *
- * A framework's executors are read by worker threads (two per CPU the
+ * A framework's executors are read by worker threads (four per CPU the
  * process may use, at most AHEAD_THREADS: a read whose page the kernel
- * has let go waits for the disk, and a second thread per CPU keeps it
- * busy meanwhile; at 10,000 executors and a cold cache, 2 threads took
- * 12 s, 4 took 7.6 s, 8 took 6.4 s), at most AHEAD beyond the one
+ * has let go waits for the disk, and the other threads keep the CPU busy
+ * meanwhile; `recover --json` over 10,000 executors after drop_caches on
+ * 2 CPUs: 2 threads 10-12 s, 4 threads 7.3-18 s, 8 threads 5.2-6.9 s; a
+ * warm cache, the same with 2, 4 or 8), at most AHEAD beyond the one
  * being handed over, and handed to the visitor in order on the calling
  * thread.  What the walk gives, and in what order, is what one thread
  * reading them one by one gives; only the reading (system calls, mostly:
@@ -522,7 +523,7 @@ ahead_start(const struct walker *w, int xs, struct names *l)
 	ah->w = *w;
 	ah->xs = xs;
 	ah->l = l;
-	for (int i = 0; i < 2 * n && i < AHEAD_THREADS; i++)
+	for (int i = 0; i < 4 * n && i < AHEAD_THREADS; i++)
 		if (pthread_create(&ah->t[ah->n_threads], NULL, ahead_worker,
 		    ah) == 0)
 			ah->n_threads++;
