@@ -153,6 +153,28 @@ cron_env() {
 	assert_line "ok 1 my server survives an agent restart"
 }
 
+@test "the bats library's agent_teardown: kills what the test started (cwd or argv in its directory), spares the rest, and does nothing outside a test" {
+	local t=$BATS_TEST_TMPDIR
+	mkdir -p "$t/deep/er" "$t-sibling"
+	(cd "$t/deep/er" && exec sleep 1001 </dev/null >/dev/null 2>&1 3>&-) & inside=$!
+	(cd / && exec python3 -c 'import time; time.sleep(1002)' "$t/x" </dev/null >/dev/null 2>&1 3>&-) & byarg=$!
+	(cd "$t-sibling" && exec sleep 1003 </dev/null >/dev/null 2>&1 3>&-) & sibling=$!
+	(cd / && exec sleep 1004 </dev/null >/dev/null 2>&1 3>&-) & outside=$!
+	wait_for 5 bash -c "readlink /proc/$inside/cwd | grep -q deep/er"
+	# Outside a test (teardown_file): an empty prefix must match nothing.
+	BATS_TEST_TMPDIR= agent_teardown
+	kill -0 "$inside" && kill -0 "$byarg" && kill -0 "$sibling" && kill -0 "$outside"
+	agent_teardown
+	# Killed: gone, or a zombie of this shell until it is waited for.
+	gone() { [ ! -e "/proc/$1" ] || awk '{exit $3 != "Z"}' "/proc/$1/stat"; }
+	wait_for 5 gone "$inside"
+	wait_for 5 gone "$byarg"
+	kill -0 "$outside"
+	kill -0 "$sibling"	# its directory only begins with the test's name
+	kill "$outside" "$sibling"
+	rmdir "$t-sibling"
+}
+
 @test "bash completion is installed once, with a link per binary; make uninstall removes every file install wrote" {
 	d=$BATS_TEST_TMPDIR/dest
 	run make -C "$BATS_TEST_DIRNAME/.." install DESTDIR="$d" PREFIX=/opt/at

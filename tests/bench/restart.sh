@@ -45,7 +45,7 @@ for n in $sizes; do
 	# (polling the whole event file instead would take a core of the two
 	# from the agent: the `recovery` line is ~1.1 KB per run).
 	figures=() walls=()
-	for ((r = 0; r < ${ROUNDS:-3}; r++)); do
+	for ((r = 0; r < ${ROUNDS:-5}; r++)); do
 		# Through FIFOs: $! is the agent's pid (looking it up, pgrep over
 		# 20,000 processes took 2 CPU-seconds from it), and the line is
 		# waited for by a blocking read, not by polling (a `sleep` forked
@@ -64,7 +64,7 @@ for n in $sizes; do
 		figures+=("$(echo "$line" | jq .elapsed_ms)")
 		walls+=($(( (t1 - t0) / 1000000 )))
 		rss=$(kb "$agent" VmRSS)
-		if ((r + 1 < ${ROUNDS:-3})); then
+		if ((r + 1 < ${ROUNDS:-5})); then
 			kill -9 "$agent"
 		else
 			echo shutdown >&5

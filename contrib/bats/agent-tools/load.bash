@@ -17,13 +17,18 @@ agent_setup() {
 # agent_teardown: kill everything this test started: every process whose
 # working directory or argv is under the test's temporary directory (the
 # agent, its executors, their tasks).  Call from teardown.
+# One pass over /proc by one find (GNU findutils 4.9: -files0-from), not
+# a readlink per process: on a host with 20,000 processes that took
+# minutes per test, now half a second.  Outside a test (no
+# BATS_TEST_TMPDIR, as in teardown_file) it does nothing: an empty
+# prefix would match every process.
 agent_teardown() {
-	local p cwd
-	for p in /proc/[0-9]*; do
-		cwd=$(readlink "$p/cwd" 2>/dev/null) || continue
-		case "$cwd" in "$BATS_TEST_TMPDIR"*) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
-	done
-	pkill -9 -f -- "$BATS_TEST_TMPDIR" 2>/dev/null || true
+	local t=${BATS_TEST_TMPDIR:-}
+	[ -n "$t" ] && [ "$t" != / ] || return 0
+	printf '%s\0' /proc/[0-9]*/cwd | find -files0-from - -maxdepth 0 \
+	    \( -lname "$t" -o -lname "$t/*" \) -printf '%h\n' 2>/dev/null |
+	    sed 's|^/proc/||' | xargs -r kill -9 2>/dev/null
+	pkill -9 -f -- "$t" 2>/dev/null || true
 }
 
 # wait_for SECONDS CMD...: run CMD until it succeeds or the deadline passes.
