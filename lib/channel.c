@@ -66,26 +66,10 @@ channel_flush(struct channel *c)
 int
 channel_send_raw(struct channel *c, const uint8_t *buf, size_t len)
 {
-	if (c->fd < 0)
-		return -ENOTCONN;
-	if (reserve(&c->out, &c->out_cap, c->out_len + len) < 0)
-		return -ENOMEM;
-	memcpy(c->out + c->out_len, buf, len);
-	c->out_len += len;
-	return channel_flush(c);
-}
-
-int
-channel_send(struct channel *c, const Agentproto__ExecutorMessage *m)
-{
-	uint8_t *buf;
-	size_t len, sent = 0;
-	int rc = 0;
+	size_t sent = 0;
 
 	if (c->fd < 0)
 		return -ENOTCONN;
-	if ((rc = record_encode(&m->base, &buf, &len)) < 0)
-		return rc;
 	if (c->out_len == 0) {
 		/* Nothing queued: straight to the socket, and only what it
 		 * does not take now is kept (no buffer per connection). */
@@ -93,20 +77,33 @@ channel_send(struct channel *c, const Agentproto__ExecutorMessage *m)
 		while ((n = send(c->fd, buf, len, MSG_NOSIGNAL)) < 0 &&
 		    errno == EINTR)
 			;
-		if (n < 0 && errno != EAGAIN && errno != ENOTCONN) {
-			rc = -errno;
-			free(buf);
-			return rc;
-		}
+		if (n < 0 && errno != EAGAIN && errno != ENOTCONN)
+			return -errno;
 		sent = n > 0 ? (size_t)n : 0;
 	}
-	if (sent < len &&
-	    (rc = reserve(&c->out, &c->out_cap, c->out_len + len - sent)) == 0) {
+	if (sent < len) {
+		if (reserve(&c->out, &c->out_cap, c->out_len + len - sent) < 0)
+			return -ENOMEM;
 		memcpy(c->out + c->out_len, buf + sent, len - sent);
 		c->out_len += len - sent;
 	}
+	return channel_flush(c);
+}
+
+int
+channel_send(struct channel *c, const Agentproto__ExecutorMessage *m)
+{
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	if (c->fd < 0)
+		return -ENOTCONN;
+	if ((rc = record_encode(&m->base, &buf, &len)) < 0)
+		return rc;
+	rc = channel_send_raw(c, buf, len);
 	free(buf);
-	return rc < 0 ? rc : channel_flush(c);
+	return rc;
 }
 
 int
