@@ -84,3 +84,32 @@ PY
 	agent_send shutdown
 	wait_event '.event=="shutdown"'
 }
+
+# Mesos checkpoints a framework when it is added, not per task: a second
+# launch in the same framework leaves framework.info as it was (the same
+# inode: not written again, nothing deleted); a new agent writes it again
+# once, and it still reads back.
+@test "framework.info is written once per framework in an agent's lifetime" {
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F E1 T1 -- sleep 1000
+	fi=$W/meta/slaves/latest/frameworks/F/framework.info
+	ino=$(stat -c %i "$fi")
+	launch --checkpoint F E2 T2 -- sleep 1000
+	assert_equal "$(stat -c %i "$fi")" "$ino"
+	launch --checkpoint G E1 T3 -- sleep 1000
+	assert_equal "$(stat -c %i "$fi")" "$ino"
+	assert_file_exist "$W/meta/slaves/latest/frameworks/G/framework.info"
+	agent_restart
+	wait_event '.event=="reregistered"'
+	launch --checkpoint F E3 T4 -- sleep 1000
+	new=$(stat -c %i "$fi")
+	[ "$new" != "$ino" ]
+	launch --checkpoint F E4 T5 -- sleep 1000
+	assert_equal "$(stat -c %i "$fi")" "$new"
+	run ckpt-inspect --file "$fi" --type framework
+	assert_success
+	assert_equal "$(echo "$output" | jq -c '[.id, .name, .user, .checkpoint]')" "[\"F\",\"F\",\"$(id -un)\",true]"
+	agent_send shutdown
+	wait_event '.event=="shutdown"'
+}

@@ -112,6 +112,15 @@ struct aexec {
 	uint32_t ep_events;		/* registered with epoll */
 };
 
+/* A framework whose framework.info this agent has written (in a batch
+ * that is durable, or fails the agent): launches of its tasks with the
+ * same user do not write it again (Mesos checkpoints a framework when it
+ * is added, not per task). */
+struct afw {
+	RB_ENTRY(afw) by_id;
+	char *id, *user;
+};
+
 RB_HEAD(pend_tree, pend);
 RB_HEAD(retry_tree, pend);
 RB_HEAD(seq_tree, pend);
@@ -119,6 +128,7 @@ RB_HEAD(task_tree, aexec);
 RB_HEAD(executor_tree, aexec);
 RB_HEAD(timer_tree, aexec);
 RB_HEAD(pid_tree, aexec);
+RB_HEAD(fw_tree, afw);
 RB_PROTOTYPE(pend_tree, pend, by_uuid, pend_cmp)
 RB_PROTOTYPE(retry_tree, pend, by_retry, retry_cmp)
 RB_PROTOTYPE(seq_tree, pend, by_seq, seq_cmp)
@@ -126,6 +136,7 @@ RB_PROTOTYPE(task_tree, aexec, by_task, task_cmp)
 RB_PROTOTYPE(executor_tree, aexec, by_executor, executor_cmp)
 RB_PROTOTYPE(timer_tree, aexec, by_timer, timer_cmp)
 RB_PROTOTYPE(pid_tree, aexec, by_pid, pid_cmp)
+RB_PROTOTYPE(fw_tree, afw, by_id, fw_cmp)
 
 struct agent {
 	const struct agent_options *o;
@@ -134,6 +145,7 @@ struct agent {
 	struct executor_tree executors;	/* ... by (framework, executor) */
 	struct timer_tree timers;
 	struct pid_tree children;	/* executors we forked, not reaped */
+	struct fw_tree frameworks;	/* framework.info written */
 	struct pend_tree pending;	/* by uuid */
 	struct retry_tree retries;	/* pending, by when sent again */
 	struct seq_tree by_seq;		/* pending, in order of arrival */
@@ -235,6 +247,7 @@ void ack_pending(struct agent *a, struct pend *p);
 
 /* launch.c, commands.c, recover.c */
 void cmd_launch(struct agent *a, struct command *c);
+void frameworks_free(struct agent *a);
 void command(struct agent *a, const char *line);
 int recover(struct agent *a);
 

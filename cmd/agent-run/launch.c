@@ -99,6 +99,56 @@ parse(struct agent *a, struct command *c, struct launch *l)
 	return 0;
 }
 
+static int
+fw_cmp(struct afw *a, struct afw *b)
+{
+	return strcmp(a->id, b->id);
+}
+
+RB_GENERATE(fw_tree, afw, by_id, fw_cmp)
+
+/* framework.info as this agent last wrote it has this user?  (Rewriting
+ * it for every task costs a file created, synced and renamed over the
+ * old one per launch: on ext4 without a journal each deleted inode is
+ * then skipped over by every file created for minutes.) */
+static bool
+fw_written(struct agent *a, const char *id, const char *user)
+{
+	struct afw key = { .id = (char *)id };
+	struct afw *f = RB_FIND(fw_tree, &a->frameworks, &key);
+
+	return f && strcmp(f->user, user) == 0;
+}
+
+static void
+fw_note(struct agent *a, const char *id, const char *user)
+{
+	struct afw key = { .id = (char *)id };
+	struct afw *f = RB_FIND(fw_tree, &a->frameworks, &key);
+	char *u = strdup(user);
+
+	if (u == NULL || (f == NULL && ((f = calloc(1, sizeof(*f))) == NULL ||
+	    (f->id = strdup(id)) == NULL)))
+		abort();	/* as x_new: out of memory */
+	if (f->user == NULL)
+		RB_INSERT(fw_tree, &a->frameworks, f);
+	free(f->user);
+	f->user = u;
+}
+
+void
+frameworks_free(struct agent *a)
+{
+	struct afw *f, *next;
+
+	RB_FOREACH_SAFE(f, fw_tree, &a->frameworks, next) {
+		RB_REMOVE(fw_tree, &a->frameworks, f);
+		free(f->id);
+		free(f->user);
+		free(f);
+	}
+}
+
 /* Framework, executor, run and task into the batch before the executor
  * starts (a framework that does not checkpoint pays a sandbox only). */
 static int
@@ -148,7 +198,8 @@ checkpoint(struct agent *a, const struct launch *l)
 	ti.executor_id = &xid;
 	ti.slave_id = &sid;
 	ti.state = MESOS__TASK_STATE__TASK_STAGING;
-	if (checkpoint_info(b, a->o->work, PATH_FRAMEWORK_INFO, ids, &fi.base, &e) < 0 ||
+	if ((!fw_written(a, ids->framework, l->user) && checkpoint_info(b,
+	    a->o->work, PATH_FRAMEWORK_INFO, ids, &fi.base, &e) < 0) ||
 	    checkpoint_secret(b, a->o->work, ids, l->secret, &e) < 0 ||
 	    checkpoint_info(b, a->o->work, PATH_EXECUTOR_INFO, ids, &ei.base, &e) < 0 ||
 	    checkpoint_run(b, a->o->work, ids, &e) < 0 ||
@@ -157,6 +208,7 @@ checkpoint(struct agent *a, const struct launch *l)
 		fatal(a, "launch of task %s: cannot checkpoint", ids->task, &e);
 		return -1;
 	}
+	fw_note(a, ids->framework, l->user);
 	return 0;
 }
 

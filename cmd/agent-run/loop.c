@@ -318,6 +318,7 @@ agent_main(const struct agent_options *o)
 	RB_INIT(&a.executors);
 	RB_INIT(&a.timers);
 	RB_INIT(&a.children);
+	RB_INIT(&a.frameworks);
 	RB_INIT(&a.pending);
 	RB_INIT(&a.retries);
 	RB_INIT(&a.by_seq);
@@ -372,6 +373,7 @@ agent_main(const struct agent_options *o)
 	struct aexec *x, *next;
 	RB_FOREACH_SAFE(x, executor_tree, &a.executors, next)
 		x_free(&a, x);
+	frameworks_free(&a);
 	dbatch_abort(&a.batch);
 	free(a.acks);
 	close(a.signal_fd);
