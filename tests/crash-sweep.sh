@@ -23,13 +23,12 @@ bin=${AGENT_BIN:-$root/build/bin}
 tmp=$(mktemp -d /tmp/sweep.XXXXXX)
 trap 'cleanup_all; rm -rf "$tmp"' EXIT
 
-cleanup_all() {
-	local p
-	for p in /proc/[0-9]*; do
-		case "$(readlink "$p/cwd" 2>/dev/null)" in "$tmp"*) kill -9 "${p#/proc/}" 2>/dev/null ;; esac
-	done
-	pkill -9 -f -- "$tmp/" 2>/dev/null
-}
+# Every process of a step works under $tmp (the agent in its directory,
+# executors and tasks, held or not, in their sandboxes): procs_under (the
+# bats library's) finds them in one pass over /proc, 0.2 s with 20,000
+# processes on the host; a readlink per process took 20 s per step.
+. "$root/contrib/bats/agent-tools/load.bash"
+cleanup_all() { procs_under "$tmp" | xargs -r kill -9 2>/dev/null; }
 
 # wait_ev FILE JQ N SECONDS PID: until N events match, or PID exited.
 wait_ev() {

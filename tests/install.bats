@@ -161,6 +161,12 @@ cron_env() {
 	(cd "$t-sibling" && exec sleep 1003 </dev/null >/dev/null 2>&1 3>&-) & sibling=$!
 	(cd / && exec sleep 1004 </dev/null >/dev/null 2>&1 3>&-) & outside=$!
 	wait_for 5 bash -c "readlink /proc/$inside/cwd | grep -q deep/er"
+	# procs_under / procs_in: by working directory, the directory or below
+	assert_equal "$(procs_under "$t")" "$inside"
+	assert_equal "$(procs_under "$t/deep/er/")" "$inside"
+	assert_equal "$(procs_in "$t-sibling")" 1
+	assert_equal "$(procs_in "$t/nothing")" 0
+	assert_equal "$(procs_under "")" ""
 	# Outside a test (teardown_file): an empty prefix must match nothing.
 	BATS_TEST_TMPDIR= agent_teardown
 	kill -0 "$inside" && kill -0 "$byarg" && kill -0 "$sibling" && kill -0 "$outside"

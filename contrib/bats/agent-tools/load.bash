@@ -14,20 +14,28 @@ agent_setup() {
 	W=${W:-$BATS_TEST_TMPDIR/w}
 }
 
-# agent_teardown: kill everything this test started: every process whose
-# working directory or argv is under the test's temporary directory (the
-# agent, its executors, their tasks).  Call from teardown.
+# procs_under DIR: the pids (one per line) of the processes whose working
+# directory is DIR or below it (not a sibling that begins with its name).
 # One pass over /proc by one find (GNU findutils 4.9: -files0-from), not
 # a readlink per process: on a host with 20,000 processes that took
-# minutes per test, now half a second.  Outside a test (no
-# BATS_TEST_TMPDIR, as in teardown_file) it does nothing: an empty
-# prefix would match every process.
+# minutes, now half a second.
+procs_under() {
+	local d=${1%/}
+	[ -n "$d" ] || return 0
+	printf '%s\0' /proc/[0-9]*/cwd | find -files0-from - -maxdepth 0 \
+	    \( -lname "$d" -o -lname "$d/*" \) -printf '%h\n' 2>/dev/null |
+	    sed 's|^/proc/||'
+}
+
+# agent_teardown: kill everything this test started: every process whose
+# working directory or argv is under the test's temporary directory (the
+# agent, its executors, their tasks).  Call from teardown.  Outside a
+# test (no BATS_TEST_TMPDIR, as in teardown_file) it does nothing: an
+# empty prefix would match every process.
 agent_teardown() {
 	local t=${BATS_TEST_TMPDIR:-}
 	[ -n "$t" ] && [ "$t" != / ] || return 0
-	printf '%s\0' /proc/[0-9]*/cwd | find -files0-from - -maxdepth 0 \
-	    \( -lname "$t" -o -lname "$t/*" \) -printf '%h\n' 2>/dev/null |
-	    sed 's|^/proc/||' | xargs -r kill -9 2>/dev/null
+	procs_under "$t" | xargs -r kill -9 2>/dev/null
 	pkill -9 -f -- "$t" 2>/dev/null || true
 }
 
@@ -108,14 +116,8 @@ dead() { ! alive "$1"; }
 task_pid() { pgrep -P "$1" | head -1; }
 # sandbox FRAMEWORK EXECUTOR: the sandbox of the executor's latest run.
 sandbox() { echo "$(readlink -f "$W"/meta/slaves/latest | sed 's|/meta/slaves/|/slaves/|')/frameworks/$1/executors/$2/runs/$(readlink "$W"/meta/slaves/latest/frameworks/$1/executors/$2/runs/latest)"; }
-# procs_in DIR: how many processes run with their cwd under DIR.
-procs_in() {
-	local p n=0
-	for p in /proc/[0-9]*; do
-		case "$(readlink "$p/cwd" 2>/dev/null)" in "$1"*) n=$((n + 1)) ;; esac
-	done
-	echo "$n"
-}
+# procs_in DIR: how many processes run with their cwd in DIR or below.
+procs_in() { procs_under "$1" | wc -l; }
 
 # agent_restart [ARGS...]: kill -9 the agent and start it again on the
 # same work dir (the new one's events in the new $EV).
