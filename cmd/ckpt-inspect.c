@@ -603,6 +603,7 @@ count_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 int
 main(int argc, char *argv[])
 {
+	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
 		{ "work-dir", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },

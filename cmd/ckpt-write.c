@@ -380,6 +380,7 @@ resolve_ids(const struct kind *k, struct job *b)
 int
 main(int argc, char *argv[])
 {
+	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
 		{ "work-dir", required_argument, NULL, 'd' },
 		{ "agent", required_argument, NULL, 'a' },

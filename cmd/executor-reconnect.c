@@ -137,6 +137,7 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 int
 main(int argc, char *argv[])
 {
+	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
 		{ "work-dir", required_argument, NULL, 'd' },
 		{ "framework", required_argument, NULL, 'f' },

@@ -110,6 +110,7 @@ usage(FILE *fp, int status)
 int
 main(int argc, char *argv[])
 {
+	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
 		{ "work-dir", required_argument, NULL, 'd' },
 		{ "strict", no_argument, NULL, 'X' },

@@ -1,10 +1,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef VERSION
 #define VERSION "0"
@@ -87,4 +89,21 @@ cli_time_iso(double t, char *buf, size_t len)
 	strftime(zone, sizeof(zone), "%z", &tm);	/* +0100 -> +01:00 */
 	snprintf(buf, len, "%s.%03d%.3s:%.2s", date, ms, zone, zone + 3);
 	return buf;
+}
+
+int
+cli_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int n;
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if ((n = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY)) < 0)
+			return -errno;
+		if (n != fd) {	/* a lower one was closed too: never here */
+			close(n);
+			return -EBADF;
+		}
+	}
+	return 0;
 }

@@ -14,6 +14,10 @@
 int cli_read_text(const char *file, char *buf, size_t len,
     struct ckpt_error *e);
 void cli_version(void);
+/* Each of fds 0, 1 and 2 that is closed is opened on /dev/null, so that
+ * nothing opened later (a lock, a checkpoint) takes its number.  Called
+ * first thing in every main.  0, or -errno. */
+int cli_std_fds(void);
 /* "1500ms", "2s", "15min", "1h", "3" (seconds) into milliseconds: 0, or
  * -EINVAL. */
 int cli_duration(const char *text, long long *ms);

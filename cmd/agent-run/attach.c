@@ -6,7 +6,8 @@
  * answered (an answer names its line; the agent then closes the
  * connection), 69 when no agent listens, 77 when
  * the agent refuses it, 75 when the agent went away with commands
- * unanswered, 74 when stdout cannot be written.
+ * unanswered, 65 when its input ended in a line without a newline (never
+ * carried out), 74 when stdout cannot be written.
  *
  * Nothing blocks: stdin is read only while what it gave has been sent
  * (at most QUEUE bytes wait), and events are read all the while, so a
@@ -152,7 +153,7 @@ attach_main(const char *path)
 {
 	struct buf out = { 0 }, in = { 0 }, line = { 0 };
 	unsigned long sent = 0, answers = 0;
-	bool in_eof = false, half_closed = false, refused = false;
+	bool in_eof = false, half_closed = false, refused = false, cut = false;
 	int fd = connect_to(path);
 	char chunk[65536];
 
@@ -180,11 +181,14 @@ attach_main(const char *path)
 				n = 0;
 			if (n == 0) {
 				in_eof = true;
-				/* A last line without its newline is a line. */
+				/* A last line without its newline is not a
+				 * command: the agent refuses it (one answer). */
 				if (line.len > 0) {
-					sent += is_command(line.p, line.len);
+					warnx("stdin: the last line has no newline: "
+					    "the agent will not carry it out");
+					sent++;
+					cut = true;
 					line.len = 0;
-					buf_add(&out, "\n", 1);
 				}
 			}
 			count_lines(&line, chunk, n > 0 ? (size_t)n : 0, &sent);
@@ -236,5 +240,5 @@ attach_main(const char *path)
 		    "commands unanswered", path, sent - answers, sent);
 		return EX_TEMPFAIL;
 	}
-	return EX_OK;
+	return cut ? EX_DATAERR : EX_OK;
 }

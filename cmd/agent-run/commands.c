@@ -47,6 +47,31 @@ cmd_ack(struct agent *a, struct command *c)
 	answer(o);
 }
 
+/* Task ids are per framework: a bare id that names live tasks of more
+ * than one framework is refused, with the frameworks listed. */
+static bool
+ambiguous_task(struct agent *a, const char *task)
+{
+	struct aexec key = { .task = (char *)task, .framework = "" }, *x;
+	char list[1024] = "";
+	int n = 0;
+
+	for (x = RB_NFIND(task_tree, &a->tasks, &key);
+	    x && strcmp(x->task, task) == 0; x = RB_NEXT(task_tree, &a->tasks, x))
+		if (x->st != X_DONE && !x->finishing && !x->terminal) {
+			if (n++ > 0)
+				strlcat(list, ", ", sizeof(list));
+			strlcat(list, x->framework, sizeof(list));
+		}
+	if (n < 2)
+		return false;
+	char msg[1200];
+	snprintf(msg, sizeof(msg), "task '%s' is in %d frameworks (%s): say "
+	    "which, as kill FRAMEWORK TASK", task, n, list);
+	emit_error("kill: %s", msg, NULL);
+	return true;
+}
+
 static void
 cmd_kill(struct agent *a, struct command *c)
 {
@@ -57,6 +82,8 @@ cmd_kill(struct agent *a, struct command *c)
 		emit_error("kill: %s", "usage: kill [FRAMEWORK] TASK", NULL);
 		return;
 	}
+	if (c->argc == 2 && ambiguous_task(a, c->argv[1]))
+		return;
 	x = find_task(a, c->argc == 3 ? c->argv[1] : NULL, c->argv[c->argc - 1]);
 	if (x == NULL || x->terminal) {
 		emit_error("kill: no running task '%s'", c->argv[c->argc - 1], NULL);

@@ -568,11 +568,9 @@ driver_read(struct driver *d)
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
-		/* The end of its input: a last line without its newline is
-		 * still a line, and every line read is still done. */
+		/* The end of its input: every whole line read is still done;
+		 * a last line without its newline is not (driver_lines). */
 		d->eof = true;
-		if (d->ilen > 0 && d->ibuf[d->ilen - 1] != '\n')
-			d->ibuf[d->ilen++] = '\n';
 		return;
 	}
 	d->ilen += (size_t)n;
@@ -624,6 +622,27 @@ driver_lines(struct agent *a, struct driver *d)
 	}
 	if (d->gone)
 		return;
+	if (d->eof && left > 0 && memchr(p, '\n', left) == NULL) {
+		/* Cut short (the driver died mid-line, or its input ended
+		 * without a newline): never carried out; logged, and
+		 * answered should the driver still read. */
+		char what[160];
+		snprintf(what, sizeof(what), "a last line without its newline "
+		    "was not carried out (%zu bytes: '%.*s%s')", left,
+		    (int)(left < 60 ? left : 60), p, left > 60 ? "..." : "");
+		for (char *q = what; *q; q++)
+			if ((unsigned char)*q < 0x20 || *q == 0x7f)
+				*q = '?';
+		log_driver(d, what);
+		cur.d = d;
+		cur.line = ++d->line;
+		cur.id = NULL;
+		cur.answered = false;
+		emit_error("command: %s", "the last line has no newline: "
+		    "not carried out", NULL);
+		cur.d = NULL;
+		left = 0;
+	}
 	if (left > 0)
 		memmove(d->ibuf, p, left);
 	d->ilen = left;

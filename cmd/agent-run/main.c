@@ -85,6 +85,7 @@ duration(const char *opt, const char *text)
 int
 main(int argc, char *argv[])
 {
+	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
 		{ "work-dir", required_argument, NULL, 'd' },
 		{ "agent-id", required_argument, NULL, 'a' },
