@@ -1,6 +1,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,5 +106,32 @@ cli_std_fds(void)
 			return -EBADF;
 		}
 	}
+	return 0;
+}
+
+int
+cli_size(const char *text, long long *bytes)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	long long v;
+	const char *u;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (end == text || errno != 0 || v < 0)
+		return -EINVAL;
+	if (*end != '\0') {
+		if ((u = strchr(units, end[0])) == NULL || end[0] == '\0' ||
+		    !(end[1] == '\0' || (end[1] == 'i' && end[2] == 'B' &&
+		    end[3] == '\0') || (end[1] == 'B' && end[2] == '\0')))
+			return -EINVAL;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > LLONG_MAX / 1024)
+				return -EINVAL;
+			v *= 1024;
+		}
+	}
+	*bytes = v;
 	return 0;
 }

@@ -21,6 +21,8 @@ int cli_std_fds(void);
 /* "1500ms", "2s", "15min", "1h", "3" (seconds) into milliseconds: 0, or
  * -EINVAL. */
 int cli_duration(const char *text, long long *ms);
+/* "4096", "64K", "10M", "2G" (powers of 1024) into bytes: 0, or -EINVAL. */
+int cli_size(const char *text, long long *bytes);
 
 /* A time (seconds since the epoch) as people read it: ISO 8601 in local
  * time with milliseconds and the offset, "2023-11-14T22:13:20.500+00:00"

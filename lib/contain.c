@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +108,16 @@ each(const struct contain *c, int sig, int count_only)
 		char path[4096];
 		FILE *fp;
 		long pid;
+		int fd;
+		if (sig == SIGKILL && !count_only) {	/* all at once */
+			snprintf(path, sizeof(path), "%s/cgroup.kill", c->cgroup);
+			if ((fd = open(path, O_WRONLY | O_CLOEXEC)) >= 0) {
+				bool ok = write(fd, "1", 1) == 1;
+				close(fd);
+				if (ok)
+					return each(c, 0, 1);
+			}
+		}
 		snprintf(path, sizeof(path), "%s/cgroup.procs", c->cgroup);
 		if ((fp = fopen(path, "re")) == NULL)
 			return 0;
@@ -219,4 +230,66 @@ contain_cgroup_kill(const char *dir)
 	for (int i = 0; i < 20 && rmdir(dir) < 0 && errno == EBUSY; i++)
 		usleep(2000);
 	return n;
+}
+
+/* Does pid's environment hold mark (NAME=VALUE)? */
+static bool
+marked(pid_t pid, const char *mark)
+{
+	char path[64], buf[65536];
+	size_t len = strlen(mark);
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+		if (strncmp(p, mark, len) == 0 && p[len] == '\0')
+			return true;
+	return false;
+}
+
+int
+contain_kill_marked(const char *run)
+{
+	char mark[512];
+	int killed = 0, found = 1;
+
+	if (snprintf(mark, sizeof(mark), "%s=%s", RUN_MARK, run) >=
+	    (int)sizeof(mark))
+		return -ENAMETOOLONG;
+	for (int pass = 0; found > 0 && pass < 500; pass++) {
+		DIR *d = opendir("/proc");
+		struct dirent *de;
+		if (d == NULL)
+			return -errno;
+		found = 0;
+		if (pass > 0)
+			usleep(10000);
+		while ((de = readdir(d)) != NULL) {
+			char *end;
+			long pid = strtol(de->d_name, &end, 10);
+			int fd;
+			if (*end != '\0' || pid <= 1 || pid == getpid())
+				continue;
+			if ((fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
+				continue;
+			/* Read through the pid while the pidfd holds the
+			 * process: a pid recycled meanwhile is not signalled. */
+			if (marked((pid_t)pid, mark) &&
+			    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0) {
+				found++;
+				killed++;
+			}
+			close(fd);
+		}
+		closedir(d);
+	}
+	return killed;
 }

@@ -19,6 +19,11 @@
 
 #include "error.h"
 
+/* The environment variable every process of a task's tree inherits,
+ * holding the run's id: without a cgroup, what is left of a run whose
+ * executor and task are gone is found by it (contain_kill_marked). */
+#define RUN_MARK	"AGENT_TOOLS_RUN"
+
 struct contain {
 	char *cgroup;			/* the run's cgroup directory, or NULL */
 };
@@ -39,5 +44,10 @@ int contain_cgroup2_mount(char *buf, size_t len);
 /* SIGKILL every process of cgroup dir (cgroup.kill, or one by one on
  * kernels without it) and remove it: how many were there, or -errno. */
 int contain_cgroup_kill(const char *dir);
+
+/* SIGKILL every process whose environment holds RUN_MARK=run (pass after
+ * pass, each checked through a pidfd before it is signalled, until none
+ * is left; at most 5 s): how many were killed, or -errno. */
+int contain_kill_marked(const char *run);
 
 #endif

@@ -51,6 +51,7 @@ enum path_kind {
 	PATH_EXECUTOR_SECRET,	/* ours: what an agent proves itself with */
 	PATH_TASK_PID,		/* ours: "PID START" of the task's process */
 	PATH_TASK_CGROUP,	/* ours: the task's cgroup directory */
+	PATH_TASK_LOG,		/* ours: "max BYTES keep N" of the task's stdout, stderr */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
 	PATH_SENTINEL,		/* .../runs/R/executor.sentinel */
 	PATH_TASK,		/* .../runs/R/tasks/T */

@@ -263,3 +263,21 @@ proc_terminate(pid_t pid, unsigned long long start, time_t bound,
 		close(fd);
 	return gone ? 0 : -ETIMEDOUT;
 }
+
+int
+proc_cpu_ns(pid_t pid, unsigned long long *ns)
+{
+	char path[64], buf[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/schedstat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return sscanf(buf, "%llu", ns) == 1 ? 0 : -1;
+}

@@ -41,6 +41,9 @@ int proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound,
 /* Signal through pidfd when fd >= 0, else kill(pid). */
 int proc_signal(int pidfd, pid_t pid, int sig);
 
+/* The CPU time pid has run (ns, /proc/PID/schedstat): 0, or -1. */
+int proc_cpu_ns(pid_t pid, unsigned long long *ns);
+
 #endif
 
 /* Stop a proven process and every process of its session (its task):

@@ -55,6 +55,10 @@ child(const struct spawn *s, int hold, int report)
 	/* At once, not only at exec: a child held before exec must not keep
 	 * the parent's descriptors (the work dir's lock above all: a
 	 * restarted agent would find it still taken). */
+	if (s->out_fds) {
+		dup2(s->out_fd, 1);
+		dup2(s->err_fd, 2);
+	}
 	close_others(hold, report, s->fd3);
 	if (s->session)
 		setsid();
@@ -86,8 +90,10 @@ child(const struct spawn *s, int hold, int report)
 		goto fail;
 	}
 	redirect(NULL, 0, O_RDONLY);
-	redirect(s->out, 1, app);
-	redirect(s->err, 2, app);
+	if (!s->out_fds) {
+		redirect(s->out, 1, app);
+		redirect(s->err, 2, app);
+	}
 	fcntl(0, F_SETFD, 0);
 	fcntl(1, F_SETFD, 0);
 	fcntl(2, F_SETFD, 0);

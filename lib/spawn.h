@@ -22,6 +22,8 @@ struct spawn {
 	char *const *argv;
 	const char *dir;		/* chdir here first, or NULL */
 	const char *out, *err;		/* appended to (0600), NULL: /dev/null */
+	bool out_fds;			/* stdout, stderr: out_fd, err_fd instead */
+	int out_fd, err_fd;		/* (pipes' write ends, from 3 up) */
 	int fd3;			/* becomes fd 3, or -1 */
 	bool session;			/* setsid; otherwise a process group */
 	int death_signal;		/* PR_SET_PDEATHSIG, or 0 */

@@ -5,6 +5,11 @@
 
 load helpers
 
+teardown() {
+	common_teardown
+	if mountpoint -q "$W" 2>/dev/null; then umount -l "$W"; fi
+}
+
 @test "a last line without its newline is never carried out: stdin" {
 	mkdir -p "$W"
 	printf 'launch --checkpoint F1 E1 T1 -- true\nlaunch F1 E2 T2 -- tru' |
@@ -68,4 +73,74 @@ load helpers
 		run bash -c "$b -d '$W' 2>&1 >&-"
 		refute_output --partial "Bad file descriptor"
 	done
+}
+
+@test "task output is bounded: rotated at --task-log-max, --task-log-keep files, nothing below the bound lost" {
+	agent_start --task-log-max 64K --task-log-keep 2
+	wait_event '.event=="registered"'
+	agent_send launch --checkpoint F1 E1 T1 -- seq 1 400000
+	wait_event '.event=="update" and .state=="TASK_FINISHED"'
+	sb=$(sandbox F1 E1)
+	assert_equal "$(stat -c %s "$sb/stdout")" "$(( $(seq 1 400000 | wc -c) % 65536 ))"
+	assert_equal "$(stat -c %s "$sb/stdout.1")" 65536
+	assert_equal "$(stat -c %s "$sb/stdout.2")" 65536
+	assert [ ! -e "$sb/stdout.3" ]
+	# the three files are the output's last bytes, in order, whole
+	n=$(cat "$sb/stdout.2" "$sb/stdout.1" "$sb/stdout" | wc -c)
+	cmp <(cat "$sb/stdout.2" "$sb/stdout.1" "$sb/stdout") <(seq 1 400000 | tail -c "$n")
+	run cat "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/pids/task.log
+	assert_output "max 65536 keep 2"
+}
+
+@test "task output goes on being written while no agent runs" {
+	agent_start --task-log-max 1M
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- bash -c 'for i in $(seq 1 400); do echo line $i; sleep 0.01; done'
+	sb=$(sandbox F1 E1)
+	agent_kill9
+	wait_for 30 grep -q '^line 400$' "$sb/stdout"
+	assert_equal "$(grep -c '^line ' "$sb/stdout")" 400
+}
+
+@test "a task filling a small work dir cannot stop the agent: output dropped below --disk-reserve, launches refused" {
+	mkdir -p "$W"
+	mount -t tmpfs -o size=2m,mode=0700 tmpfs "$W" 2>/dev/null || skip "cannot mount a tmpfs here"
+	agent_start --disk-reserve 512K
+	wait_event '.event=="registered"'
+	agent_send launch --checkpoint F1 E1 T1 -- head -c 3000000 /dev/zero
+	wait_event '.event=="update" and .state=="TASK_FINISHED"' 1 30
+	agent_ack
+	agent_send "launch --checkpoint F1 E2 T2 -- bash -c 'head -c 3000000 /dev/zero > fill; exit 0'"
+	wait_event '.event=="update" and .task_id=="T2" and .state=="TASK_FINISHED"' 1 30
+	agent_send launch --checkpoint F1 E3 T3 -- true
+	wait_event '.event=="error" and (.message|contains("--disk-reserve"))'
+	agent_send ping
+	wait_event '.event=="pong"'
+	assert alive "$AGENT_PID"
+	run grep -h 'bytes of the task.s stdout were dropped' "$W"/slaves/*/frameworks/F1/executors/E1/runs/*/executor.log
+	assert_success
+	agent_send shutdown
+	agent_wait_exit
+	umount "$W"
+}
+
+@test "progress is bounded: 200,000 lines coalesced past 1000 pending, a 64 MiB line cut to 4 KiB, memory flat" {
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- bash -c 'seq 1 200000 >&3; head -c 67108864 /dev/zero | tr "\0" x >&3; echo >&3; echo last >&3; sleep 1000'
+	wait_event '.event=="update" and .state=="TASK_RUNNING"' 1002 60
+	sleep_until() { grep -q 'coalesced' "$(sandbox F1 E1)/executor.log"; }
+	wait_for 60 sleep_until
+	# the agent holds at most 1000 pending (+ the two first)
+	n=$(uuids '.event=="update"' | sort -u | wc -l)
+	[ "$n" -le 1002 ] || { echo "$n updates"; false; }
+	# acknowledging makes room: the latest line comes, the cut line did not stay
+	for round in 1 2 3; do agent_ack; done
+	wait_event '.event=="update" and .message=="last"' 1 60
+	[ "$(count '.event=="update" and (.message//""|length) > 4200')" -eq 0 ]
+	rss=$(awk '/VmRSS/ {print $2}' /proc/$XPID/status)
+	[ "$rss" -lt 20000 ] || { echo "executor RSS $rss KiB"; false; }
+	rss=$(awk '/VmRSS/ {print $2}' /proc/$AGENT_PID/status)
+	[ "$rss" -lt 40000 ] || { echo "agent RSS $rss KiB"; false; }
+	[ "$(stat -c %s "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/tasks/T1/task.updates)" -lt 2000000 ]
 }

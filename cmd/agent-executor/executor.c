@@ -21,7 +21,15 @@
 #include "proc.h"
 #include "spawn.h"
 #include "state.h"
+#include "tasklog.h"
 #include "update.h"
+
+/* A progress line longer than this is cut (and marked as cut); past
+ * PENDING_MAX unacknowledged updates, progress is coalesced: the latest
+ * line waits, replacing those before it, until acknowledgements make
+ * room.  The terminal update is never dropped. */
+#define LINE_MAX_BYTES	4096
+#define PENDING_MAX	1000
 
 struct queued {
 	uint8_t uuid[16];
@@ -40,8 +48,12 @@ struct executor {
 	bool registered;		/* HELLO sent on this connection */
 	int listen_fd, signal_fd;
 	int status_fd;			/* read end of the task's fd 3, or -1 */
-	char status_buf[1024];
+	char status_buf[LINE_MAX_BYTES + 1];
 	size_t status_len;
+	bool status_cut;		/* dropping the rest of a long line */
+	char *latest;			/* coalesced progress, not yet queued */
+	unsigned long coalesced;	/* lines it replaced */
+	struct tasklog logs[2];		/* the task's stdout, stderr */
 	pid_t task;			/* 0 once reaped */
 	bool killing;			/* SIGTERM sent */
 	int kill_reason;		/* TaskState to report for a kill we made */
@@ -97,6 +109,43 @@ queue_update(struct executor *x, int state, const char *message)
 		x->done = true;
 }
 
+/* The coalesced progress line, queued once there is room (force: before
+ * the terminal update, room or not). */
+static void
+release_latest_now(struct executor *x, bool force)
+{
+	if (x->latest == NULL || (!force && x->nq >= PENDING_MAX))
+		return;
+	queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, x->latest);
+	free(x->latest);
+	x->latest = NULL;
+}
+
+static void
+release_latest(struct executor *x)
+{
+	release_latest_now(x, false);
+}
+
+/* A line the task wrote on fd 3: a TASK_RUNNING update, or, past the
+ * bound, the latest line waiting for room. */
+static void
+progress(struct executor *x, const char *line)
+{
+	if (x->done)
+		return;
+	if (x->nq < PENDING_MAX && x->latest == NULL) {
+		queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, line);
+		return;
+	}
+	if (x->coalesced++ == 0)
+		logmsg("%s", "more than 1000 updates unacknowledged: progress "
+		    "lines are coalesced (the latest kept) until there is room");
+	free(x->latest);
+	if ((x->latest = strdup(line)) == NULL)
+		abort();
+}
+
 /* An acknowledged terminal update completes the stream: what came before
  * it is superseded. */
 static void
@@ -114,6 +163,7 @@ ack(struct executor *x, const ProtobufCBinaryData *uuid)
 			memmove(&x->q[i], &x->q[i + 1],
 			    (x->nq - i - 1) * sizeof(*x->q));
 			x->nq--;
+			release_latest(x);
 			return;
 		}
 }
@@ -138,15 +188,89 @@ fork_task(struct executor *x, int status_fd, int *exec_fd,
 {
 	const struct executor_options *o = x->o;
 	/* It dies with us: a task never outlives its executor. */
-	struct spawn s = { .argv = o->argv, .out = "stdout", .err = "stderr",
+	struct spawn s = { .argv = o->argv, .out_fds = true,
 	    .fd3 = status_fd, .cgroup = x->tree.cgroup,
 	    .death_signal = SIGKILL, .set_user = o->user != NULL,
 	    .uid = o->uid, .gid = o->gid, .groups = o->groups,
 	    .n_groups = o->n_groups };
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	pid_t pid;
 
 	if (status_fd >= 0)
 		setenv("AGENT_STATUS_FD", "3", 1);
-	return spawn_start(&s, NULL, exec_fd, e);
+	/* Every process of the tree inherits it: the next agent finds what
+	 * is left of a run whose executor and task are gone (without a
+	 * cgroup) by it. */
+	setenv(RUN_MARK, o->ids.run, 1);
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		error_set(e, -errno, "stdout", -1, "pipe: %s", strerror(errno));
+		pid = -1;
+		goto done;
+	}
+	s.out_fd = out[1];
+	s.err_fd = err[1];
+	if ((pid = spawn_start(&s, NULL, exec_fd, e)) < 0)
+		goto done;
+	for (int i = 0; i < 2; i++) {
+		struct tasklog *t = &x->logs[i];
+		t->own = o->user != NULL;
+		t->reserve = o->disk_reserve;
+		t->uid = o->uid;
+		t->gid = o->gid;
+		if (tasklog_open(t, i ? "stderr" : "stdout", i ? err[0] : out[0],
+		    o->task_log_max, o->task_log_keep) < 0)
+			logmsg("the task's %s: cannot open it in the sandbox; "
+			    "its output is dropped", t->name);
+	}
+	out[0] = err[0] = -1;
+done:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+	}
+	return pid;
+}
+
+/* Nothing of the tree may be left when the task's end is reported:
+ * SIGKILL and reap, pass after pass (a process killed before its
+ * children were listed leaves them to us, the subreaper, and the next
+ * pass finds them), until none is left; given up, with a message, after
+ * 10 s (a process in uninterruptible sleep). */
+static void
+empty_tree(struct executor *x)
+{
+	long long give_up = monotonic_ms() + 10000;
+	int n;
+
+	while ((n = contain_count(&x->tree)) > 0) {
+		char what[64];
+		if (monotonic_ms() > give_up) {
+			snprintf(what, sizeof(what), "%d", n);
+			logmsg("%s processes of the task's tree are left after "
+			    "10 s of SIGKILL; its end is reported anyway", what);
+			return;
+		}
+		contain_signal(&x->tree, SIGKILL);
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (contain_count(&x->tree) > 0)
+			usleep(1000);
+	}
+}
+
+/* The task's output up to its end (every writer is gone by now). */
+static void
+drain_logs(struct executor *x)
+{
+	for (int i = 0; i < 2; i++)
+		while (tasklog_drain(&x->logs[i], 1LL << 30) > 0 &&
+		    x->logs[i].in >= 0) {
+			struct pollfd p = { x->logs[i].in, POLLIN, 0 };
+			if (poll(&p, 1, 1000) <= 0)
+				break;	/* a writer we could not kill */
+		}
 }
 
 static void task_end(struct executor *, const char *, int, const char *);
@@ -195,6 +319,7 @@ task_end(struct executor *x, const char *exit_text, int state, const char *msg)
 	}
 	x->task = 0;
 	x->kill_deadline = 0;
+	release_latest_now(x, true);	/* what it reported comes first */
 	queue_update(x, state, msg);
 }
 
@@ -235,12 +360,26 @@ status_lines(struct executor *x)
 	x->status_buf[x->status_len] = '\0';
 	while ((nl = memchr(x->status_buf, '\n', x->status_len)) != NULL ||
 	    x->status_len == sizeof(x->status_buf) - 1) {
-		if (nl == NULL)
-			nl = x->status_buf + x->status_len - 1;
+		bool was_cut = x->status_cut;
+		if (nl == NULL) {
+			/* Too long: its first LINE_MAX_BYTES, marked, and the
+			 * rest of it dropped up to its newline. */
+			static const char mark[] = " [cut: a progress line is "
+			    "4096 bytes at most]";
+			char line[LINE_MAX_BYTES + sizeof(mark)];
+			x->status_len = 0;
+			if (!was_cut) {
+				memcpy(line, x->status_buf, LINE_MAX_BYTES);
+				memcpy(line + LINE_MAX_BYTES, mark, sizeof(mark));
+				progress(x, line);
+			}
+			x->status_cut = true;
+			break;
+		}
 		*nl = '\0';
-		if (!x->done)
-			queue_update(x, MESOS__TASK_STATE__TASK_RUNNING,
-			    x->status_buf);
+		x->status_cut = false;
+		if (!was_cut)
+			progress(x, x->status_buf);
 		x->status_len -= (size_t)(nl + 1 - x->status_buf);
 		memmove(x->status_buf, nl + 1, x->status_len);
 	}
@@ -407,15 +546,19 @@ checkpoint_task(struct executor *x)
 {
 	unsigned long long start = 0;
 	struct ckpt_error e;
-	char text[64], buf[PATH_MAX + 600];
+	char text[64], logs[64], buf[PATH_MAX + 600];
 
 	if (!x->o->checkpoint || x->task <= 0)
 		return;
 	proc_start_time(x->task, &start);
 	snprintf(text, sizeof(text), "%ld %llu\n", (long)x->task, start);
+	snprintf(logs, sizeof(logs), "max %lld keep %d\n", x->o->task_log_max,
+	    x->o->task_log_keep);
 	if (checkpoint_text(NULL, x->o->work, PATH_TASK_PID, &x->o->ids, text,
 	    &e) < 0 || (x->tree.cgroup && checkpoint_text(NULL, x->o->work,
-	    PATH_TASK_CGROUP, &x->o->ids, x->tree.cgroup, &e) < 0))
+	    PATH_TASK_CGROUP, &x->o->ids, x->tree.cgroup, &e) < 0) ||
+	    checkpoint_text(NULL, x->o->work, PATH_TASK_LOG, &x->o->ids, logs,
+	    &e) < 0)
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
 }
 
@@ -451,11 +594,13 @@ signals(struct executor *x)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (pid == x->task) {
 			/* What it left behind goes with it (as Mesos destroys
-			 * the container); its state is the main process's. */
-			contain_signal(&x->tree, SIGKILL);
+			 * the container), before its end is reported; its
+			 * state is the main process's. */
+			empty_tree(x);
 			/* What the task reported comes before its end. */
 			while (x->status_fd >= 0 && status_lines(x) > 0)
 				;
+			drain_logs(x);
 			task_ended(x, status);
 		}
 }
@@ -484,17 +629,28 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		return EX_CANTCREAT;
 	if (pipe2(status_pipe, O_CLOEXEC) < 0)
 		status_pipe[0] = status_pipe[1] = -1;
-	if (contain_init(&x.tree, o->cgroup_root, o->ids.run, e) < 0)
-		return EX_CANTCREAT;
-	if ((x.task = fork_task(&x, status_pipe[1], &exec_fd, e)) < 0)
-		return EX_OSERR;
-	checkpoint_task(&x);
+	for (int i = 0; i < 2; i++)
+		x.logs[i].in = x.logs[i].out = -1;
+	if (contain_init(&x.tree, o->cgroup_root, o->ids.run, e) < 0 ||
+	    (x.task = fork_task(&x, status_pipe[1], &exec_fd, e)) < 0) {
+		/* Cannot start it (no cgroup, no pipe, no process: the pid or
+		 * memory limit): TASK_FAILED says why, not LOST. */
+		char msg[PATH_MAX + 600], why[PATH_MAX + 600];
+		snprintf(msg, sizeof(msg), "cannot start the task: %s",
+		    error_format(e, why, sizeof(why)));
+		logmsg("%s", msg);
+		error_clear(e);
+		x.task = 0;
+		task_end(&x, "exited 127\n", MESOS__TASK_STATE__TASK_FAILED, msg);
+		exec_fd = -1;
+	} else
+		checkpoint_task(&x);
 	if (status_pipe[1] >= 0) {
 		close(status_pipe[1]);
 		x.status_fd = status_pipe[0];
 		fcntl(x.status_fd, F_SETFL, O_NONBLOCK);
 	}
-	if (exec_failed(&x, exec_fd))
+	if (exec_fd < 0 || exec_failed(&x, exec_fd))
 		;	/* TASK_FAILED, with the reason, is all there is */
 	else {
 		queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
@@ -504,10 +660,11 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	    o->register_timeout_ms);
 
 	for (;;) {
-		struct pollfd p[5] = {
+		struct pollfd p[7] = {
 			{ x.signal_fd, POLLIN, 0 }, { x.listen_fd, POLLIN, 0 },
 			{ x.agent.fd, POLLIN | (x.agent.out_len ? POLLOUT : 0), 0 },
 			{ x.status_fd, POLLIN, 0 }, { x.cand.fd, POLLIN, 0 },
+			{ x.logs[0].in, POLLIN, 0 }, { x.logs[1].in, POLLIN, 0 },
 		};
 		long long now = monotonic_ms(), next = -1;
 		Agentproto__ExecutorMessage *m;
@@ -530,9 +687,13 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			next = x.away_deadline - now;
 		if (x.kill_deadline && (next < 0 || x.kill_deadline - now < next))
 			next = x.kill_deadline - now;
-		if (poll(p, 5, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
+		if (poll(p, 7, next < 0 ? -1 : (int)(next > 0 ? next : 0)) < 0 &&
 		    errno != EINTR)
 			break;
+		/* The task's output, 4 MiB a turn each: the pipe slows it. */
+		for (int i = 0; i < 2; i++)
+			if (p[5 + i].revents && x.logs[i].in == p[5 + i].fd)
+				tasklog_drain(&x.logs[i], 4 << 20);
 		/* Progress lines before the end, so they precede it. */
 		if (p[3].revents && x.status_fd >= 0)
 			status_lines(&x);
@@ -566,6 +727,18 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	channel_close(&x.agent);
 	channel_close(&x.cand);
 	reap_tree(&x);
+	drain_logs(&x);
+	for (int i = 0; i < 2; i++) {
+		char what[128];
+		if (x.logs[i].dropped > 0) {
+			snprintf(what, sizeof(what), "%lld bytes of the task's %s",
+			    x.logs[i].dropped, x.logs[i].name);
+			logmsg("%s were dropped: no space below the reserve, or "
+			    "no file", what);
+		}
+		tasklog_close(&x.logs[i]);
+	}
+	free(x.latest);
 	if (x.status_fd >= 0)
 		close(x.status_fd);
 	close(x.listen_fd);

@@ -34,6 +34,9 @@ struct executor_options {
 	int secret_fd;			/* the run's secret to read, or -1 */
 	const char *cgroup_root;	/* cgroup v2 directory for runs, or NULL */
 	const char *user;		/* run the task as this user, or NULL */
+	long long task_log_max;		/* stdout, stderr: rotated at (bytes) */
+	int task_log_keep;		/* rotated files kept */
+	long long disk_reserve;		/* free bytes output never takes */
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[256];

@@ -19,7 +19,9 @@ usage(FILE *fp, int status)
 	    "                      --run ID --task ID --socket PATH [--checkpoint]\n"
 	    "                      [--recovery-timeout DUR] [--grace DUR]\n"
 	    "                      [--register-timeout DUR] [--secret-fd FD]\n"
-	    "                      [--cgroup-root DIR] [--user USER] -- ARGV...\n");
+	    "                      [--cgroup-root DIR] [--user USER]\n"
+	    "                      [--task-log-max SIZE] [--task-log-keep N]\n"
+	    "                      [--disk-reserve SIZE] -- ARGV...\n");
 	exit(status);
 }
 
@@ -79,13 +81,18 @@ main(int argc, char *argv[])
 		{ "secret-fd", required_argument, NULL, 'S' },
 		{ "cgroup-root", required_argument, NULL, 'C' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "task-log-max", required_argument, NULL, 'M' },
+		{ "task-log-keep", required_argument, NULL, 'K' },
+		{ "disk-reserve", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct executor_options o = { .secret_fd = -1,
 	    .recovery_timeout_ms = 15 * 60 * 1000,
-	    .grace_ms = 3000, .register_timeout_ms = 10000 };
+	    .grace_ms = 3000, .register_timeout_ms = 10000,
+	    .task_log_max = 10 << 20, .task_log_keep = 2 };
+	const char *errstr = NULL;
 	struct ckpt_error e;
 	int ch, rc;
 
@@ -106,6 +113,23 @@ main(int argc, char *argv[])
 		case 'S': o.secret_fd = atoi(optarg); break;
 		case 'C': o.cgroup_root = optarg; break;
 		case 'u': o.user = optarg; break;
+		case 'M':
+			if (cli_size(optarg, &o.task_log_max) < 0 ||
+			    o.task_log_max < 4096)
+				errx(EX_USAGE, "--task-log-max: '%s' is not a size "
+				    "of 4096 bytes or more (like 64K, 10M)", optarg);
+			break;
+		case 'D':
+			if (cli_size(optarg, &o.disk_reserve) < 0)
+				errx(EX_USAGE, "--disk-reserve: '%s' is not a size",
+				    optarg);
+			break;
+		case 'K':
+			o.task_log_keep = (int)strtonum(optarg, 0, 1000, &errstr);
+			if (errstr != NULL)
+				errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to "
+				    "1000)", optarg, errstr);
+			break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);

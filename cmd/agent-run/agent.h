@@ -44,6 +44,10 @@ struct agent_options {
 	bool strict;
 	long long recovery_timeout_ms;	/* given to each executor */
 	long long reregister_timeout_ms;
+	long long registration_timeout_ms;	/* a launched executor's first */
+	long long task_log_max;		/* given to each executor */
+	int task_log_keep;
+	long long disk_reserve;		/* free bytes launches leave */
 	long long grace_ms;
 	const char *executor_path;	/* NULL: agent-executor beside us */
 	char **launcher;		/* argv prefix for executors, or NULL */
@@ -98,6 +102,8 @@ struct aexec {
 	enum xstate st;
 	long long timer;		/* when x_on_timer runs; 0: never */
 	long long deadline;		/* connecting: unresponsive after */
+	unsigned long long cpu_mark;	/* its CPU time (ns) when asked */
+	int extensions;			/* deadlines moved: it was starved */
 	long long retry_ms;
 	int state;			/* latest task state, -1: none */
 	bool terminal;
@@ -238,6 +244,8 @@ void x_flush(struct agent *a, struct aexec *x);
 void x_finish(struct agent *a, struct aexec *x);
 void x_free(struct agent *a, struct aexec *x);
 void x_watch(struct agent *a, struct aexec *x);
+long long x_timeout_ms(const struct agent *a, const struct aexec *x);
+void x_deadline(struct agent *a, struct aexec *x, long long now);
 struct aexec *find_task(struct agent *a, const char *framework,
     const char *task);
 struct aexec *find_executor(struct agent *a, const char *framework,

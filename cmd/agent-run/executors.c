@@ -468,8 +468,19 @@ x_stop_orphans(struct agent *a, struct aexec *x)
 		a->killed++;
 	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_CGROUP, &ids,
 	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
-	    text[0] == '/')
+	    text[0] == '/') {
 		contain_cgroup_kill(text);
+		return;
+	}
+	/* No cgroup, and the executor died without recording the task's
+	 * end (killed -9): what the task forked (a setsid daemon too) carries
+	 * the run's mark in its environment. */
+	if (path_build(path, sizeof(path), a->o->work, PATH_EXECUTOR_EXIT,
+	    &ids, NULL) == 0 && access(path, F_OK) < 0 && errno == ENOENT &&
+	    path_build(path, sizeof(path), a->o->work, PATH_TASK_PID, &ids,
+	    NULL) == 0 && access(path, F_OK) == 0 &&
+	    contain_kill_marked(x->run) > 0)
+		a->killed++;
 }
 
 /* The executor process is gone: its task's end comes from executor.exit,
@@ -582,10 +593,46 @@ x_try_connect(struct agent *a, struct aexec *x, long long now)
 	x_set_state(a, x, X_WAIT_HELLO);
 	/* The executor's time to answer counts from when it was asked: a
 	 * slow agent never makes a healthy executor late. */
-	if (x->deadline < now + a->o->reregister_timeout_ms)
-		x->deadline = now + a->o->reregister_timeout_ms;
+	if (x->deadline < now + x_timeout_ms(a, x))
+		x_deadline(a, x, now);
 	x_timer(a, x, x->deadline);
 	x_send(a, x, &m);
+}
+
+/* A launched executor's first registration has its own timeout (Mesos's
+ * --executor_registration_timeout); a recovered one, the re-registration
+ * timeout. */
+long long
+x_timeout_ms(const struct agent *a, const struct aexec *x)
+{
+	return x->launched && !x->recovered ? a->o->registration_timeout_ms :
+	    a->o->reregister_timeout_ms;
+}
+
+/* Its time to answer starts now; what CPU it had so far is noted. */
+void
+x_deadline(struct agent *a, struct aexec *x, long long now)
+{
+	x->deadline = now + x_timeout_ms(a, x);
+	if (x->pid <= 0 || proc_cpu_ns(x->pid, &x->cpu_mark) < 0)
+		x->cpu_mark = 0;
+}
+
+/* Late only if it had the CPU to answer: an executor that ran less than
+ * 20 ms since it was asked was starved (a loaded host, a burst), and
+ * gets the time again, up to 10 times. */
+static bool
+x_late(struct agent *a, struct aexec *x, long long now)
+{
+	unsigned long long cpu;
+
+	if (x->pid <= 0 || x->extensions >= 10 ||
+	    proc_cpu_ns(x->pid, &cpu) < 0 || cpu - x->cpu_mark >= 20000000ULL)
+		return true;
+	x->extensions++;
+	x->deadline = now + x_timeout_ms(a, x);
+	x_timer(a, x, x->deadline);
+	return false;
 }
 
 void
@@ -595,8 +642,8 @@ x_on_timer(struct agent *a, struct aexec *x, long long now)
 	if (x->st == X_CONNECTING) {
 		/* A recovered run's time counts from the loop's first turn. */
 		if (x->deadline == 0)
-			x->deadline = now + a->o->reregister_timeout_ms;
-		if (now >= x->deadline)
+			x_deadline(a, x, now);
+		if (now >= x->deadline && x_late(a, x, now))
 			x_timeout(a, x);
 		else
 			x_try_connect(a, x, now);
@@ -604,7 +651,8 @@ x_on_timer(struct agent *a, struct aexec *x, long long now)
 		/* What it sent while this agent was busy counts: read it
 		 * before judging it unresponsive. */
 		x_read(a, x);
-		if (x->st == X_WAIT_HELLO && now >= x->deadline)
+		if (x->st == X_WAIT_HELLO && now >= x->deadline &&
+		    x_late(a, x, now))
 			x_timeout(a, x);
 		else if (x->st == X_WAIT_HELLO)
 			x_timer(a, x, x->deadline);

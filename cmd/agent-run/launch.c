@@ -12,6 +12,7 @@
 #include <sys/random.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/statvfs.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,6 +32,28 @@ struct launch {
 	char run[UUID_TEXT], sock[PATH_MAX];
 	uint8_t secret[SECRET_LEN];
 };
+
+/* Checkpoints before sandboxes: below --disk-reserve of free space on
+ * the work dir's file system a launch is refused (running tasks' updates
+ * go on being checkpointed). */
+static bool
+below_reserve(struct agent *a)
+{
+	struct statvfs v;
+	char msg[PATH_MAX + 256];
+	long long avail;
+
+	if (a->o->disk_reserve <= 0 || statvfs(a->o->work, &v) < 0)
+		return false;
+	avail = (long long)v.f_bavail * (long long)v.f_frsize;
+	if (avail >= a->o->disk_reserve)
+		return false;
+	snprintf(msg, sizeof(msg), "%s: %lld KiB free, below the %lld KiB kept "
+	    "for checkpoints (--disk-reserve)", a->o->work, avail / 1024,
+	    a->o->disk_reserve / 1024);
+	emit_error("launch: refused: %s", msg, NULL);
+	return true;
+}
 
 static int
 parse(struct agent *a, struct command *c, struct launch *l)
@@ -89,6 +112,8 @@ parse(struct agent *a, struct command *c, struct launch *l)
 		    "framework %s", l->ids.framework, NULL);
 		return -1;
 	}
+	if (below_reserve(a))
+		return -1;
 	snprintf(l->sock, sizeof(l->sock), "%s/sock/%.8s%.4s", a->o->work,
 	    l->run, l->run + 9);
 	if (strlen(l->sock) >= 108) {
@@ -233,7 +258,7 @@ executor_binary(const struct agent_options *o)
  * the task's. */
 static char **
 executor_argv(struct agent *a, const struct launch *l, char *exe,
-    char rt[32], char gr[32])
+    char rt[32], char gr[32], char lm[32], char lk[32], char dr[32])
 {
 	const struct agent_options *o = a->o;
 	const struct ckpt_ids *ids = &l->ids;
@@ -241,11 +266,15 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 
 	snprintf(rt, 32, "%lldms", o->recovery_timeout_ms);
 	snprintf(gr, 32, "%lldms", o->grace_ms);
+	snprintf(lm, 32, "%lld", o->task_log_max);
+	snprintf(lk, 32, "%d", o->task_log_keep);
+	snprintf(dr, 32, "%lld", o->disk_reserve);
 	const char *fixed[] = { exe, "-d", o->work, "--secret-fd", "3",
 	    "--agent", a->id,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",
 	    ids->run, "--task", ids->task, "--socket", l->sock,
 	    "--recovery-timeout", rt, "--grace", gr,
+	    "--task-log-max", lm, "--task-log-keep", lk, "--disk-reserve", dr,
 	    /* absent options are NULL, skipped below */
 	    o->cgroup_root ? "--cgroup-root" : NULL, o->cgroup_root,
 	    l->user_given ? "--user" : NULL, l->user_given ? l->user : NULL,
@@ -272,8 +301,9 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 static int
 spawn(struct agent *a, const struct launch *l, struct aexec *x)
 {
-	char sandbox[PATH_MAX], rt[32], gr[32], *exe = executor_binary(a->o);
-	char **argv = executor_argv(a, l, exe, rt, gr);
+	char sandbox[PATH_MAX], rt[32], gr[32], lm[32], lk[32], dr[32];
+	char *exe = executor_binary(a->o);
+	char **argv = executor_argv(a, l, exe, rt, gr, lm, lk, dr);
 	/* A non-checkpointing framework's executor dies with its agent. */
 	struct spawn s = { .argv = argv, .dir = sandbox, .err = "executor.log",
 	    .fd3 = -1, .session = true, .hold = true,

@@ -98,8 +98,7 @@ agent_commit(struct agent *a)
 			spawn_release(x->hold_fd);
 			x->hold_fd = -1;
 			if (x->st == X_CONNECTING) {
-				x->deadline = now + (a->o->reregister_timeout_ms >
-				    5000 ? a->o->reregister_timeout_ms : 5000);
+				x_deadline(a, x, now);
 				x_timer(a, x, now + 5);
 			}
 		}

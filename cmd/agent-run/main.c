@@ -28,7 +28,9 @@ usage(FILE *fp, int status)
 	    "                 [--executor PATH] [--launcher 'PROGRAM ARGS...']\n"
 	    "                 [--log FILE] [--cgroup-root DIR|auto]\n"
 	    "                 [--listen SOCKET] [--update-retry-interval DUR]\n"
-	    "                 [--driver-queue BYTES]\n"
+	    "                 [--driver-queue BYTES] [--disk-reserve SIZE]\n"
+	    "                 [--executor-registration-timeout DUR]\n"
+	    "                 [--task-log-max SIZE] [--task-log-keep N]\n"
 	    "       agent-run --attach SOCKET\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
@@ -104,13 +106,19 @@ main(int argc, char *argv[])
 		{ "attach", required_argument, NULL, 'c' },
 		{ "update-retry-interval", required_argument, NULL, 'U' },
 		{ "driver-queue", required_argument, NULL, 'Q' },
+		{ "executor-registration-timeout", required_argument, NULL, 'G' },
+		{ "task-log-max", required_argument, NULL, 'M' },
+		{ "task-log-keep", required_argument, NULL, 'K' },
+		{ "disk-reserve", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct agent_options o = { .strict = 1,
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
-	    .grace_ms = 3000, .retry_ms = 10000 };
+	    .grace_ms = 3000, .retry_ms = 10000,
+	    .registration_timeout_ms = 60000, .task_log_max = 10 << 20,
+	    .task_log_keep = 2, .disk_reserve = 64 << 20 };
 	struct command launcher = { 0 };
 	struct ckpt_error e;
 	const char *work = NULL, *attach = NULL, *errstr = NULL;
@@ -165,6 +173,25 @@ main(int argc, char *argv[])
 			if (errstr != NULL)
 				errx(EX_USAGE, "--driver-queue: '%s' is %s (bytes, "
 				    "4096 at least)", optarg, errstr);
+			break;
+		case 'G': o.registration_timeout_ms = duration(
+		    "--executor-registration-timeout", optarg); break;
+		case 'M':
+			if (cli_size(optarg, &o.task_log_max) < 0 ||
+			    o.task_log_max < 4096)
+				errx(EX_USAGE, "--task-log-max: '%s' is not a size "
+				    "of 4096 bytes or more (like 64K, 10M)", optarg);
+			break;
+		case 'K':
+			o.task_log_keep = (int)strtonum(optarg, 0, 1000, &errstr);
+			if (errstr != NULL)
+				errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to "
+				    "1000)", optarg, errstr);
+			break;
+		case 'D':
+			if (cli_size(optarg, &o.disk_reserve) < 0)
+				errx(EX_USAGE, "--disk-reserve: '%s' is not a size "
+				    "(like 0, 512K, 64M, 1G)", optarg);
 			break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
