@@ -144,3 +144,51 @@ teardown() {
 	[ "$rss" -lt 40000 ] || { echo "agent RSS $rss KiB"; false; }
 	[ "$(stat -c %s "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/tasks/T1/task.updates)" -lt 2000000 ]
 }
+
+# left DIR: the processes working in DIR but the executor ($XPID).
+left() { procs_under "$1" | grep -vxc "$XPID" || true; }
+
+# chain DEPTH: a process chain DEPTH deep below the task; the deepest
+# touches ./deep, then sleeps.
+CHAIN='d=$1; if [ "$d" -gt 0 ]; then bash -c "$0" "$0" $((d - 1)) & wait; else touch deep; exec sleep 1000; fi'
+
+@test "a 40-deep chain: 0 processes left when TASK_FINISHED is emitted (no cgroup)" {
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- bash -c 'bash -c "$1" "$1" 40 & while [ ! -e deep ]; do sleep 0.05; done; exit 0' x "$CHAIN"
+	wait_event '.event=="update" and .state=="TASK_FINISHED"' 1 30
+	assert_equal "$(left "$(sandbox F1 E1)")" 0
+}
+
+@test "a fork bomb under --user, killed: 0 processes left when TASK_KILLED is emitted" {
+	[ "$(id -u)" = 0 ] || skip "needs root"
+	getent passwd nobody >/dev/null || skip "no user nobody"
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint --user nobody F1 E1 T1 -- bash -c 'ulimit -u 150; b() { while :; do b & done; }; b 2>/dev/null'
+	sb=$(sandbox F1 E1)
+	many() { [ "$(procs_in "$sb")" -ge 50 ]; }
+	wait_for 30 many
+	agent_send kill F1 T1
+	wait_event '.event=="update" and .state=="TASK_KILLED"' 1 60
+	assert_equal "$(left "$sb")" 0
+}
+
+@test "an executor killed -9 with no agent: the next agent kills what its task left, a setsid daemon too" {
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- bash -c 'setsid bash -c "exec sleep 1000" & bash -c "exec sleep 1001" & wait'
+	sb=$(sandbox F1 E1)
+	three() { [ "$(procs_in "$sb")" -ge 3 ]; }
+	wait_for 10 three
+	agent_kill9
+	kill -9 "$XPID"
+	wait_for 10 dead "$XPID"
+	# the main process died with its executor; its children did not
+	[ "$(procs_in "$sb")" -ge 2 ]
+	agent_start
+	wait_event '.event=="reregistered"'
+	wait_event '.event=="update" and .state=="TASK_LOST"'
+	none() { [ "$(procs_in "$sb")" -eq 0 ]; }
+	wait_for 10 none
+}
