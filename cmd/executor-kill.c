@@ -44,7 +44,7 @@ main(int argc, char *argv[])
 	struct ckpt_error e;
 	const char *work = NULL;
 	long long grace = 5000;
-	int ch, rc, failed = 0, refused = 0;
+	int ch, rc, failed = 0, refused = 0, forged = 0;
 	bool force = false;
 
 	while ((ch = getopt_long(argc, argv, "d:f:e:r:h", longopts, NULL)) != -1) {
@@ -78,11 +78,16 @@ main(int argc, char *argv[])
 		enum proc_identity id = pid > 0 ? proc_identify(pid, start,
 		    bound, x->run_id) : PROC_GONE;
 		const char *result;
-		char msg[160] = "";
+		char msg[PATH_MAX * 2 + 200] = "";
 
 		if (x->reboot)
 			id = PROC_GONE;	/* pids of another boot: never signal */
-		if (id == PROC_SAME && !force && x->work_dir &&
+		if (x->refused) {
+			/* The line disagrees with the checkpoint. */
+			result = "refused";
+			snprintf(msg, sizeof(msg), "%s", x->why);
+			forged++;
+		} else if (id == PROC_SAME && !force && x->work_dir &&
 		    workdir_locked(x->work_dir) == 1) {
 			/* A running agent owns it: killing it behind the
 			 * agent's back makes the agent report it lost. */
@@ -119,5 +124,5 @@ main(int argc, char *argv[])
 		json_decref(o);
 	}
 	targets_free(&t);
-	return failed ? 1 : refused ? EX_TEMPFAIL : EX_OK;
+	return failed ? 1 : forged ? EX_DATAERR : refused ? EX_TEMPFAIL : EX_OK;
 }

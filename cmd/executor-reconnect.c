@@ -153,7 +153,7 @@ main(int argc, char *argv[])
 	struct ckpt_error e;
 	const char *work = NULL;
 	long long timeout = 2000;
-	int ch, rc, failed = 0, lock = -1;
+	int ch, rc, failed = 0, lock = -1, refused = 0;
 
 	while ((ch = getopt_long(argc, argv, "d:f:e:r:h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -185,17 +185,23 @@ main(int argc, char *argv[])
 		return error_exit_code(lock);
 	}
 	for (size_t i = 0; i < t.n; i++) {
-		char msg[640];
+		char msg[PATH_MAX * 2 + 200];
 		const struct target *x = &t.v[i];
-		int ok = reconnect(x, timeout, msg, sizeof(msg)) == 0;
+		/* A line that disagrees with the checkpoint: no secret is
+		 * sent to a socket that is not the checkpointed one. */
+		int ok = !x->refused && reconnect(x, timeout, msg, sizeof(msg)) == 0;
+		if (x->refused) {
+			strlcpy(msg, x->why, sizeof(msg));
+			refused++;
+		}
 		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
 		    "type", "reconnect", "framework_id", x->framework_id,
 		    "executor_id",
 		    x->executor_id, "run_id", x->run_id, "pid", x->pid > 0 ?
 		    json_integer(x->pid) : json_null(),
-		    "result", ok ? "reached" : "unreachable", "message",
-		    jw_text(msg));
-		failed += !ok;
+		    "result", x->refused ? "refused" : ok ? "reached" :
+		    "unreachable", "message", jw_text(msg));
+		failed += !ok && !x->refused;
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		fflush(stdout);
@@ -204,5 +210,5 @@ main(int argc, char *argv[])
 	targets_free(&t);
 	if (lock >= 0)
 		close(lock);
-	return failed ? 1 : EX_OK;
+	return failed ? 1 : refused ? EX_DATAERR : EX_OK;
 }

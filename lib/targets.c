@@ -1,6 +1,8 @@
 #include "targets.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,6 +73,55 @@ add(struct targets *t, json_t *o, const char **missing)
 	return 0;
 }
 
+static int named_run(void *ctx, const struct recovery_plan *p,
+    const struct recovery_run *r);
+
+/* x against its run's checkpoint (see targets.h). */
+static void
+verify(struct target *x)
+{
+	struct ckpt_ids ids = { x->agent_id, x->framework_id, x->executor_id,
+	    x->run_id, NULL };
+	struct targets c;
+	struct ckpt_error e;
+	const struct target *y = NULL;
+	char a[64], b[64];
+
+	if (ids_validate(&ids, &e) < 0) {
+		x->refused = true;
+		snprintf(x->why, sizeof(x->why), "%s", e.reason);
+		return;
+	}
+	if (targets_named(x->work_dir, &ids, &c, &e) < 0) {
+		x->refused = true;
+		snprintf(x->why, sizeof(x->why), "run %s is not an unterminated "
+		    "run of executor %s in %s: the line is stale or forged",
+		    x->run_id, x->executor_id, x->work_dir);
+		return;
+	}
+	for (size_t i = 0; i < c.n && y == NULL; i++)
+		if (strcmp(c.v[i].run_id, x->run_id) == 0)
+			y = &c.v[i];
+	if (y == NULL)
+		snprintf(x->why, sizeof(x->why), "run %s is not an unterminated "
+		    "run of executor %s in %s", x->run_id, x->executor_id,
+		    x->work_dir);
+	else if (y->pid != x->pid || y->start_time != x->start_time) {
+		snprintf(a, sizeof(a), "%ld/%llu", (long)x->pid, x->start_time);
+		snprintf(b, sizeof(b), "%ld/%llu", (long)y->pid, y->start_time);
+		snprintf(x->why, sizeof(x->why), "the line's pid/start_time %s "
+		    "is not the checkpoint's %s (run %s): not trusted", a, b,
+		    x->run_id);
+	} else if ((x->socket == NULL) != (y->socket == NULL) ||
+	    (x->socket && strcmp(x->socket, y->socket) != 0))
+		snprintf(x->why, sizeof(x->why), "the line's socket %s is not "
+		    "the checkpoint's %s (run %s): not trusted",
+		    x->socket ? x->socket : "null", y->socket ? y->socket :
+		    "null", x->run_id);
+	x->refused = x->why[0] != '\0';
+	targets_free(&c);
+}
+
 int
 targets_read(FILE *fp, struct targets *t, struct ckpt_error *e)
 {
@@ -101,6 +152,8 @@ targets_read(FILE *fp, struct targets *t, struct ckpt_error *e)
 			    "output, not ckpt-inspect's)", lineno, missing);
 	}
 	free(line);
+	for (size_t i = 0; rc == 0 && i < t->n; i++)
+		verify(&t->v[i]);
 	if (rc < 0)
 		targets_free(t);
 	return rc == -ENOMEM ? error_set(e, rc, "stdin", -1, "out of memory") :

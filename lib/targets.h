@@ -11,6 +11,7 @@
 #define CKPT_TARGETS_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -29,6 +30,8 @@ struct target {
 	bool reboot;
 	bool checkpoint;			/* its framework checkpoints */
 	json_t *json;			/* the line; owns the strings */
+	bool refused;			/* disagrees with the checkpoint: */
+	char why[PATH_MAX * 2 + 200];			/* ... how (both values), to report */
 };
 
 struct targets {
@@ -36,7 +39,11 @@ struct targets {
 	size_t n;
 };
 
-/* One recover line per line of fp: 0, or -EBADMSG naming the line. */
+/* One recover line per line of fp: 0, or -EBADMSG naming the line.  Each
+ * line is checked against its run's checkpoint (the plan's consumers
+ * trust the checkpoint, not the line): a line whose pid, start time or
+ * socket differs from it, or whose run is not an unterminated run of its
+ * work dir, is marked refused, with why (both values). */
 int targets_read(FILE *fp, struct targets *t, struct ckpt_error *e);
 /* The not-yet-terminated runs of framework/executor (and run when given)
  * in work. */

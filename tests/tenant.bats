@@ -192,3 +192,42 @@ CHAIN='d=$1; if [ "$d" -gt 0 ]; then bash -c "$0" "$0" $((d - 1)) & wait; else t
 	none() { [ "$(procs_in "$sb")" -eq 0 ]; }
 	wait_for 10 none
 }
+
+@test "executor-kill and executor-reconnect trust the checkpoint, not the line: a forged pid or socket is refused (65)" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_kill9
+	recover -d "$W" > "$BATS_TEST_TMPDIR/plan"
+	sleep 1000 &
+	victim=$!
+	vstart=$(awk '{print $22}' /proc/$victim/stat)
+	jq -c ".pid=$victim | .start_time=$vstart" "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/forged"
+	run executor-kill < "$BATS_TEST_TMPDIR/forged"
+	assert_failure 65
+	assert_output --partial '"result":"refused"'
+	assert_output --partial "the line's pid/start_time $victim/$vstart is not the checkpoint's $XPID/"
+	alive "$victim"
+	alive "$XPID"
+	# a forged socket gets no secret: a plain listener hears nothing
+	python3 -c '
+import socket, sys, os
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1); s.settimeout(5)
+try:
+    c, _ = s.accept(); c.settimeout(2); d = c.recv(4096); print(len(d))
+except socket.timeout:
+    print("none")
+' "$BATS_TEST_TMPDIR/trap.sock" > "$BATS_TEST_TMPDIR/heard" &
+	lpid=$!
+	wait_for 5 test -S "$BATS_TEST_TMPDIR/trap.sock"
+	jq -c ".socket=\"$BATS_TEST_TMPDIR/trap.sock\"" "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/forged2"
+	run executor-reconnect < "$BATS_TEST_TMPDIR/forged2"
+	assert_failure 65
+	assert_output --partial "is not the checkpoint's"
+	wait "$lpid"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/heard")" none
+	# the true line still works
+	run executor-kill < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_output --partial '"result":"killed"'
+	kill "$victim"
+}
