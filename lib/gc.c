@@ -206,8 +206,8 @@ mtime_at(int fd, const char *name)
 
 /* May run r (of the runs directory meta_runs) go?  Terminated before
  * g->before; or, when no agent runs, never terminated (its executor was
- * killed by a cleanup, or lost) but with nothing alive in it and nothing
- * written to it since g->before. */
+ * killed by a cleanup, or lost) but with nothing alive in it, no update
+ * unacknowledged and nothing written to it since g->before. */
 static bool
 collectable(struct gc *g, int meta_runs, const struct state_run *r,
     const char *box)
@@ -227,6 +227,11 @@ collectable(struct gc *g, int meta_runs, const struct state_run *r,
 		return t != 0 && t <= g->before;
 	}
 	ok = g->own_lock && (r->pid <= 0 || r->identity != PROC_SAME);
+	/* An update not yet acknowledged is delivered until it is: such a
+	 * run is the next agent's, never gc's. */
+	for (size_t t = 0; ok && t < r->n_tasks; t++)
+		if (r->tasks[t].n_pending > 0)
+			ok = false;
 	if (ok && at_read_text(rfd, "pids/task.pid", text, sizeof(text), "",
 	    NULL) == 0 && sscanf(text, "%ld %llu", &pid, &start) == 2 &&
 	    pid > 0 && proc_identify((pid_t)pid, start, 0, NULL) == PROC_SAME)

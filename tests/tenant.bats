@@ -231,3 +231,22 @@ except socket.timeout:
 	assert_output --partial '"result":"killed"'
 	kill "$victim"
 }
+
+@test "an update pending at shutdown is delivered again by the next agent; reconcile knows the task; gc keeps it" {
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_send shutdown
+	wait_event '.event=="update" and .state=="TASK_KILLED"'
+	agent_wait_exit
+	assert_file_not_exist "$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/executor.sentinel"
+	run recover -d "$W" --gc 0s
+	assert [ -d "$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/tasks/T1" ]
+	agent_start
+	wait_event '.event=="update" and .state=="TASK_KILLED" and .redelivered'
+	agent_send reconcile T1
+	wait_event '.event=="status"'
+	assert_equal "$(field '.event=="status"' state)" TASK_KILLED
+	agent_ack
+	wait_event '.event=="terminated"'
+}

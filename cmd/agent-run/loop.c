@@ -189,6 +189,10 @@ finish_shutdown(struct agent *a)
 			continue;
 		if (x->st != X_GONE && x->pid > 0)
 			proc_terminate(x->pid, x->start, x->bound, x->run, 0);
+		/* Updates not yet acknowledged keep the run: the next agent
+		 * delivers them again, and reconcile knows the task. */
+		if (x->n_pending > 0 || (x->task && !x->terminal))
+			continue;
 		if (x->checkpoint && checkpoint_sentinel(&a->batch, a->o->work,
 		    &ids, &e) < 0) {
 			fatal(a, "cannot mark run %s terminated", x->run, &e);
