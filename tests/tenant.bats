@@ -250,3 +250,33 @@ except socket.timeout:
 	agent_ack
 	wait_event '.event=="terminated"'
 }
+
+@test "20 drivers that send and never read: each cut off at its bound, all of them within the total; the agent stays small" {
+	set_socket
+	agent_start --listen "$S"
+	wait_for 10 test -S "$S"
+	launch F1 E1 T1 -- sleep 1000
+	local pids=()
+	for i in $(seq 1 20); do
+		python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+line = ("reconcile " + " ".join(["T1"] * 26) + "\n").encode()
+try:
+    for _ in range(20000):
+        s.sendall(line)
+except OSError:
+    pass
+time.sleep(30)
+' "$S" &
+		pids+=($!)
+	done
+	cut() { [ "$(grep -c 'events unread' "$EV.err")" -ge 20 ]; }
+	wait_for 120 cut
+	hwm=$(awk '/VmHWM/ {print $2}' /proc/$AGENT_PID/status)
+	kill "${pids[@]}" 2>/dev/null || true
+	echo "agent peak RSS $hwm KiB" >&3
+	[ "$hwm" -lt 40000 ] || { echo "agent peak RSS $hwm KiB"; false; }
+	agent_send ping
+	wait_event '.event=="pong"'
+}

@@ -54,6 +54,9 @@ struct driver {
 static TAILQ_HEAD(, driver) drivers = TAILQ_HEAD_INITIALIZER(drivers);
 static unsigned long serials;
 static size_t bound = 4 << 20;		/* a socket driver's queue */
+static size_t total;			/* queued to drivers not waited for */
+/* All of them together: four drivers' worth at most (16 MiB at least). */
+#define TOTAL_BOUND	(bound * 4 > (16u << 20) ? bound * 4 : (16u << 20))
 static int listen_fd = -1;
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static bool listen_bound;		/* ours to unlink at the end */
@@ -100,6 +103,8 @@ driver_close(struct agent *a, struct driver *d)
 	if (!d->stdio)
 		close(d->in);
 	TAILQ_REMOVE(&drivers, d, link);
+	if (!d->waited)
+		total -= d->olen;
 	if (cur.d == d)
 		cur.d = NULL;
 	free(d->ibuf);
@@ -116,7 +121,12 @@ driver_drop(struct driver *d, const char *why)
 	if (why != NULL)
 		log_driver(d, why);
 	d->gone = d->eof = true;
+	if (!d->waited)
+		total -= d->olen;
 	d->ohead = d->olen = d->oready = d->ilen = 0;
+	free(d->obuf);		/* its memory goes now, not when closed */
+	d->obuf = NULL;
+	d->ocap = 0;
 }
 
 /* ---- the output queues ---- */
@@ -135,6 +145,18 @@ queue(struct driver *d, const char *text, size_t n, bool owed)
 	 * (drivers_poll). */
 	if (!owed && !d->stdio && d->eof && !driver_lines_waiting(d))
 		return;
+	/* The bounds hold before anything is queued: a driver that does
+	 * not read is let go before its queue (or all queues together)
+	 * would pass them. */
+	if (!d->waited && (d->olen + n > bound || total + n > TOTAL_BOUND)) {
+		char why[200];
+		snprintf(why, sizeof(why), "%zu bytes of events unread (bound "
+		    "%zu; all drivers %zu of %zu); disconnected: it gets every "
+		    "pending update again when it attaches", d->olen + n, bound,
+		    total + n, (size_t)TOTAL_BOUND);
+		driver_drop(d, why);
+		return;
+	}
 	/* Moved down when what is written already is at least what is
 	 * left (each byte moves less than once on average), else grown. */
 	if (d->ohead + d->olen + n > d->ocap && d->ohead > 0 &&
@@ -152,6 +174,8 @@ queue(struct driver *d, const char *text, size_t n, bool owed)
 	}
 	memcpy(d->obuf + d->ohead + d->olen, text, n);
 	d->olen += n;
+	if (!d->waited)
+		total += n;
 }
 
 /* o as one JSON line (o is taken): its text, to free. */
@@ -277,6 +301,8 @@ driver_flush(struct driver *d, bool wait)
 	 * queue read 64 KiB at a time is not moved once per write. */
 	d->ohead += done;
 	d->olen -= done;
+	if (!d->waited)
+		total -= done;
 	d->oready -= done;
 	if (d->olen == 0)
 		d->ohead = 0;
@@ -327,8 +353,11 @@ out_drop_uncommitted(void)
 {
 	struct driver *d;
 
-	TAILQ_FOREACH(d, &drivers, link)
+	TAILQ_FOREACH(d, &drivers, link) {
+		if (!d->waited)
+			total -= d->olen - d->oready;
 		d->olen = d->oready;
+	}
 }
 
 /* Is any driver there to read events? */
