@@ -446,6 +446,22 @@ verify_framework_end(void *ctx, struct state_agent *a,
 	return 0;
 }
 
+static void
+verify_skipped(void *ctx, const char *path, const char *why)
+{
+	char shown[PATH_MAX + 256];
+
+	/* A name may hold anything: no control byte reaches a terminal. */
+	strlcpy(shown, path, sizeof(shown));
+	for (char *p = shown; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	path = shown;
+	(void)ctx;
+	printf("%s: %s\n", path, why);
+	opt.problems++;
+}
+
 /* ---- --file: decode one checkpoint file ---- */
 
 /* Bytes as hex (at most 512 of them shown, then the count). */
@@ -657,7 +673,7 @@ main(int argc, char *argv[])
 		v = (struct walk_visitor){ .ctx = (void *)work,
 		    .begin = verify_begin, .executor = verify_executor,
 		    .framework_end = verify_framework_end,
-		    .agent_end = verify_agent_end };
+		    .agent_end = verify_agent_end, .skipped = verify_skipped };
 	else if (updates)
 		v = (struct walk_visitor){ .ctx = (void *)work,
 		    .executor = updates_executor };

@@ -23,6 +23,22 @@ struct gc_out {
 	int nul, json, dry;
 };
 
+/* --gc: an entry passed over is reported, never followed. */
+static void
+gc_skipped(void *ctx, const char *path, const char *why)
+{
+	char shown[PATH_MAX + 256];
+
+	/* A name may hold anything: no control byte reaches a terminal. */
+	strlcpy(shown, path, sizeof(shown));
+	for (char *p = shown; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	path = shown;
+	(void)ctx;
+	warnx("%s: %s (not collected)", path, why);
+}
+
 static void
 gc_print(void *ctx, const char *path)
 {
@@ -190,7 +206,7 @@ main(int argc, char *argv[])
 			errx(EX_USAGE, "--print0 and --json: one or the other");
 		delay = gc_delay(work, delay, headroom);
 		rc = gc_runs(work, time(NULL) - (time_t)(delay / 1000), dry,
-		    gc_print, &out, &e);
+		    gc_print, gc_skipped, &out, &e);
 		if (rc < 0) {
 			error_print(&e);
 			return error_exit_code(rc);

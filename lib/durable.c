@@ -494,8 +494,17 @@ durable_truncate_at(int dirfd, const char *name, const char *path, off_t len,
 {
 	int fd, rc = 0;
 
+	struct stat st;
+
 	if ((fd = at_open_file(dirfd, name, O_WRONLY, path, NULL, e)) < 0)
 		return fd;
+	/* A hard link may name a file outside the work dir: never cut. */
+	if (fstat(fd, &st) == 0 && st.st_nlink > 1) {
+		close(fd);
+		return error_set(e, -EMLINK, path, -1, "has %ld links (a hard "
+		    "link to a file that may live outside the work dir): not "
+		    "truncated", (long)st.st_nlink);
+	}
 	if (fault_point("truncate", path) < 0 || ftruncate(fd, len) < 0)
 		rc = fail(e, path, "truncate");
 	else if (fsync(fd) < 0)

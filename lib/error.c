@@ -65,6 +65,7 @@ error_exit_code(int code)
 	case EBADMSG:
 	case EPROTO:
 	case EILSEQ:
+	case EMLINK:
 		return EX_DATAERR;
 	case ENOENT:
 		return EX_NOINPUT;

@@ -121,6 +121,7 @@ struct gc {
 	bool dry_run;
 	bool own_lock;		/* no agent runs: we hold the work dir */
 	gc_cb cb;
+	gc_skip_cb skip;
 	void *ctx;
 	int n;
 	char **cwds;		/* working directories of every process */
@@ -367,14 +368,23 @@ box_level(void *arg, int fd, const char *name)
 	return rc;
 }
 
+static void
+gc_skipped(void *ctx, const char *path, const char *why)
+{
+	struct gc *g = ctx;
+
+	g->skip(g->ctx, path, why);
+}
+
 int
-gc_runs(const char *work, time_t before, bool dry_run, gc_cb cb, void *ctx,
-    struct ckpt_error *e)
+gc_runs(const char *work, time_t before, bool dry_run, gc_cb cb,
+    gc_skip_cb skip, void *ctx, struct ckpt_error *e)
 {
 	struct state_options so = { .strict = false };
 	struct gc g = { .work = work, .wfd = -1, .before = before,
-	    .dry_run = dry_run, .cb = cb, .ctx = ctx, .e = e };
-	struct walk_visitor v = { .ctx = &g, .executor = gc_executor };
+	    .dry_run = dry_run, .cb = cb, .skip = skip, .ctx = ctx, .e = e };
+	struct walk_visitor v = { .ctx = &g, .executor = gc_executor,
+	    .skipped = skip ? gc_skipped : NULL };
 	int rc, lock = -1;
 
 	if (!dry_run && (rc = workdir_check(work, e)) < 0)

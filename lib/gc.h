@@ -27,11 +27,14 @@
 
 /* Called for each directory collected (or that would be, dry_run). */
 typedef void (*gc_cb)(void *ctx, const char *path);
+/* Called for each entry passed over, never followed (a symbolic link, not
+ * a directory, not a valid id where a run's ancestors are): why. */
+typedef void (*gc_skip_cb)(void *ctx, const char *path, const char *why);
 
 /* Collect runs terminated before `before`.  Returns the number of runs,
  * or a negative code (the error names the path; -EPERM for a work dir
  * that fails the ownership check). */
 int gc_runs(const char *work, time_t before, bool dry_run, gc_cb cb,
-    void *ctx, struct ckpt_error *e);
+    gc_skip_cb skip, void *ctx, struct ckpt_error *e);
 
 #endif

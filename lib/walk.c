@@ -92,6 +92,22 @@ names_free(struct names *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static pthread_mutex_t skipped_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* An entry passed over: the visitor hears of it. */
+static void
+skipped(struct walker *w, const char *name, const char *why)
+{
+	char path[PATH_MAX + 256];
+
+	if (w->v == NULL || w->v->skipped == NULL)
+		return;
+	snprintf(path, sizeof(path), "%.*s/%s", (int)w->len, w->dir, name);
+	pthread_mutex_lock(&skipped_mu);
+	w->v->skipped(w->v->ctx, path, why);
+	pthread_mutex_unlock(&skipped_mu);
+}
+
 /* The subdirectories of fd that are ids (not '.'-names, not `latest`, no
  * links), sorted.  Read with getdents64 on fd itself: no second
  * descriptor, no DIR (fd is fresh, at offset 0, and is closed by the
@@ -119,10 +135,16 @@ names_list(struct walker *w, int fd, struct names *l)
 				continue;
 			if (d->d_type != DT_DIR && (d->d_type != DT_UNKNOWN ||
 			    fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !S_ISDIR(st.st_mode)))
+			    !S_ISDIR(st.st_mode))) {
+				skipped(w, d->d_name, d->d_type == DT_LNK ?
+				    "a symbolic link, not a directory: skipped" :
+				    "not a directory: skipped");
 				continue;
-			if (id_validate(d->d_name, "entry", NULL) < 0)
+			}
+			if (id_validate(d->d_name, "entry", NULL) < 0) {
+				skipped(w, d->d_name, "not a valid id: skipped");
 				continue;
+			}
 			if (l->n == cap) {
 				char **nv = reallocarray(l->v, cap ? 2 * cap : 16,
 				    sizeof(*nv));

@@ -42,6 +42,11 @@ struct walk_visitor {
 	    struct state_framework *f);
 	int (*agent_end)(void *ctx, struct state *s, struct state_agent *a);
 	int (*end)(void *ctx, struct state *s);
+	/* An entry where a framework, executor, run or task directory
+	 * would be that is not one (a symbolic link, not a directory, not a
+	 * valid id): passed over, and told here (from any thread, one call
+	 * at a time). */
+	void (*skipped)(void *ctx, const char *path, const char *why);
 };
 
 /* Walk work.  0 when done; -ENOENT when work has no meta/ (no checkpoint;

@@ -13,6 +13,8 @@
 #include "durable.h"
 #include "paths.h"
 
+static int meta_open(const char *work, struct ckpt_error *e);
+
 int
 text_read(const char *path, char *buf, size_t len, struct ckpt_error *e)
 {
@@ -45,31 +47,74 @@ bootid_write(const char *work, const char *id, struct ckpt_error *e)
 	char path[PATH_MAX], line[128];
 	int rc, n;
 
-	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0 ||
-	    (rc = durable_mkdirs(path, e)) < 0 ||
-	    (rc = path_build(path, sizeof(path), work, PATH_BOOT_ID, NULL, e)) < 0)
+	if ((rc = meta_open(work, e)) < 0)
+		return rc;	/* meta/ a planted link: nothing written */
+	close(rc);
+	if ((rc = path_build(path, sizeof(path), work, PATH_BOOT_ID, NULL, e)) < 0)
 		return rc;
 	n = snprintf(line, sizeof(line), "%s\n", id);
 	return durable_write(path, line, (size_t)n, e);
+}
+
+/* meta/ of the work dir (made if absent), opened without following a
+ * link planted in its place: its fd, or an error naming it. */
+static int
+meta_open(const char *work, struct ckpt_error *e)
+{
+	char path[PATH_MAX];
+	int wfd, fd, rc;
+
+	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0)
+		return rc;
+	if ((wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT || (rc = durable_mkdirs(path, e)) < 0)
+			return errno == ENOENT ? rc : error_set(e, -errno, work,
+			    -1, "%s", strerror(errno));
+		if ((wfd = open(work, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return error_set(e, -errno, work, -1, "%s",
+			    strerror(errno));
+	}
+	fd = openat(wfd, "meta", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* The lock is not state: an existing meta/ is not synced
+		 * again for it (the writes that follow make their
+		 * directories durable). */
+		if ((rc = durable_mkdirs(path, e)) < 0) {
+			close(wfd);
+			return rc;
+		}
+		fd = openat(wfd, "meta", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	}
+	rc = errno;
+	close(wfd);
+	if (fd < 0)
+		return error_set(e, -rc, path, -1, rc == ELOOP || rc == ENOTDIR ?
+		    "not a directory (a symbolic link inside the work dir?): "
+		    "refused" : "%s", strerror(rc));
+	return fd;
 }
 
 int
 workdir_lock(const char *work, struct ckpt_error *e)
 {
 	char path[PATH_MAX], pid[32];
-	int fd, rc, n;
+	int fd, mfd, rc, n;
 
-	/* The lock is not state: an existing meta/ is not synced again for
-	 * it (the writes that follow make their directories durable). */
-	if ((rc = path_build(path, sizeof(path), work, PATH_META, NULL, e)) < 0)
+	if ((mfd = meta_open(work, e)) < 0)
+		return mfd;
+	if ((rc = path_build(path, sizeof(path), work, PATH_LOCK, NULL, e)) < 0) {
+		close(mfd);
 		return rc;
-	if (access(path, F_OK) < 0 && (rc = durable_mkdirs(path, e)) < 0)
-		return rc;
-	if ((rc = path_build(path, sizeof(path), work, PATH_LOCK, NULL, e)) < 0)
-		return rc;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		return error_set(e, -errno, path, -1, "open lock: %s",
-		    strerror(errno));
+	}
+	fd = openat(mfd, "agent.lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	rc = errno;
+	close(mfd);
+	if (fd < 0)
+		return error_set(e, -rc, path, -1, "open lock: %s%s", strerror(rc),
+		    rc == ELOOP ? " (a symbolic link inside the work dir: "
+		    "refused)" : "");
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		int saved = errno;
 		n = (int)pread(fd, pid, sizeof(pid) - 1, 0);

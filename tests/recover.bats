@@ -205,7 +205,7 @@ gc_setup() {
 	assert_not_exist "$box2"
 }
 
-@test "--gc reclaims a run never marked terminated (killed by --recover=cleanup) once it is old, and only when no agent runs" {
+@test "--gc keeps a run killed by --recover=cleanup while its updates are unacknowledged, and reclaims it once they are and it is old" {
 	agent_start
 	launch --checkpoint F1 E1 T1 -- sleep 1000
 	agent_kill9
@@ -217,11 +217,17 @@ gc_setup() {
 	run recover -d "$W" --gc 1d
 	refute_output --partial "$run_dir"
 	find "$run_dir" "$box" -exec touch -h -d '-2 days' {} +
+	# old, but its updates are not acknowledged: the next agent's
+	run recover -d "$W" --gc 1d
+	assert_success
+	refute_output --partial "$run_dir"
 	agent_start
 	wait_event '.event=="registered" or .event=="reregistered"'
 	run recover -d "$W" --gc 1d
 	assert_success
 	refute_output --partial "$run_dir"
+	agent_ack
+	wait_event '.event=="terminated"'
 	agent_send shutdown
 	agent_wait_exit
 	find "$run_dir" "$box" -exec touch -h -d '-2 days' {} +

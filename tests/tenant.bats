@@ -280,3 +280,46 @@ time.sleep(30)
 	agent_send ping
 	wait_event '.event=="pong"'
 }
+
+@test "meta planted as a link: agent-run, recover --gc and ckpt-write boot-id write nothing through it" {
+	mkdir -m 0700 "$W" "$BATS_TEST_TMPDIR/out"
+	ln -s "$BATS_TEST_TMPDIR/out" "$W/meta"
+	run agent-run -d "$W" </dev/null
+	assert_failure
+	assert_output --partial "meta: not a directory (a symbolic link inside the work dir?): refused"
+	run ckpt-write -d "$W" boot-id
+	assert_failure
+	run recover -d "$W" --gc 0s
+	assert_failure
+	assert_equal "$(ls -A "$BATS_TEST_TMPDIR/out")" ""
+}
+
+@test "recover --repair refuses a hard-linked file (65); --verify names skipped entries (65); gc reports them" {
+	make_workdir
+	update TASK_RUNNING >/dev/null
+	u=$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R1/tasks/T1/task.updates
+	printf '\x64\x00\x00\x00abc' >> "$u"
+	ln "$u" "$BATS_TEST_TMPDIR/outside"
+	size=$(stat -c %s "$u")
+	run recover -d "$W" --repair
+	assert_failure 65
+	assert_output --partial "has 2 links"
+	assert_equal "$(stat -c %s "$BATS_TEST_TMPDIR/outside")" "$size"
+	rm "$BATS_TEST_TMPDIR/outside"
+	run recover -d "$W" --repair
+	assert_success
+	[ "$(stat -c %s "$u")" -lt "$size" ]
+	# entries that are not frameworks: skipped, and said so
+	mkdir "$W/meta/slaves/A1/frameworks/bad"$'\t'"id"
+	mkdir "$BATS_TEST_TMPDIR/elsewhere"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$W/meta/slaves/A1/frameworks/F9"
+	ln -s "$BATS_TEST_TMPDIR/elsewhere" "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R9"
+	run ckpt-inspect -d "$W" --verify
+	assert_failure 65
+	assert_output --partial "frameworks/bad?id: not a valid id: skipped"
+	assert_output --partial "frameworks/F9: a symbolic link, not a directory: skipped"
+	assert_output --partial "runs/R9: a symbolic link, not a directory: skipped"
+	run recover -d "$W" --gc 0s
+	assert_output --partial "frameworks/F9: a symbolic link, not a directory: skipped (not collected)"
+	assert [ -d "$BATS_TEST_TMPDIR/elsewhere" ]
+}
