@@ -23,13 +23,18 @@
  * its tail, never leave a hole before a later record), then makes it
  * all durable in two barriers: (1) every file written and directory
  * changed is synced, (2) the renames are done and their directories
- * synced.  A
- * barrier of a few objects syncs each (fsync/fdatasync); past
- * DBATCH_FEW, one syncfs(2) of the file system does it.  The plain
- * durable_* calls below are a batch of one.  Nothing a batch wrote may be
- * reported durable before dbatch_commit returns 0.
+ * synced.  A barrier syncs exactly the objects it owes (fsync, fdatasync),
+ * one by one.  One syncfs(2) of the file system does it instead when
+ * that is cheaper and waits for nobody else: past DBATCH_FEW objects
+ * while the host has little dirty data of anyone's (Dirty + Writeback in
+ * /proc/meminfo at most 4 MiB + 8 KiB per object: a tenant's bulk writes
+ * would make a syncfs wait for their writeback), and always past
+ * DBATCH_MANY.  The plain durable_* calls below are a batch of one.
+ * Nothing a batch wrote may be reported durable before dbatch_commit
+ * returns 0.
  */
 #define DBATCH_FEW	4
+#define DBATCH_MANY	256
 
 struct dbatch_obj {
 	int fd;				/* a file to sync, or -1 */
@@ -41,8 +46,8 @@ struct dbatch_obj {
 struct dbatch {
 	int fs_fd;			/* any directory of the file system */
 	char fs_path[PATH_MAX];		/* ... its path, for errors */
-	bool all;			/* past DBATCH_FEW: syncfs */
-	struct dbatch_obj obj[DBATCH_FEW];
+	bool all;			/* past DBATCH_MANY: syncfs */
+	struct dbatch_obj obj[DBATCH_MANY];
 	size_t n_obj;
 	struct dbatch_rename { char *tmp, *path; } *ren;
 	size_t n_ren, cap_ren;

@@ -265,7 +265,7 @@ proc_terminate(pid_t pid, unsigned long long start, time_t bound,
 }
 
 int
-proc_cpu_ns(pid_t pid, unsigned long long *ns)
+proc_cpu_ns(pid_t pid, unsigned long long *ran, unsigned long long *waited)
 {
 	char path[64], buf[128];
 	ssize_t n;
@@ -279,5 +279,5 @@ proc_cpu_ns(pid_t pid, unsigned long long *ns)
 	if (n <= 0)
 		return -1;
 	buf[n] = '\0';
-	return sscanf(buf, "%llu", ns) == 1 ? 0 : -1;
+	return sscanf(buf, "%llu %llu", ran, waited) == 2 ? 0 : -1;
 }

@@ -41,8 +41,9 @@ int proc_pidfd_verified(pid_t pid, unsigned long long start, time_t bound,
 /* Signal through pidfd when fd >= 0, else kill(pid). */
 int proc_signal(int pidfd, pid_t pid, int sig);
 
-/* The CPU time pid has run (ns, /proc/PID/schedstat): 0, or -1. */
-int proc_cpu_ns(pid_t pid, unsigned long long *ns);
+/* The time pid has run on a CPU and the time it has waited, runnable,
+ * for one (ns, /proc/PID/schedstat): 0, or -1. */
+int proc_cpu_ns(pid_t pid, unsigned long long *ran, unsigned long long *waited);
 
 #endif
 

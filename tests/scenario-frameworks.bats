@@ -73,6 +73,17 @@ load helpers
 	wait_for 10 dead "$x2"
 	wait_for 10 dead "$t1"
 	assert_equal "$(count '.event=="update" and .state=="TASK_KILLED"')" 2
+	# Their TASK_KILLED not acknowledged: the runs are not settled; the
+	# next agent delivers them again, and once acknowledged they are.
+	for r in "$W"/meta/slaves/latest/frameworks/F1/executors/*/runs/latest; do
+		assert_file_not_exist "$r/executor.sentinel"
+	done
+	agent_start
+	wait_event '.event=="update" and .state=="TASK_KILLED" and .redelivered' 2
+	agent_ack '.state=="TASK_KILLED"'
+	wait_event '.event=="terminated"' 2
+	agent_send shutdown
+	agent_wait_exit
 	for r in "$W"/meta/slaves/latest/frameworks/F1/executors/*/runs/latest; do
 		assert_file_exist "$r/executor.sentinel"
 	done

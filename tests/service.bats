@@ -89,8 +89,9 @@ setup() { common_setup; set_socket; }
 	spawn python3 -c 'import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)' "$S"
 	wait_for 10 grep -q 'attached' "$EV.err"
-	launch --checkpoint F1 E1 T1 -- sh -c 'seq 1 3000 | sed s/^/line/ >&3; sleep 1000'
-	wait_event '.message=="line3000"' 1 60
+	# (900 lines: past 1000 unacknowledged updates progress is coalesced)
+	launch --checkpoint F1 E1 T1 -- sh -c 'seq 1 900 | sed s/^/line/ >&3; sleep 1000'
+	wait_event '.message=="line900"' 1 60
 	wait_for 10 grep -q 'events unread (bound 4096); disconnected' "$EV.err"
 	attach ping
 	assert_success

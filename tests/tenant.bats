@@ -251,11 +251,12 @@ except socket.timeout:
 	wait_event '.event=="terminated"'
 }
 
-@test "20 drivers that send and never read: each cut off at its bound, all of them within the total; the agent stays small" {
+@test "20 drivers that send and never read: each cut off at its bound, all of them within the total (8 MiB); the agent stays small" {
 	set_socket
 	agent_start --listen "$S"
 	wait_for 10 test -S "$S"
 	launch F1 E1 T1 -- sleep 1000
+	base=$(awk '/VmRSS/ {print $2}' /proc/$AGENT_PID/status)
 	local pids=()
 	for i in $(seq 1 20); do
 		python3 -c '
@@ -275,8 +276,9 @@ time.sleep(30)
 	wait_for 120 cut
 	hwm=$(awk '/VmHWM/ {print $2}' /proc/$AGENT_PID/status)
 	kill "${pids[@]}" 2>/dev/null || true
-	echo "agent peak RSS $hwm KiB" >&3
-	[ "$hwm" -lt 40000 ] || { echo "agent peak RSS $hwm KiB"; false; }
+	# the bound of all queues together (8 MiB) and a few MB of input
+	# buffers and allocator slack above what it held before
+	[ $((hwm - base)) -lt 20480 ] || { echo "agent RSS $base KiB, peak $hwm KiB"; false; }
 	agent_send ping
 	wait_event '.event=="pong"'
 }

@@ -103,6 +103,7 @@ struct aexec {
 	long long timer;		/* when x_on_timer runs; 0: never */
 	long long deadline;		/* connecting: unresponsive after */
 	unsigned long long cpu_mark;	/* its CPU time (ns) when asked */
+	unsigned long long wait_mark;	/* ... and its time waiting for one */
 	int extensions;			/* deadlines moved: it was starved */
 	long long retry_ms;
 	int state;			/* latest task state, -1: none */

@@ -212,7 +212,7 @@ command(struct agent *a, const char *line)
 	if (c.argc == 0)
 		;
 	else if (a->shutting_down && strcmp(c.argv[0], "ping") != 0 &&
-	    strcmp(c.argv[0], "reconcile") != 0)
+	    strcmp(c.argv[0], "reconcile") != 0 && strcmp(c.argv[0], "ack") != 0)
 		emit_error("%s: shutting down", c.argv[0], NULL);
 	else if (strcmp(c.argv[0], "launch") == 0)
 		cmd_launch(a, &c);

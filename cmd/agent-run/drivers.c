@@ -55,8 +55,8 @@ static TAILQ_HEAD(, driver) drivers = TAILQ_HEAD_INITIALIZER(drivers);
 static unsigned long serials;
 static size_t bound = 4 << 20;		/* a socket driver's queue */
 static size_t total;			/* queued to drivers not waited for */
-/* All of them together: four drivers' worth at most (16 MiB at least). */
-#define TOTAL_BOUND	(bound * 4 > (16u << 20) ? bound * 4 : (16u << 20))
+/* All of them together: two drivers' worth (8 MiB at least). */
+#define TOTAL_BOUND	(bound * 2 > (8u << 20) ? bound * 2 : (8u << 20))
 static int listen_fd = -1;
 static char listen_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static bool listen_bound;		/* ours to unlink at the end */
@@ -133,6 +133,25 @@ driver_drop(struct driver *d, const char *why)
 
 static bool driver_lines_waiting(const struct driver *d);
 
+/* Does d, not reading, hold more than its bound of events committed
+ * and unread (or more than 64 KiB while all drivers together hold more
+ * than TOTAL_BOUND)?  Then it is disconnected: true. */
+static bool
+behind(struct driver *d)
+{
+	char why[200];
+
+	if (d->waited || d->gone || (d->oready <= bound &&
+	    (total <= TOTAL_BOUND || d->oready <= 65536)))
+		return false;
+	snprintf(why, sizeof(why), "%zu bytes of events unread (bound %zu); "
+	    "disconnected: it gets every pending update again when it "
+	    "attaches (all drivers: %zu bytes, bound %zu)", d->oready, bound,
+	    total, (size_t)TOTAL_BOUND);
+	driver_drop(d, why);
+	return true;
+}
+
 /* owed: an answer, or a pending update it attached to (not an event
  * every driver gets). */
 static void
@@ -145,18 +164,11 @@ queue(struct driver *d, const char *text, size_t n, bool owed)
 	 * (drivers_poll). */
 	if (!owed && !d->stdio && d->eof && !driver_lines_waiting(d))
 		return;
-	/* The bounds hold before anything is queued: a driver that does
-	 * not read is let go before its queue (or all queues together)
-	 * would pass them. */
-	if (!d->waited && (d->olen + n > bound || total + n > TOTAL_BOUND)) {
-		char why[200];
-		snprintf(why, sizeof(why), "%zu bytes of events unread (bound "
-		    "%zu; all drivers %zu of %zu); disconnected: it gets every "
-		    "pending update again when it attaches", d->olen + n, bound,
-		    total + n, (size_t)TOTAL_BOUND);
-		driver_drop(d, why);
+	/* Committed and not read past the bound (or past a share of it
+	 * while all queues together are past theirs): let go before more
+	 * is queued. */
+	if (behind(d))
 		return;
-	}
 	/* Moved down when what is written already is at least what is
 	 * left (each byte moves less than once on average), else grown. */
 	if (d->ohead + d->olen + n > d->ocap && d->ohead > 0 &&
@@ -307,13 +319,7 @@ driver_flush(struct driver *d, bool wait)
 	if (d->olen == 0)
 		d->ohead = 0;
 	/* Committed and still not read: past the bound it is let go. */
-	if (!d->waited && d->oready > bound) {
-		char why[160];
-		snprintf(why, sizeof(why), "%zu bytes of events unread (bound "
-		    "%zu); disconnected: it gets every pending update again "
-		    "when it attaches", d->oready, bound);
-		driver_drop(d, why);
-	}
+	behind(d);
 }
 
 int
@@ -611,13 +617,22 @@ driver_lines_waiting(const struct driver *d)
 	return !d->gone && d->ilen > 0 && memchr(d->ibuf, '\n', d->ilen);
 }
 
+/* Are d's next lines held until it reads (its queue, or all, past the
+ * bound)? */
+static bool
+held(const struct driver *d)
+{
+	return !d->waited && (d->olen > bound || total > TOTAL_BOUND);
+}
+
 bool
 drivers_lines_waiting(void)
 {
 	struct driver *d;
 
 	TAILQ_FOREACH(d, &drivers, link)
-		if (driver_lines_waiting(d) || (!d->poll_in && !d->eof))
+		if ((driver_lines_waiting(d) && !held(d)) ||
+		    (!d->poll_in && !d->eof))
 			return true;
 	return false;
 }
@@ -629,8 +644,12 @@ driver_lines(struct agent *a, struct driver *d)
 	char *nl, *p = d->ibuf;
 	size_t left = d->ilen;
 
-	/* After a fatal error nothing more is done: one error, then exit. */
+	/* After a fatal error nothing more is done: one error, then exit.
+	 * The bounds hold before a line's answers are queued: a driver
+	 * whose queue is past its bound, or while all are past theirs, has
+	 * its next lines wait (it waits in its write) until it reads. */
 	while (!a->quit && !d->gone && a->n_launches < LAUNCH_BATCH &&
+	    !held(d) &&
 	    left > 0 && (nl = memchr(p, '\n', left)) != NULL) {
 		*nl = '\0';
 		cur.d = d;

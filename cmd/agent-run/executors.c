@@ -614,20 +614,25 @@ void
 x_deadline(struct agent *a, struct aexec *x, long long now)
 {
 	x->deadline = now + x_timeout_ms(a, x);
-	if (x->pid <= 0 || proc_cpu_ns(x->pid, &x->cpu_mark) < 0)
-		x->cpu_mark = 0;
+	if (x->pid <= 0 || proc_cpu_ns(x->pid, &x->cpu_mark, &x->wait_mark) < 0)
+		x->cpu_mark = x->wait_mark = 0;
 }
 
-/* Late only if it had the CPU to answer: an executor that ran less than
- * 20 ms since it was asked was starved (a loaded host, a burst), and
- * gets the time again, up to 10 times. */
+/* Late only if it had the CPU to answer: an executor that, since it was
+ * asked, waited runnable for a CPU longer than it ran and ran less than
+ * 20 ms was starved (a loaded host, a burst), and gets the time again,
+ * up to 10 times.  One that slept (hung, or not an executor) is late. */
 static bool
 x_late(struct agent *a, struct aexec *x, long long now)
 {
-	unsigned long long cpu;
+	unsigned long long ran, waited;
 
 	if (x->pid <= 0 || x->extensions >= 10 ||
-	    proc_cpu_ns(x->pid, &cpu) < 0 || cpu - x->cpu_mark >= 20000000ULL)
+	    proc_cpu_ns(x->pid, &ran, &waited) < 0)
+		return true;
+	ran -= x->cpu_mark;
+	waited -= x->wait_mark;
+	if (ran >= 20000000ULL || waited <= ran || waited < 10000000ULL)
 		return true;
 	x->extensions++;
 	x->deadline = now + x_timeout_ms(a, x);

@@ -11,6 +11,11 @@
   B  bare fork+exec per second of the same argv;       target B/L <= 3
   latency from a progress line (its wall-clock time written by the task)
      to its event read by the driver, unloaded: p50 and p99 of 200
+  T and F again with a bulk writer beside them (a tenant's dd writing
+     1 GiB files): T/F within 25% of T/F without one, and T > F
+  a task writing 1 GiB to stdout (through its executor's pipe, rotated)
+     against the same task writing to a file
+  the agent's peak RSS with 20 drivers that send and never read
 
 usage: agent_core.py BIN TMPDIR [ROUNDS]
 """
@@ -162,5 +167,93 @@ print(f"T {t:.0f} updates/s (100 executors x {LINES} lines, one-loop driver); "
       f"F {f:.0f} fdatasync/s; T/F {t / f:.2f} (target >= 5)")
 print(f"L {l:.0f} launches/s (burst of {N_LAUNCH}); B {b:.0f} fork+exec/s; "
       f"B/L {b / l:.1f} (target <= 3)")
+
+
+def bulk_writer(d):
+    """A tenant's bulk writes: 1 GiB files, one after the other."""
+    return subprocess.Popen(["bash", "-c", 'while :; do dd if=/dev/zero of="$0/bulk" bs=1M count=1024 status=none; rm -f "$0/bulk"; done', d])
+
+
+def launch_wait(w, argv, extra=()):
+    """Run one task under a fresh agent; seconds from launch to its end."""
+    a = subprocess.Popen([os.path.join(BIN, "agent-run"), "-d", w, *extra],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    t = time.monotonic()
+    a.stdin.write("launch F E T -- " + " ".join(argv) + "\n")
+    a.stdin.flush()
+    for line in a.stdout:
+        ev = json.loads(line)
+        if ev.get("event") == "update" and ev["state"] in ("TASK_FINISHED", "TASK_FAILED"):
+            break
+    dt = time.monotonic() - t
+    a.stdin.write("shutdown\n")
+    a.stdin.close()
+    a.wait()
+    return dt
+
+
+def stdout_cost(d):
+    gib = ["head", "-c", str(1 << 30), "/dev/zero"]
+    via, direct = [], []
+    for k in range(3):
+        via.append(launch_wait(os.path.join(d, f"w{k}"), gib))
+        t = time.monotonic()
+        with open(os.path.join(d, f"file{k}"), "wb") as f:
+            subprocess.run(gib, stdout=f, check=True)
+        direct.append(time.monotonic() - t)
+        os.unlink(os.path.join(d, f"file{k}"))
+    return statistics.median(via), statistics.median(direct)
+
+
+def stuck_drivers(d):
+    import socket
+    sock = os.path.join(d, "s")
+    a = subprocess.Popen([os.path.join(BIN, "agent-run"), "-d", os.path.join(d, "w"), "--listen", sock],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not os.path.exists(sock):
+        time.sleep(0.01)
+    line = ("reconcile " + " ".join("abcdefghijklmnopqrstuvwxyz") + "\n").encode()
+    conns = []
+    for _ in range(20):
+        c = socket.socket(socket.AF_UNIX)
+        c.connect(sock)
+        c.setblocking(False)
+        conns.append(c)
+    deadline = time.monotonic() + 60
+    alive = list(conns)
+    while alive and time.monotonic() < deadline:
+        for c in list(alive):
+            try:
+                c.send(line * 64)
+            except BlockingIOError:
+                pass
+            except OSError:
+                alive.remove(c)
+    hwm = [int(x.split()[1]) for x in open(f"/proc/{a.pid}/status") if x.startswith("VmHWM")][0]
+    for c in conns:
+        c.close()
+    a.kill()
+    a.wait()
+    return hwm, len(conns) - len(alive)
+
+
+TB, FB = [], []
+for k in range(ROUNDS):
+    bw = bulk_writer(fresh("bulk", k))
+    time.sleep(1)
+    FB.append(fsyncs_per_s(fresh("fb", k)))
+    TB.append(updates_per_s(fresh("tb", k)))
+    bw.kill()
+    bw.wait()
+    subprocess.run(["rm", "-f", os.path.join(TMP, f"bulk-{k}", "bulk")])
+tb, fb = statistics.median(TB), statistics.median(FB)
+print(f"with a bulk writer beside (dd, 1 GiB files): T {tb:.0f} updates/s, F {fb:.0f} fdatasync/s, "
+      f"T/F {tb / fb:.2f} = {100 * (tb / fb) / (t / f):.0f}% of T/F without it (target >= 75%, and T > F)")
+via, direct = stdout_cost(fresh("gib", 0))
+print(f"a task writing 1 GiB: to stdout through its executor {via * 1000:.0f} ms, to a file {direct * 1000:.0f} ms, "
+      f"ratio {via / direct:.2f} (medians of 3)")
+hwm, cut = stuck_drivers(fresh("drv", 0))
+print(f"20 drivers sending reconcile and never reading: {cut} cut off; agent-run peak RSS {hwm} KiB "
+      f"(bounds: 4 MiB each, 8 MiB all together)")
 p50, p99 = latencies(fresh("lat", 0))
 print(f"latency from a progress line to its event, unloaded: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
