@@ -188,6 +188,29 @@ barrier(struct dbatch *b, struct ckpt_error *e)
 	return rc;
 }
 
+void
+dbatch_mark(const struct dbatch *b, struct dbatch_mark *m)
+{
+	m->n_ren = b->n_ren;
+	m->n_obj = b->n_obj;
+	m->all = b->all;
+}
+
+void
+dbatch_rollback(struct dbatch *b, const struct dbatch_mark *m)
+{
+	while (b->n_ren > m->n_ren) {
+		struct dbatch_rename *r = &b->ren[--b->n_ren];
+		unlink(r->tmp);
+		free(r->tmp);
+		free(r->path);
+	}
+	/* (Past the point where one syncfs does all, nothing to take back:
+	 * it syncs what is there.) */
+	while (!b->all && b->n_obj > m->n_obj)
+		obj_release(&b->obj[--b->n_obj]);
+}
+
 static void
 renames_free(struct dbatch *b, size_t from)
 {

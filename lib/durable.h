@@ -62,6 +62,17 @@ struct dbatch {
 };
 
 void dbatch_init(struct dbatch *b);
+/* A point in the batch to come back to: what was added after it (files
+ * written to their temporary names, objects to sync) is taken back by
+ * dbatch_rollback (temporary files removed; directories made meanwhile
+ * are the caller's to remove).  Only files and syncs: appends are not
+ * taken back. */
+struct dbatch_mark {
+	size_t n_ren, n_obj;
+	bool all;
+};
+void dbatch_mark(const struct dbatch *b, struct dbatch_mark *m);
+void dbatch_rollback(struct dbatch *b, const struct dbatch_mark *m);
 /* Make everything durable, then rename; 0, or the first error (the
  * temporary files are removed; what was appended stays, unsynced). */
 int dbatch_commit(struct dbatch *b, struct ckpt_error *e);

@@ -530,6 +530,25 @@ cpus(void)
 	return sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set) : 1;
 }
 
+/* A worker holds this many descriptors at most (executor, runs, run,
+ * tasks, task directories and a file, and one to spare). */
+#define FDS_PER_WORKER	8
+
+/* How many workers the descriptors free now allow (checked by taking
+ * them; the reading thread keeps a worker's worth): at most max. */
+static int
+workers_fds_allow(int max)
+{
+	int fds[(AHEAD_THREADS + 1) * FDS_PER_WORKER], k = 0;
+	int want = (max + 1) * FDS_PER_WORKER;
+
+	while (k < want && (fds[k] = fcntl(2, F_DUPFD_CLOEXEC, 3)) >= 0)
+		k++;
+	for (int i = 0; i < k; i++)
+		close(fds[i]);
+	return k / FDS_PER_WORKER - 1;
+}
+
 /* Workers for the executors of l below xs, or NULL: read in place. */
 static struct ahead *
 ahead_start(const struct walker *w, int xs, struct names *l)
@@ -537,7 +556,13 @@ ahead_start(const struct walker *w, int xs, struct names *l)
 	int n = cpus();
 	struct ahead *ah;
 
-	if (n < 2 || l->n < 2 || (ah = calloc(1, sizeof(*ah))) == NULL)
+	if (n > AHEAD_THREADS / 4)
+		n = AHEAD_THREADS / 4;
+	/* Never more than the process's descriptors allow: a walk needs a
+	 * bounded number of them, whatever the number of executors. */
+	n = workers_fds_allow(4 * n);
+	if (n < 1 || cpus() < 2 || l->n < 2 ||
+	    (ah = calloc(1, sizeof(*ah))) == NULL)
 		return NULL;
 	pthread_mutex_init(&ah->mu, NULL);
 	pthread_cond_init(&ah->done, NULL);
@@ -545,7 +570,7 @@ ahead_start(const struct walker *w, int xs, struct names *l)
 	ah->w = *w;
 	ah->xs = xs;
 	ah->l = l;
-	for (int i = 0; i < 4 * n && i < AHEAD_THREADS; i++)
+	for (int i = 0; i < n && i < AHEAD_THREADS; i++)
 		if (pthread_create(&ah->t[ah->n_threads], NULL, ahead_worker,
 		    ah) == 0)
 			ah->n_threads++;

@@ -331,3 +331,45 @@ time.sleep(30)
 	assert_output --partial "frameworks/F9: a symbolic link, not a directory: skipped (not collected)"
 	assert [ -d "$BATS_TEST_TMPDIR/elsewhere" ]
 }
+
+@test "out of descriptors: a burst of 60 launches under a hard limit of 64 is answered whole; refused launches leave nothing; the next agent reports nothing lost" {
+	mkdir -m 0700 "$W"
+	for i in $(seq 1 60); do echo "launch --checkpoint F E$i T$i -- sleep 1000"; done > "$BATS_TEST_TMPDIR/burst"
+	run bash -c 'ulimit -Sn 64; ulimit -Hn 64; exec agent-run -d "$0" < "$1" 2>&1' "$W" "$BATS_TEST_TMPDIR/burst"
+	assert_success
+	assert_output --partial "64 descriptors allowed"
+	launched=$(echo "$output" | grep -c '"event":"launched"')
+	refused=$(echo "$output" | grep -c '"event":"error".*refused, nothing done.*descriptors')
+	[ "$launched" -ge 10 ]
+	assert_equal $((launched + refused)) 60
+	assert_equal "$(ls "$W"/meta/slaves/latest/frameworks/F/executors | wc -l)" "$launched"
+	# the next agent (a normal limit) reconnects every launched one, no LOST
+	agent_start
+	wait_event '.event=="reregistered"' 1 30
+	assert_equal "$(field '.event=="reregistered"' reconnected)" "$launched"
+	assert_equal "$(count '.event=="update" and .state=="TASK_LOST"')" 0
+}
+
+@test "out of descriptors at a restart: recovery completes, executors that cannot be connected wait (not killed), and it says why" {
+	agent_start
+	wait_event '.event=="registered"'
+	for i in $(seq 1 30); do agent_send launch --checkpoint F E$i T$i -- sleep 1000; done
+	wait_event '.event=="update" and .state=="TASK_RUNNING"' 30 60
+	agent_kill9
+	mkfifo "$BATS_TEST_TMPDIR/in2"
+	(ulimit -Sn 30; ulimit -Hn 30; exec agent-run -d "$W" --executor-reregistration-timeout 1s < "$BATS_TEST_TMPDIR/in2" > "$BATS_TEST_TMPDIR/ev2" 2>&1) &
+	apid=$!
+	exec {fd2}> "$BATS_TEST_TMPDIR/in2"
+	said() { grep -q 'out of descriptors' "$BATS_TEST_TMPDIR/ev2"; }
+	wait_for 30 said
+	some() { [ "$(grep -c '"event":"reconnected"' "$BATS_TEST_TMPDIR/ev2")" -ge 10 ]; }
+	wait_for 30 some
+	# past the re-registration timeout, nobody was killed for our lack of descriptors
+	sleep_past() { [ $(( $(date +%s) - start )) -ge 3 ]; }
+	start=$(date +%s)
+	wait_for 10 sleep_past
+	assert_equal "$(grep -c executor_timeout "$BATS_TEST_TMPDIR/ev2")" 0
+	assert_equal "$(pgrep -fc "agent-executor -d $W")" 30
+	exec {fd2}>&-
+	wait "$apid" || true
+}

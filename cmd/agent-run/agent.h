@@ -164,6 +164,8 @@ struct agent {
 	size_t n_waiting;		/* recovered, not yet connected */
 	struct dbatch batch;		/* this turn's checkpoints */
 	size_t n_launches;		/* in this turn's batch */
+	bool defer;			/* the command waits for the next turn */
+	bool warned_fds;		/* "out of descriptors" said once */
 	struct aexec *check;		/* to look at after the commit */
 	struct { struct aexec *x; uint8_t uuid[16]; bool terminal; } *acks;
 	size_t n_acks, cap_acks;	/* to forward after the commit */

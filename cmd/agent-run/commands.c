@@ -233,7 +233,7 @@ command(struct agent *a, const char *line)
 		    "shutdown, ping)", c.argv[0], NULL);
 	/* Exactly one answer: a command that said nothing (a fatal error
 	 * answered every driver) still gets one. */
-	if (c.argc > 0 && !answered())
+	if (c.argc > 0 && !answered() && !a->defer)
 		answer(json_pack("{s:s, s:s}", "event", "error", "message",
 		    "not done: the agent is stopping"));
 	c.argv = words;

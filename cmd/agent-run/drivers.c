@@ -665,6 +665,13 @@ driver_lines(struct agent *a, struct driver *d)
 		else
 			command(a, p);
 		cur.d = NULL;
+		if (a->defer) {
+			/* Not taken: the same line again next turn. */
+			a->defer = false;
+			d->line--;
+			*nl = '\n';
+			break;
+		}
 		left -= (size_t)(nl + 1 - p);
 		p = nl + 1;
 	}

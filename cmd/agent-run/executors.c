@@ -573,6 +573,17 @@ x_try_connect(struct agent *a, struct aexec *x, long long now)
 	int fd;
 
 	if (x->socket == NULL || (fd = channel_connect(x->socket, &e)) < 0) {
+		/* Out of descriptors is ours, not the executor's fault: it
+		 * is not made late by it (it waits for a descriptor). */
+		if (x->socket && (e.code == -EMFILE || e.code == -ENFILE)) {
+			if (!a->warned_fds) {
+				a->warned_fds = true;
+				emit_error("%s", "out of descriptors (RLIMIT_NOFILE): "
+				    "executors wait to be connected; raise the "
+				    "limit (LimitNOFILE=)", NULL);
+			}
+			x->deadline = now + x_timeout_ms(a, x);
+		}
 		/* Not listening yet: again soon, less often as time goes. */
 		x->retry_ms = x->retry_ms ? x->retry_ms * 2 : 5;
 		if (x->retry_ms > 100)

@@ -6,6 +6,7 @@
  * executor, run, task and pid durable (loop.c): launches sent together
  * share their sync barriers.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -174,10 +175,88 @@ frameworks_free(struct agent *a)
 	}
 }
 
+/* Exhaustion is per request: out of descriptors, processes or memory,
+ * a launch is refused, not the agent stopped. */
+static bool
+per_request(int code)
+{
+	return code == -EMFILE || code == -ENFILE || code == -EAGAIN ||
+	    code == -ENOMEM;
+}
+
+/* A launch holds up to a dozen descriptors until the commit, and the
+ * commit needs a few of its own: a launch begins only with this many
+ * free (checked by taking them). */
+#define FDS_PER_LAUNCH	32
+
+static bool
+fds_left(int n)
+{
+	int fds[FDS_PER_LAUNCH], k = 0;
+	bool ok;
+
+	while (k < n && (fds[k] = fcntl(2, F_DUPFD_CLOEXEC, 3)) >= 0)
+		k++;
+	ok = k == n;
+	while (k > 0)
+		close(fds[--k]);
+	return ok;
+}
+
+/* Remove path and then its parents while they are empty, up to (not
+ * including) the directory `keep` levels above path. */
+static void
+rmdirs(char *path, int levels)
+{
+	for (int i = 0; i < levels && rmdir(path) == 0; i++) {
+		char *slash = strrchr(path, '/');
+		if (slash == NULL || slash == path)
+			return;
+		*slash = '\0';
+	}
+}
+
+/* Refuse launch l (e says why): what it wrote into the batch since m is
+ * taken back and the directories it made are removed, so that nothing of
+ * it is left for a later agent to report lost. */
+static void
+refuse(struct agent *a, const struct launch *l, const struct dbatch_mark *m,
+    const struct ckpt_error *e)
+{
+	char path[PATH_MAX];
+
+	dbatch_rollback(&a->batch, m);
+	/* Descriptors held by this turn's batch (its files, until synced)
+	 * and held launches come back at the commit: the launch waits for
+	 * the next turn rather than being refused. */
+	bool again = a->n_launches > 0 && (e->code == -EMFILE ||
+	    e->code == -ENFILE);
+	if (path_build(path, sizeof(path), a->o->work, PATH_TASK, &l->ids,
+	    NULL) == 0)
+		rmdirs(path, 2);		/* tasks/T, tasks */
+	if (path_build(path, sizeof(path), a->o->work, PATH_RUN, &l->ids,
+	    NULL) == 0) {
+		strlcat(path, "/pids", sizeof(path));
+		rmdirs(path, 1);
+		path_build(path, sizeof(path), a->o->work, PATH_RUN, &l->ids, NULL);
+		rmdirs(path, 4);		/* R, runs, E, executors */
+	}
+	if (path_build(path, sizeof(path), a->o->work, PATH_SANDBOX, &l->ids,
+	    NULL) == 0)
+		rmdirs(path, 4);
+	if (again) {
+		a->defer = true;
+		a->n_launches = LAUNCH_BATCH;	/* commit first */
+		return;
+	}
+	emit_error("launch of task %s: refused, nothing done", l->ids.task, e);
+}
+
 /* Framework, executor, run and task into the batch before the executor
  * starts (a framework that does not checkpoint pays a sandbox only). */
 static int
-checkpoint(struct agent *a, const struct launch *l)
+checkpoint(struct agent *a, const struct launch *l,
+    const struct dbatch_mark *m)
 {
 	const struct ckpt_ids *ids = &l->ids;
 	struct dbatch *b = &a->batch;
@@ -187,7 +266,10 @@ checkpoint(struct agent *a, const struct launch *l)
 	if (!l->checkpoint) {
 		if (path_build(path, sizeof(path), a->o->work, PATH_SANDBOX, ids,
 		    &e) < 0 || dbatch_mkdirs(b, path, &e) < 0) {
-			fatal(a, "launch of task %s", ids->task, &e);
+			if (per_request(e.code))
+				refuse(a, l, m, &e);
+			else
+				fatal(a, "launch of task %s", ids->task, &e);
 			return -1;
 		}
 		return 0;
@@ -230,7 +312,11 @@ checkpoint(struct agent *a, const struct launch *l)
 	    checkpoint_run(b, a->o->work, ids, &e) < 0 ||
 	    checkpoint_info(b, a->o->work, PATH_TASK_INFO, ids, &ti.base, &e) < 0 ||
 	    checkpoint_text(b, a->o->work, PATH_EXECUTOR_SOCKET, ids, l->sock, &e) < 0) {
-		fatal(a, "launch of task %s: cannot checkpoint", ids->task, &e);
+		if (per_request(e.code))
+			refuse(a, l, m, &e);
+		else
+			fatal(a, "launch of task %s: cannot checkpoint",
+			    ids->task, &e);
 		return -1;
 	}
 	fw_note(a, ids->framework, l->user);
@@ -299,7 +385,8 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 
 /* Fork the executor, held before exec, and put its pid into the batch. */
 static int
-spawn(struct agent *a, const struct launch *l, struct aexec *x)
+spawn(struct agent *a, const struct launch *l, struct aexec *x,
+    const struct dbatch_mark *m)
 {
 	char sandbox[PATH_MAX], rt[32], gr[32], lm[32], lk[32], dr[32];
 	char *exe = executor_binary(a->o);
@@ -318,19 +405,24 @@ spawn(struct agent *a, const struct launch *l, struct aexec *x)
 	/* The secret reaches the executor on a pipe (fd 3), never argv. */
 	secret_format(l->secret, text);
 	strlcat(text, "\n", sizeof(text));
-	if (pipe2(sp, O_CLOEXEC) == 0) {
-		/* (Short: the executor then refuses every connection.) */
-		(void)!write(sp[1], text, strlen(text));
-		close(sp[1]);
-		s.fd3 = sp[0];
+	if (pipe2(sp, O_CLOEXEC) < 0) {
+		error_set(&e, -errno, "pipe", -1, "%s", strerror(errno));
+		free(exe);
+		free(argv);
+		refuse(a, l, m, &e);
+		return -1;
 	}
+	/* (Short: the executor then refuses every connection.) */
+	(void)!write(sp[1], text, strlen(text));
+	close(sp[1]);
+	s.fd3 = sp[0];
 	pid = spawn_start(&s, &x->hold_fd, NULL, &e);
 	if (s.fd3 >= 0)
 		close(s.fd3);
 	free(exe);
 	free(argv);
 	if (pid < 0) {
-		emit_error("launch of task %s", l->ids.task, &e);
+		refuse(a, l, m, &e);
 		return -1;
 	}
 	x->pid = pid;
@@ -339,8 +431,15 @@ spawn(struct agent *a, const struct launch *l, struct aexec *x)
 	proc_start_time(pid, &x->start);
 	if (l->checkpoint && checkpoint_pid(&a->batch, a->o->work, &l->ids, pid,
 	    x->start, &e) < 0) {
-		fatal(a, "launch of task %s: cannot checkpoint the pid",
-		    l->ids.task, &e);
+		if (!per_request(e.code)) {
+			fatal(a, "launch of task %s: cannot checkpoint the pid",
+			    l->ids.task, &e);
+			return -1;
+		}
+		/* Never released: it exits (75) before exec, is reaped. */
+		close(x->hold_fd);
+		x->hold_fd = -1;
+		refuse(a, l, m, &e);
 		return -1;
 	}
 	return 0;
@@ -350,6 +449,7 @@ void
 cmd_launch(struct agent *a, struct command *c)
 {
 	struct launch l = { .checkpoint = false };
+	struct dbatch_mark m;
 	struct aexec *x;
 
 	if (parse(a, c, &l) < 0)
@@ -359,7 +459,16 @@ cmd_launch(struct agent *a, struct command *c)
 		    l.ids.task, NULL);
 		return;
 	}
-	if (checkpoint(a, &l) < 0)
+	dbatch_mark(&a->batch, &m);
+	if (!fds_left(FDS_PER_LAUNCH)) {
+		struct ckpt_error e;
+		error_set(&e, -EMFILE, a->o->work, -1, "fewer than %d descriptors "
+		    "left (RLIMIT_NOFILE %zu): too many executors or drivers",
+		    FDS_PER_LAUNCH, a->nofile);
+		refuse(a, &l, &m, &e);
+		return;
+	}
+	if (checkpoint(a, &l, &m) < 0)
 		return;
 	x = x_new(a, l.ids.framework, l.ids.executor, l.run, l.ids.task);
 	x->checkpoint = l.checkpoint;
@@ -367,8 +476,11 @@ cmd_launch(struct agent *a, struct command *c)
 	x->has_secret = true;
 	if ((x->socket = strdup(l.sock)) == NULL)
 		abort();
-	if (spawn(a, &l, x) < 0) {
-		x_gone(a, x, false);
+	if (spawn(a, &l, x, &m) < 0) {
+		if (a->failed)
+			x_gone(a, x, false);
+		else
+			x_free(a, x);	/* refused: it never was */
 		return;
 	}
 	/* Connecting starts once it is released, after the commit. */

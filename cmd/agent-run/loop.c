@@ -331,7 +331,7 @@ agent_main(const struct agent_options *o)
 	/* One socket per live executor, and room for the rest. */
 	fprintf(stderr, "agent-run: %zu descriptors allowed (RLIMIT_NOFILE, "
 	    "raised to its hard limit): room for about %zu live executors\n",
-	    a.nofile, a.nofile > 128 ? a.nofile - 128 : 0);
+	    a.nofile, a.nofile > 48 ? a.nofile - 48 : 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (o->log_path && log_open(o->log_path) < 0) {
 		warn("%s", o->log_path);
