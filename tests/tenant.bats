@@ -8,6 +8,7 @@ load helpers
 teardown() {
 	common_teardown
 	if mountpoint -q "$W" 2>/dev/null; then umount -l "$W"; fi
+	if [ -n "${PIDS_CG:-}" ]; then rmdir "$PIDS_CG" 2>/dev/null || true; fi
 }
 
 @test "a last line without its newline is never carried out: stdin" {
@@ -372,4 +373,25 @@ time.sleep(30)
 	assert_equal "$(pgrep -fc "agent-executor -d $W")" 30
 	exec {fd2}>&-
 	wait "$apid" || true
+}
+
+@test "an executor that cannot fork its task (the pid limit) reports TASK_FAILED with the reason, not LOST" {
+	p=$(awk -F: '$2 == "pids" {print $3}' /proc/self/cgroup)
+	g=/sys/fs/cgroup/pids${p%/}/agent-tools-test-$$
+	mkdir "$g" 2>/dev/null || skip "no writable cgroup v1 pids hierarchy here"
+	PIDS_CG=$g
+	agent_start
+	wait_event '.event=="registered"'
+	echo "$AGENT_PID" > "$g/cgroup.procs"
+	echo 2 > "$g/pids.max"		# the agent and one executor: no task
+	agent_send launch --checkpoint F1 E1 T1 -- true
+	wait_event '.event=="update" and .state=="TASK_FAILED"' 1 30
+	assert_equal "$(count '.event=="update" and .state=="TASK_LOST"')" 0
+	run field '.state=="TASK_FAILED"' message
+	assert_output --partial "cannot start the task: "
+	assert_output --partial "Resource temporarily unavailable"
+	echo max > "$g/pids.max"
+	agent_send shutdown
+	agent_wait_exit
+	rmdir "$g"
 }
