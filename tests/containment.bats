@@ -36,7 +36,7 @@ cgroup2() {
 }
 
 @test "kill: a task that forks, double-forks, setsids and daemonizes leaves no process (no cgroup: the executor is a subreaper)" {
-	agent_start
+	agent_start --cgroup-root none
 	wait_event '.event=="registered"'
 	launch F E1 T1 -- sh "$(tree)" 81000
 	wait_for 10 left_is 81000 5

@@ -160,7 +160,7 @@ left() { procs_under "$1" | grep -vxc "$XPID" || true; }
 CHAIN='d=$1; if [ "$d" -gt 0 ]; then bash -c "$0" "$0" $((d - 1)) & wait; else touch deep; exec sleep 1000; fi'
 
 @test "a 40-deep chain: 0 processes left when TASK_FINISHED is emitted (no cgroup)" {
-	agent_start
+	agent_start --cgroup-root none
 	wait_event '.event=="registered"'
 	launch --checkpoint F1 E1 T1 -- bash -c 'bash -c "$1" "$1" 40 & while [ ! -e deep ]; do sleep 0.05; done; exit 0' x "$CHAIN"
 	wait_event '.event=="update" and .state=="TASK_FINISHED"' 1 30
@@ -181,8 +181,8 @@ CHAIN='d=$1; if [ "$d" -gt 0 ]; then bash -c "$0" "$0" $((d - 1)) & wait; else t
 	assert_equal "$(left "$sb")" 0
 }
 
-@test "an executor killed -9 with no agent: the next agent kills what its task left, a setsid daemon too" {
-	agent_start
+@test "an executor killed -9 with no agent: the next agent kills what its task left, a setsid daemon too (no cgroup: by the run's mark)" {
+	agent_start --cgroup-root none
 	wait_event '.event=="registered"'
 	launch --checkpoint F1 E1 T1 -- bash -c 'setsid bash -c "exec sleep 1000" & bash -c "exec sleep 1001" & wait'
 	sb=$(sandbox F1 E1)
@@ -193,7 +193,7 @@ CHAIN='d=$1; if [ "$d" -gt 0 ]; then bash -c "$0" "$0" $((d - 1)) & wait; else t
 	wait_for 10 dead "$XPID"
 	# the main process died with its executor; its children did not
 	[ "$(procs_in "$sb")" -ge 2 ]
-	agent_start
+	agent_start --cgroup-root none
 	wait_event '.event=="reregistered"'
 	wait_event '.event=="update" and .state=="TASK_LOST"'
 	none() { [ "$(procs_in "$sb")" -eq 0 ]; }
@@ -394,4 +394,20 @@ time.sleep(30)
 	agent_send shutdown
 	agent_wait_exit
 	rmdir "$g"
+}
+
+@test "containment by default: where a writable cgroup2 hierarchy is, each task gets its own cgroup without --cgroup-root" {
+	m=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+	[ -n "$m" ] && [ -w "$m/cgroup.procs" ] || skip "no writable cgroup2 hierarchy here (the default is then no cgroup, said at start)"
+	agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	cg=$(cat "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/pids/task.cgroup)
+	assert_equal "$cg" "$m/agent-run/$(readlink "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest)"
+	grep -qx "$(task_pid "$XPID")" "$cg/cgroup.procs"
+	agent_send kill F1 T1
+	wait_event '.event=="update" and .state=="TASK_KILLED"'
+	agent_ack
+	wait_event '.event=="terminated"'
+	wait_for 10 test ! -e "$cg"
 }

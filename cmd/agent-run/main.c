@@ -26,7 +26,7 @@ usage(FILE *fp, int status)
 	    "                 [--recovery-timeout DUR] [--grace DUR]\n"
 	    "                 [--executor-reregistration-timeout DUR]\n"
 	    "                 [--executor PATH] [--launcher 'PROGRAM ARGS...']\n"
-	    "                 [--log FILE] [--cgroup-root DIR|auto]\n"
+	    "                 [--log FILE] [--cgroup-root DIR|auto|none]\n"
 	    "                 [--listen SOCKET] [--update-retry-interval DUR]\n"
 	    "                 [--driver-queue BYTES] [--disk-reserve SIZE]\n"
 	    "                 [--executor-registration-timeout DUR]\n"
@@ -43,20 +43,22 @@ usage(FILE *fp, int status)
  * (it must be one: a cgroup.procs beside it), or `auto`: agent-run below
  * the cgroup2 mount, made if absent.  NULL after a message. */
 static const char *
-cgroup_root(const char *arg)
+cgroup_root(const char *arg, bool quiet)
 {
 	static char buf[PATH_MAX];
 	char probe[PATH_MAX + 16];
 
 	if (strcmp(arg, "auto") == 0) {
 		if (contain_cgroup2_mount(buf, sizeof(buf)) < 0) {
-			warnx("--cgroup-root auto: no cgroup2 file system is "
-			    "mounted (see /proc/self/mountinfo)");
+			if (!quiet)
+				warnx("--cgroup-root auto: no cgroup2 file system "
+				    "is mounted (see /proc/self/mountinfo)");
 			return NULL;
 		}
 		strlcat(buf, "/agent-run", sizeof(buf));
 		if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
-			warn("--cgroup-root auto: %s", buf);
+			if (!quiet)
+				warn("--cgroup-root auto: %s", buf);
 			return NULL;
 		}
 	} else if (realpath(arg, buf) == NULL) {
@@ -64,6 +66,8 @@ cgroup_root(const char *arg)
 		return NULL;
 	}
 	snprintf(probe, sizeof(probe), "%s/cgroup.procs", buf);
+	if (access(probe, W_OK) < 0 && quiet)
+		return NULL;
 	if (access(probe, W_OK) < 0) {
 		warnx("--cgroup-root: %s is not a writable cgroup v2 directory "
 		    "(%s: %s); under systemd, use a delegated subtree "
@@ -121,7 +125,7 @@ main(int argc, char *argv[])
 	    .task_log_keep = 2, .disk_reserve = 64 << 20 };
 	struct command launcher = { 0 };
 	struct ckpt_error e;
-	const char *work = NULL, *attach = NULL, *errstr = NULL;
+	const char *work = NULL, *attach = NULL, *errstr = NULL, *cgroup = NULL;
 	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
@@ -158,7 +162,7 @@ main(int argc, char *argv[])
 			o.launcher = launcher.argv;
 			break;
 		case 'l': o.log_path = optarg; break;
-		case 'C': o.cgroup_root = optarg; break;
+		case 'C': cgroup = optarg; break;
 		case 'A': o.listen = optarg; break;
 		case 'c': attach = optarg; break;
 		case 'U':
@@ -204,7 +208,17 @@ main(int argc, char *argv[])
 		return attach_main(attach);
 	if ((o.work = path_work_dir(work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
-	if (o.cgroup_root && (o.cgroup_root = cgroup_root(o.cgroup_root)) == NULL)
+	/* Containment by default: a cgroup per task wherever a writable
+	 * cgroup2 hierarchy is (even one without controllers); else the
+	 * subreaper and the run's mark (RUN_MARK), and a line says so. */
+	if (cgroup == NULL) {
+		if ((o.cgroup_root = cgroup_root("auto", true)) == NULL)
+			fprintf(stderr, "agent-run: no writable cgroup2 hierarchy: "
+			    "tasks are contained without cgroups (the executor "
+			    "is a subreaper; what is left is found by %s)\n",
+			    RUN_MARK);
+	} else if (strcmp(cgroup, "none") != 0 &&
+	    (o.cgroup_root = cgroup_root(cgroup, false)) == NULL)
 		return EX_UNAVAILABLE;
 	rc = agent_main(&o);
 	command_free(&launcher);
