@@ -605,11 +605,86 @@ signals(struct executor *x)
 		}
 }
 
+/* Start the task: its cgroup, its pipes, the process; STARTING and
+ * RUNNING queued, or TASK_FAILED with why it could not start (no
+ * cgroup, no pipe, no process: the pid or memory limit), never LOST. */
+static void
+start_task(struct executor *x, struct ckpt_error *e)
+{
+	const struct executor_options *o = x->o;
+	int status_pipe[2] = { -1, -1 }, exec_fd = -1;
+
+	if (pipe2(status_pipe, O_CLOEXEC) < 0)
+		status_pipe[0] = status_pipe[1] = -1;
+	for (int i = 0; i < 2; i++)
+		x->logs[i].in = x->logs[i].out = -1;
+	if (contain_init(&x->tree, o->cgroup_root, o->ids.run, e) < 0 ||
+	    (x->task = fork_task(x, status_pipe[1], &exec_fd, e)) < 0) {
+		char msg[PATH_MAX + 600], why[PATH_MAX + 600];
+		snprintf(msg, sizeof(msg), "cannot start the task: %s",
+		    error_format(e, why, sizeof(why)));
+		logmsg("%s", msg);
+		error_clear(e);
+		x->task = 0;
+		task_end(x, "exited 127\n", MESOS__TASK_STATE__TASK_FAILED, msg);
+		exec_fd = -1;
+	} else
+		checkpoint_task(x);
+	if (status_pipe[1] >= 0) {
+		close(status_pipe[1]);
+		x->status_fd = status_pipe[0];
+		fcntl(x->status_fd, F_SETFL, O_NONBLOCK);
+	}
+	if (exec_fd < 0 || exec_failed(x, exec_fd))
+		return;	/* TASK_FAILED, with the reason, is all there is */
+	queue_update(x, MESOS__TASK_STATE__TASK_STARTING, NULL);
+	queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
+}
+
+/* The agent's connection is ready (revents): write, read, act. */
+static void
+agent_io(struct executor *x, short revents)
+{
+	Agentproto__ExecutorMessage *m;
+	int more = 1, rc;
+
+	if (revents & POLLOUT)
+		channel_flush(&x->agent);
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		more = channel_fill(&x->agent);
+	while (x->agent.fd >= 0 && (rc = channel_next(&x->agent, &m)) != 0) {
+		if (rc < 0) {
+			more = rc;
+			break;
+		}
+		agent_message(x, m);
+		agentproto__executor_message__free_unpacked(m, NULL);
+	}
+	if (more <= 0 && x->agent.fd >= 0)
+		agent_gone(x);
+}
+
+/* The task's output to its end; what was dropped is said. */
+static void
+close_logs(struct executor *x)
+{
+	drain_logs(x);
+	for (int i = 0; i < 2; i++) {
+		char what[128];
+		if (x->logs[i].dropped > 0) {
+			snprintf(what, sizeof(what), "%lld bytes of the task's %s",
+			    x->logs[i].dropped, x->logs[i].name);
+			logmsg("%s were dropped: no space below the reserve, or "
+			    "no file", what);
+		}
+		tasklog_close(&x->logs[i]);
+	}
+}
+
 int
 executor_main(const struct executor_options *o, struct ckpt_error *e)
 {
 	struct executor x = { .o = o, .listen_fd = -1, .status_fd = -1 };
-	int status_pipe[2] = { -1, -1 }, exec_fd;
 	sigset_t mask;
 
 	channel_init(&x.agent, -1);
@@ -627,35 +702,7 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		    strerror(errno)), EX_OSERR;
 	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
 		return EX_CANTCREAT;
-	if (pipe2(status_pipe, O_CLOEXEC) < 0)
-		status_pipe[0] = status_pipe[1] = -1;
-	for (int i = 0; i < 2; i++)
-		x.logs[i].in = x.logs[i].out = -1;
-	if (contain_init(&x.tree, o->cgroup_root, o->ids.run, e) < 0 ||
-	    (x.task = fork_task(&x, status_pipe[1], &exec_fd, e)) < 0) {
-		/* Cannot start it (no cgroup, no pipe, no process: the pid or
-		 * memory limit): TASK_FAILED says why, not LOST. */
-		char msg[PATH_MAX + 600], why[PATH_MAX + 600];
-		snprintf(msg, sizeof(msg), "cannot start the task: %s",
-		    error_format(e, why, sizeof(why)));
-		logmsg("%s", msg);
-		error_clear(e);
-		x.task = 0;
-		task_end(&x, "exited 127\n", MESOS__TASK_STATE__TASK_FAILED, msg);
-		exec_fd = -1;
-	} else
-		checkpoint_task(&x);
-	if (status_pipe[1] >= 0) {
-		close(status_pipe[1]);
-		x.status_fd = status_pipe[0];
-		fcntl(x.status_fd, F_SETFL, O_NONBLOCK);
-	}
-	if (exec_fd < 0 || exec_failed(&x, exec_fd))
-		;	/* TASK_FAILED, with the reason, is all there is */
-	else {
-		queue_update(&x, MESOS__TASK_STATE__TASK_STARTING, NULL);
-		queue_update(&x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
-	}
+	start_task(&x, e);
 	x.away_deadline = monotonic_ms() + (o->checkpoint ? o->recovery_timeout_ms :
 	    o->register_timeout_ms);
 
@@ -667,8 +714,6 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			{ x.logs[0].in, POLLIN, 0 }, { x.logs[1].in, POLLIN, 0 },
 		};
 		long long now = monotonic_ms(), next = -1;
-		Agentproto__ExecutorMessage *m;
-		int rc;
 
 		if (x.task == 0 && (x.nq == 0 || x.exiting))
 			break;
@@ -703,41 +748,15 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 			candidate(&x);
 		if (p[1].revents)
 			accept_agent(&x);
-		if (x.agent.fd >= 0 && p[2].fd == x.agent.fd && p[2].revents) {
-			int more = 1;
-			if (p[2].revents & POLLOUT)
-				channel_flush(&x.agent);
-			if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-				more = channel_fill(&x.agent);
-			while (x.agent.fd >= 0 &&
-			    (rc = channel_next(&x.agent, &m)) != 0) {
-				if (rc < 0) {
-					more = rc;
-					break;
-				}
-				agent_message(&x, m);
-				agentproto__executor_message__free_unpacked(m, NULL);
-			}
-			if (more <= 0 && x.agent.fd >= 0)
-				agent_gone(&x);
-		}
+		if (x.agent.fd >= 0 && p[2].fd == x.agent.fd && p[2].revents)
+			agent_io(&x, p[2].revents);
 	}
 	if (x.agent.fd >= 0)
 		channel_flush(&x.agent);
 	channel_close(&x.agent);
 	channel_close(&x.cand);
 	reap_tree(&x);
-	drain_logs(&x);
-	for (int i = 0; i < 2; i++) {
-		char what[128];
-		if (x.logs[i].dropped > 0) {
-			snprintf(what, sizeof(what), "%lld bytes of the task's %s",
-			    x.logs[i].dropped, x.logs[i].name);
-			logmsg("%s were dropped: no space below the reserve, or "
-			    "no file", what);
-		}
-		tasklog_close(&x.logs[i]);
-	}
+	close_logs(&x);
 	free(x.latest);
 	if (x.status_fd >= 0)
 		close(x.status_fd);
