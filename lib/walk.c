@@ -131,7 +131,10 @@ names_list(struct walker *w, int fd, struct names *l)
 			} *d = (void *)(buf + off);
 			struct stat st;
 			off += d->d_reclen;
-			if (d->d_name[0] == '.' || strcmp(d->d_name, "latest") == 0)
+			/* (A temporary name: a write a crash cut short,
+			 * never state, and no stray to report.) */
+			if (d->d_name[0] == '.' || strcmp(d->d_name, "latest") == 0 ||
+			    strstr(d->d_name, ".tmp.") != NULL)
 				continue;
 			if (d->d_type != DT_DIR && (d->d_type != DT_UNKNOWN ||
 			    fstatat(fd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||

@@ -338,7 +338,7 @@ time.sleep(30)
 	for i in $(seq 1 60); do echo "launch --checkpoint F E$i T$i -- sleep 1000"; done > "$BATS_TEST_TMPDIR/burst"
 	run bash -c 'ulimit -Sn 64; ulimit -Hn 64; exec agent-run -d "$0" < "$1" 2>&1' "$W" "$BATS_TEST_TMPDIR/burst"
 	assert_success
-	assert_output --partial "64 descriptors allowed"
+	assert_output --regexp '"event":"registered".*"descriptors":64,"executors_max":16' 
 	launched=$(echo "$output" | grep -c '"event":"launched"')
 	refused=$(echo "$output" | grep -c '"event":"error".*refused, nothing done.*descriptors')
 	[ "$launched" -ge 10 ]

@@ -171,10 +171,15 @@ announce_if_ready(struct agent *a)
 	if (a->announced || a->n_waiting > 0)
 		return;
 	a->announced = true;
-	emit(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i}", "event",
+	/* What bounds it: descriptors (one socket per live executor, and
+	 * room for the rest) and how tasks are contained. */
+	emit(json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:I, s:I, s:s?}", "event",
 	    a->is_new ? "registered" : "reregistered", "agent_id", a->id,
 	    "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms), "reconnected",
-	    a->reconnected, "lost", a->lost, "killed", a->killed));
+	    a->reconnected, "lost", a->lost, "killed", a->killed,
+	    "descriptors", (json_int_t)a->nofile, "executors_max",
+	    (json_int_t)(a->nofile > 48 ? a->nofile - 48 : 0), "cgroup_root",
+	    a->o->cgroup_root));
 }
 
 static void
@@ -328,15 +333,21 @@ agent_main(const struct agent_options *o)
 	TAILQ_INIT(&a.lru);
 	dbatch_init(&a.batch);
 	a.nofile = nofile();
-	/* One socket per live executor, and room for the rest. */
-	fprintf(stderr, "agent-run: %zu descriptors allowed (RLIMIT_NOFILE, "
-	    "raised to its hard limit): room for about %zu live executors\n",
-	    a.nofile, a.nofile > 48 ? a.nofile - 48 : 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (o->log_path && log_open(o->log_path) < 0) {
 		warn("%s", o->log_path);
 		return EX_CANTCREAT;
 	}
+	/* The diagnostics log (stderr holds errors only) says what bounds
+	 * this agent; the registered event says it too. */
+	if (o->log_path)
+		fprintf(stderr, "agent-run: %zu descriptors allowed (RLIMIT_NOFILE, "
+		    "raised to its hard limit): room for about %zu live "
+		    "executors; tasks contained %s%s\n", a.nofile,
+		    a.nofile > 48 ? a.nofile - 48 : 0, o->cgroup_root ?
+		    "in cgroups below " : "without cgroups (no writable "
+		    "cgroup2 hierarchy, or --cgroup-root none)", o->cgroup_root ?
+		    o->cgroup_root : "");
 	if ((rc = workdir_check(o->work, &e)) < 0 ||
 	    (rc = durable_mkdirs(o->work, &e)) < 0) {
 		error_print(&e);

@@ -211,13 +211,9 @@ main(int argc, char *argv[])
 	/* Containment by default: a cgroup per task wherever a writable
 	 * cgroup2 hierarchy is (even one without controllers); else the
 	 * subreaper and the run's mark (RUN_MARK), and a line says so. */
-	if (cgroup == NULL) {
-		if ((o.cgroup_root = cgroup_root("auto", true)) == NULL)
-			fprintf(stderr, "agent-run: no writable cgroup2 hierarchy: "
-			    "tasks are contained without cgroups (the executor "
-			    "is a subreaper; what is left is found by %s)\n",
-			    RUN_MARK);
-	} else if (strcmp(cgroup, "none") != 0 &&
+	if (cgroup == NULL)
+		o.cgroup_root = cgroup_root("auto", true);
+	else if (strcmp(cgroup, "none") != 0 &&
 	    (o.cgroup_root = cgroup_root(cgroup, false)) == NULL)
 		return EX_UNAVAILABLE;
 	rc = agent_main(&o);
