@@ -76,9 +76,11 @@ child(const struct spawn *s, int hold, int report)
 		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
 		    write(fd, "0", 1) != 1) {
 			err = errno;
-			goto fail;
+			if (!s->cgroup_optional)
+				goto fail;
 		}
-		close(fd);
+		if (fd >= 0)
+			close(fd);
 	}
 	if (s->set_user && (setgroups((size_t)s->n_groups, s->groups) < 0 ||
 	    setgid(s->gid) < 0 || setuid(s->uid) < 0)) {

@@ -29,6 +29,7 @@ struct spawn {
 	int death_signal;		/* PR_SET_PDEATHSIG, or 0 */
 	bool hold;			/* wait for spawn_release before exec */
 	const char *cgroup;		/* enter this cgroup v2 directory, or NULL */
+	bool cgroup_optional;		/* ... if it can (else exec fails) */
 	bool set_user;			/* run as uid, gid and groups (root) */
 	uid_t uid;
 	gid_t gid;

@@ -189,7 +189,7 @@ fork_task(struct executor *x, int status_fd, int *exec_fd,
 	const struct executor_options *o = x->o;
 	/* It dies with us: a task never outlives its executor. */
 	struct spawn s = { .argv = o->argv, .out_fds = true,
-	    .fd3 = status_fd, .cgroup = x->tree.cgroup,
+	    .fd3 = status_fd, .cgroup = x->tree.cgroup, .cgroup_optional = true,
 	    .death_signal = SIGKILL, .set_user = o->user != NULL,
 	    .uid = o->uid, .gid = o->gid, .groups = o->groups,
 	    .n_groups = o->n_groups };
@@ -605,6 +605,32 @@ signals(struct executor *x)
 		}
 }
 
+/* Did the task enter its cgroup?  (A cgroup2 hierarchy may be writable
+ * and still refuse a process: a container's, a delegation's rules.)  If
+ * not, the tree is contained without it, and that is said. */
+static void
+cgroup_joined(struct executor *x)
+{
+	char path[PATH_MAX + 32], line[256];
+	long pid;
+	bool in = false;
+	FILE *fp;
+
+	if (x->tree.cgroup == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", x->tree.cgroup);
+	if ((fp = fopen(path, "re")) != NULL) {
+		while (!in && fgets(line, sizeof(line), fp))
+			in = sscanf(line, "%ld", &pid) == 1 && pid == x->task;
+		fclose(fp);
+	}
+	if (in)
+		return;
+	logmsg("the task could not enter its cgroup %s: contained without it",
+	    x->tree.cgroup);
+	contain_fini(&x->tree);
+}
+
 /* Start the task: its cgroup, its pipes, the process; STARTING and
  * RUNNING queued, or TASK_FAILED with why it could not start (no
  * cgroup, no pipe, no process: the pid or memory limit), never LOST. */
@@ -637,6 +663,7 @@ start_task(struct executor *x, struct ckpt_error *e)
 	}
 	if (exec_fd < 0 || exec_failed(x, exec_fd))
 		return;	/* TASK_FAILED, with the reason, is all there is */
+	cgroup_joined(x);
 	queue_update(x, MESOS__TASK_STATE__TASK_STARTING, NULL);
 	queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
 }

@@ -468,10 +468,8 @@ x_stop_orphans(struct agent *a, struct aexec *x)
 		a->killed++;
 	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_CGROUP, &ids,
 	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
-	    text[0] == '/') {
-		contain_cgroup_kill(text);
+	    text[0] == '/' && contain_cgroup_kill(text) != -ENOENT)
 		return;
-	}
 	/* No cgroup, and the executor died without recording the task's
 	 * end (killed -9): what the task forked (a setsid daemon too) carries
 	 * the run's mark in its environment. */
