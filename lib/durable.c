@@ -236,6 +236,8 @@ dbatch_commit(struct dbatch *b, struct ckpt_error *e)
 	int rc = 0;
 
 	rc = write_apps(b, e);
+	if (rc == -ENOSPC || rc == -EDQUOT)
+		return rc;	/* the caller may make room: see durable.h */
 	apps_free(b);
 	if (rc == 0 && (b->n_obj > 0 || b->all))
 		rc = barrier(b, e);
@@ -464,6 +466,8 @@ write_apps(struct dbatch *b, struct ckpt_error *e)
 		struct stat st;
 		int rc;
 
+		if (a->written)
+			continue;
 		if (fstat(a->fd, &st) < 0)
 			return fail(e, a->path, "stat");
 		if (fault_point("write", a->path) < 0 ||
@@ -474,6 +478,7 @@ write_apps(struct dbatch *b, struct ckpt_error *e)
 				fdatasync(a->fd);
 			return rc;
 		}
+		a->written = true;
 		if ((rc = add_obj(b, a->fd, false, NULL, a->path, e)) < 0)
 			return rc;
 	}

@@ -56,6 +56,7 @@ struct dbatch {
 		char *path;
 		char *buf;
 		size_t len, cap;
+		bool written;		/* (a commit is tried again) */
 	} *app;
 	size_t n_app, cap_app;
 	size_t n_ops;			/* anything written since the commit */
@@ -74,7 +75,11 @@ struct dbatch_mark {
 void dbatch_mark(const struct dbatch *b, struct dbatch_mark *m);
 void dbatch_rollback(struct dbatch *b, const struct dbatch_mark *m);
 /* Make everything durable, then rename; 0, or the first error (the
- * temporary files are removed; what was appended stays, unsynced). */
+ * temporary files are removed; what was appended stays, unsynced).
+ * Except when an append finds the file system full (-ENOSPC, -EDQUOT):
+ * then nothing of that append is left, the batch is kept as it is, and
+ * the caller may make room and commit again (what was appended already
+ * is not appended twice), or abort. */
 int dbatch_commit(struct dbatch *b, struct ckpt_error *e);
 /* Forget it all, removing the temporary files. */
 void dbatch_abort(struct dbatch *b);

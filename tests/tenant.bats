@@ -103,7 +103,7 @@ teardown() {
 	assert_equal "$(grep -c '^line ' "$sb/stdout")" 400
 }
 
-@test "a task filling a small work dir cannot stop the agent: output dropped below --disk-reserve, launches refused" {
+@test "a task filling a small work dir cannot stop the agent: output dropped below --disk-reserve, its files taken from beside the reserve, launches refused" {
 	mkdir -p "$W"
 	mount -t tmpfs -o size=2m,mode=0700 tmpfs "$W" 2>/dev/null || skip "cannot mount a tmpfs here"
 	agent_start --disk-reserve 512K
@@ -111,8 +111,11 @@ teardown() {
 	agent_send launch --checkpoint F1 E1 T1 -- head -c 3000000 /dev/zero
 	wait_event '.event=="update" and .state=="TASK_FINISHED"' 1 30
 	agent_ack
-	agent_send "launch --checkpoint F1 E2 T2 -- bash -c 'head -c 3000000 /dev/zero > fill; exit 0'"
+	# its own files fill the file system; its updates after that are
+	# checkpointed in the reserve (meta/reserve), and the agent goes on
+	agent_send "launch --checkpoint F1 E2 T2 -- bash -c 'echo a >&3; head -c 3000000 /dev/zero > fill; echo b >&3; echo c >&3; exit 0'"
 	wait_event '.event=="update" and .task_id=="T2" and .state=="TASK_FINISHED"' 1 30
+	wait_event '.event=="update" and .task_id=="T2" and .message=="c"'
 	agent_send launch --checkpoint F1 E3 T3 -- true
 	wait_event '.event=="error" and (.message|contains("--disk-reserve"))'
 	agent_send ping

@@ -166,6 +166,7 @@ struct agent {
 	size_t n_launches;		/* in this turn's batch */
 	bool defer;			/* the command waits for the next turn */
 	bool warned_fds;		/* "out of descriptors" said once */
+	int reserve_fd;			/* meta/reserve (reserve.c), or -1 */
 	struct aexec *check;		/* to look at after the commit */
 	struct { struct aexec *x; uint8_t uuid[16]; bool terminal; } *acks;
 	size_t n_acks, cap_acks;	/* to forward after the commit */
@@ -247,6 +248,13 @@ void x_flush(struct agent *a, struct aexec *x);
 void x_finish(struct agent *a, struct aexec *x);
 void x_free(struct agent *a, struct aexec *x);
 void x_watch(struct agent *a, struct aexec *x);
+/* reserve.c: --disk-reserve held in meta/reserve for checkpoints. */
+void reserve_open(struct agent *a);
+/* Make it whole again: true, or false (no room: launches wait). */
+bool reserve_refill(struct agent *a);
+/* Give a quarter of it back (the file system is full): true if any. */
+bool reserve_give(struct agent *a);
+
 long long x_timeout_ms(const struct agent *a, const struct aexec *x);
 void x_deadline(struct agent *a, struct aexec *x, long long now);
 struct aexec *find_task(struct agent *a, const char *framework,

@@ -47,11 +47,14 @@ below_reserve(struct agent *a)
 	if (a->o->disk_reserve <= 0 || statvfs(a->o->work, &v) < 0)
 		return false;
 	avail = (long long)v.f_bavail * (long long)v.f_frsize;
-	if (avail >= a->o->disk_reserve)
+	/* The reserve whole (meta/reserve, reserve.c) and a quarter of it
+	 * free beside; without a reserve file, all of it free. */
+	if (reserve_refill(a) && avail >= (a->reserve_fd >= 0 ?
+	    a->o->disk_reserve / 4 : a->o->disk_reserve))
 		return false;
-	snprintf(msg, sizeof(msg), "%s: %lld KiB free, below the %lld KiB kept "
-	    "for checkpoints (--disk-reserve)", a->o->work, avail / 1024,
-	    a->o->disk_reserve / 1024);
+	snprintf(msg, sizeof(msg), "%s: %lld KiB free, and the %lld KiB kept "
+	    "for checkpoints (--disk-reserve) not whole", a->o->work,
+	    avail / 1024, a->o->disk_reserve / 1024);
 	emit_error("launch: refused: %s", msg, NULL);
 	return true;
 }

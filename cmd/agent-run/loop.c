@@ -77,8 +77,12 @@ agent_commit(struct agent *a)
 	struct aexec *x, *list;
 
 	a->turn++;
-	if (!a->failed && dbatch_commit(&a->batch, &e) < 0)
-		fatal(a, "%s", "cannot make the checkpoints durable", &e);
+	/* A full file system (a task's files): the reserve makes room. */
+	while (!a->failed && dbatch_commit(&a->batch, &e) < 0)
+		if ((e.code != -ENOSPC && e.code != -EDQUOT) || !reserve_give(a)) {
+			fatal(a, "%s", "cannot make the checkpoints durable", &e);
+			break;
+		}
 	if (a->failed) {
 		dbatch_abort(&a->batch);
 		a->n_acks = 0;
@@ -360,6 +364,7 @@ agent_main(const struct agent_options *o)
 	char sock[PATH_MAX];
 	snprintf(sock, sizeof(sock), "%s/sock", o->work);
 	mkdir(sock, 0700);
+	reserve_open(&a);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
