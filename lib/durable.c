@@ -235,9 +235,12 @@ dbatch_commit(struct dbatch *b, struct ckpt_error *e)
 	size_t i = 0;
 	int rc = 0;
 
+	b->full = false;
 	rc = write_apps(b, e);
-	if (rc == -ENOSPC || rc == -EDQUOT)
-		return rc;	/* the caller may make room: see durable.h */
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		b->full = true;	/* the caller may make room: see durable.h */
+		return rc;
+	}
 	apps_free(b);
 	if (rc == 0 && (b->n_obj > 0 || b->all))
 		rc = barrier(b, e);

@@ -60,6 +60,8 @@ struct dbatch {
 	} *app;
 	size_t n_app, cap_app;
 	size_t n_ops;			/* anything written since the commit */
+	bool full;			/* the commit stopped at a full file
+					 * system, batch kept (dbatch_commit) */
 };
 
 void dbatch_init(struct dbatch *b);
@@ -77,9 +79,10 @@ void dbatch_rollback(struct dbatch *b, const struct dbatch_mark *m);
 /* Make everything durable, then rename; 0, or the first error (the
  * temporary files are removed; what was appended stays, unsynced).
  * Except when an append finds the file system full (-ENOSPC, -EDQUOT):
- * then nothing of that append is left, the batch is kept as it is, and
- * the caller may make room and commit again (what was appended already
- * is not appended twice), or abort. */
+ * then nothing of that append is left, the batch is kept as it is and
+ * b->full says so, and the caller may make room and commit again (what
+ * was appended already is not appended twice), or abort.  A full file
+ * system met anywhere else (a sync, a rename) is an error like any. */
 int dbatch_commit(struct dbatch *b, struct ckpt_error *e);
 /* Forget it all, removing the temporary files. */
 void dbatch_abort(struct dbatch *b);

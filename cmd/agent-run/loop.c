@@ -79,7 +79,7 @@ agent_commit(struct agent *a)
 	a->turn++;
 	/* A full file system (a task's files): the reserve makes room. */
 	while (!a->failed && dbatch_commit(&a->batch, &e) < 0)
-		if ((e.code != -ENOSPC && e.code != -EDQUOT) || !reserve_give(a)) {
+		if (!a->batch.full || !reserve_give(a)) {
 			fatal(a, "%s", "cannot make the checkpoints durable", &e);
 			break;
 		}
