@@ -175,7 +175,8 @@ CHAIN='d=$1; if [ "$d" -gt 0 ]; then bash -c "$0" "$0" $((d - 1)) & wait; else t
 	getent passwd nobody >/dev/null || skip "no user nobody"
 	agent_start
 	wait_event '.event=="registered"'
-	launch --checkpoint --user nobody F1 E1 T1 -- bash -c 'ulimit -u 150; b() { while :; do b & done; }; b 2>/dev/null'
+	# (its processes bounded at 150 more than user nobody has on the host)
+	launch --checkpoint --user nobody F1 E1 T1 -- bash -c 'ulimit -u $(( $(ps -L -u nobody --no-headers | wc -l) + 150 )); b() { while :; do b & done; }; b 2>/dev/null'
 	sb=$(sandbox F1 E1)
 	many() { [ "$(procs_in "$sb")" -ge 50 ]; }
 	wait_for 30 many
@@ -339,7 +340,7 @@ time.sleep(30)
 @test "out of descriptors: a burst of 60 launches under a hard limit of 64 is answered whole; refused launches leave nothing; the next agent reports nothing lost" {
 	mkdir -m 0700 "$W"
 	for i in $(seq 1 60); do echo "launch --checkpoint F E$i T$i -- sleep 1000"; done > "$BATS_TEST_TMPDIR/burst"
-	run bash -c 'ulimit -Sn 64; ulimit -Hn 64; exec agent-run -d "$0" < "$1" 2>&1' "$W" "$BATS_TEST_TMPDIR/burst"
+	run bash -c 'ulimit -Sn 64; ulimit -Hn 64; exec agent-run -d "$0" < "$1" 2>&1 3>&-' "$W" "$BATS_TEST_TMPDIR/burst"
 	assert_success
 	assert_output --regexp '"event":"registered".*"descriptors":64,"executors_max":16' 
 	launched=$(echo "$output" | grep -c '"event":"launched"')
@@ -361,7 +362,7 @@ time.sleep(30)
 	wait_event '.event=="update" and .state=="TASK_RUNNING"' 30 60
 	agent_kill9
 	mkfifo "$BATS_TEST_TMPDIR/in2"
-	(ulimit -Sn 30; ulimit -Hn 30; exec agent-run -d "$W" --executor-reregistration-timeout 1s < "$BATS_TEST_TMPDIR/in2" > "$BATS_TEST_TMPDIR/ev2" 2>&1) &
+	(ulimit -Sn 30; ulimit -Hn 30; exec agent-run -d "$W" --executor-reregistration-timeout 1s < "$BATS_TEST_TMPDIR/in2" > "$BATS_TEST_TMPDIR/ev2" 2>&1 3>&-) &
 	apid=$!
 	exec {fd2}> "$BATS_TEST_TMPDIR/in2"
 	said() { grep -q 'out of descriptors' "$BATS_TEST_TMPDIR/ev2"; }

@@ -644,8 +644,16 @@ start_task(struct executor *x, struct ckpt_error *e)
 		status_pipe[0] = status_pipe[1] = -1;
 	for (int i = 0; i < 2; i++)
 		x->logs[i].in = x->logs[i].out = -1;
-	if (contain_init(&x->tree, o->cgroup_root, o->ids.run, e) < 0 ||
-	    (x->task = fork_task(x, status_pipe[1], &exec_fd, e)) < 0) {
+	if (contain_init(&x->tree, o->cgroup_root, o->ids.run, e) < 0) {
+		/* No cgroup of its own: contained without one, as where
+		 * there is no cgroup2 hierarchy (said in executor.log). */
+		char why[PATH_MAX + 600];
+		logmsg("%s: contained without a cgroup", error_format(e, why,
+		    sizeof(why)));
+		error_clear(e);
+		contain_init(&x->tree, NULL, o->ids.run, e);
+	}
+	if ((x->task = fork_task(x, status_pipe[1], &exec_fd, e)) < 0) {
 		char msg[PATH_MAX + 600], why[PATH_MAX + 600];
 		snprintf(msg, sizeof(msg), "cannot start the task: %s",
 		    error_format(e, why, sizeof(why)));

@@ -19,6 +19,7 @@ for n in $sizes; do
 	agent-run -d "$w/w" --executor-reregistration-timeout=5s < "$w/in" > "$w/ev1" 2>"$w/err" &
 	agent=$!
 	exec 5> "$w/in"
+	b0=$(date +%s%N)
 	for ((i = 0; i < n; i++)); do
 		echo "launch --checkpoint F E$i T$i -- sleep 100000" >&5
 	done
@@ -30,7 +31,7 @@ for n in $sizes; do
 		sleep 0.05
 	done
 	[ "$(running)" -ge "$n" ] || { echo "only $(running) of $n running"; exit 1; }
-	echo "burst of $n launches: $(running) RUNNING, $(grep -c '"state":"TASK_LOST"' "$w/ev1") LOST, $(grep -c '"event":"executor_timeout"' "$w/ev1") executor_timeout, in $(( (t + 1) / 20 )) s; load average $(cut -d' ' -f1 /proc/loadavg) (target: all RUNNING, 0 LOST)"
+	echo "burst of $n launches: $(running) RUNNING, $(grep -c '"state":"TASK_LOST"' "$w/ev1") LOST, $(grep -c '"event":"executor_timeout"' "$w/ev1") executor_timeout, in $(( ($(date +%s%N) - b0) / 1000000 )) ms (until the last RUNNING was seen); load average $(cut -d' ' -f1 /proc/loadavg) (target: all RUNNING, 0 LOST)"
 	agent_rss=$(kb "$agent" VmRSS)
 	x=$(jq -r 'select(.event=="launched") | .pid' "$w/ev1" | head -1)
 	if [ "$n" = "$(echo $sizes | awk '{print $1}')" ]; then
