@@ -18,6 +18,7 @@
 #include "checkpoint.h"
 #include "record.h"
 #include "contain.h"
+#include "durable.h"
 #include "proc.h"
 #include "spawn.h"
 #include "state.h"
@@ -554,12 +555,17 @@ checkpoint_task(struct executor *x)
 	snprintf(text, sizeof(text), "%ld %llu\n", (long)x->task, start);
 	snprintf(logs, sizeof(logs), "max %lld keep %d\n", x->o->task_log_max,
 	    x->o->task_log_keep);
-	if (checkpoint_text(NULL, x->o->work, PATH_TASK_PID, &x->o->ids, text,
-	    &e) < 0 || (x->tree.cgroup && checkpoint_text(NULL, x->o->work,
+	/* One batch: one set of barriers for the three files. */
+	struct dbatch b;
+	dbatch_init(&b);
+	if (checkpoint_text(&b, x->o->work, PATH_TASK_PID, &x->o->ids, text,
+	    &e) < 0 || (x->tree.cgroup && checkpoint_text(&b, x->o->work,
 	    PATH_TASK_CGROUP, &x->o->ids, x->tree.cgroup, &e) < 0) ||
-	    checkpoint_text(NULL, x->o->work, PATH_TASK_LOG, &x->o->ids, logs,
-	    &e) < 0)
+	    checkpoint_text(&b, x->o->work, PATH_TASK_LOG, &x->o->ids, logs,
+	    &e) < 0 || dbatch_commit(&b, &e) < 0) {
+		dbatch_abort(&b);
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
+	}
 }
 
 /* Before leaving: nothing of the tree may outlive us (SIGKILL, reaped,
