@@ -232,64 +232,111 @@ contain_cgroup_kill(const char *dir)
 	return n;
 }
 
-/* Does pid's environment hold mark (NAME=VALUE)? */
+/* The run a process's environment marks (RUN_MARK=...), into run. */
 static bool
-marked(pid_t pid, const char *mark)
+mark_of(pid_t pid, char *run, size_t len)
 {
 	char path[64], buf[65536];
-	size_t len = strlen(mark);
-	ssize_t n;
+	size_t n = strlen(RUN_MARK);
+	ssize_t got;
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%ld/environ", (long)pid);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
+	got = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n <= 0)
+	if (got <= 0)
 		return false;
-	buf[n] = '\0';
-	for (char *p = buf; p < buf + n; p += strlen(p) + 1)
-		if (strncmp(p, mark, len) == 0 && p[len] == '\0')
+	buf[got] = '\0';
+	for (char *p = buf; p < buf + got; p += strlen(p) + 1)
+		if (strncmp(p, RUN_MARK, n) == 0 && p[n] == '=') {
+			strlcpy(run, p + n + 1, len);
 			return true;
+		}
 	return false;
 }
 
-int
-contain_kill_marked(const char *run)
+static int
+cmp_mark(const void *a, const void *b)
 {
-	char mark[512];
-	int killed = 0, found = 1;
+	return strcmp(((const struct contain_mark *)a)->run,
+	    ((const struct contain_mark *)b)->run);
+}
 
-	if (snprintf(mark, sizeof(mark), "%s=%s", RUN_MARK, run) >=
-	    (int)sizeof(mark))
-		return -ENAMETOOLONG;
-	for (int pass = 0; found > 0 && pass < 500; pass++) {
-		DIR *d = opendir("/proc");
-		struct dirent *de;
-		if (d == NULL)
-			return -errno;
-		found = 0;
-		if (pass > 0)
-			usleep(10000);
-		while ((de = readdir(d)) != NULL) {
-			char *end;
-			long pid = strtol(de->d_name, &end, 10);
-			int fd;
-			if (*end != '\0' || pid <= 1 || pid == getpid())
-				continue;
-			if ((fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0)) < 0)
-				continue;
-			/* Read through the pid while the pidfd holds the
-			 * process: a pid recycled meanwhile is not signalled. */
-			if (marked((pid_t)pid, mark) &&
-			    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0) {
-				found++;
-				killed++;
-			}
-			close(fd);
+int
+contain_marks_scan(struct contain_marks *m)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	size_t cap = 0;
+	char run[512];
+
+	m->v = NULL;
+	m->n = 0;
+	if (d == NULL)
+		return -errno;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		if (*end != '\0' || pid <= 1 || pid == getpid() ||
+		    !mark_of((pid_t)pid, run, sizeof(run)))
+			continue;
+		if (m->n == cap) {
+			size_t nc = cap ? 2 * cap : 64;
+			struct contain_mark *nv = reallocarray(m->v, nc, sizeof(*nv));
+			if (nv == NULL)
+				break;
+			m->v = nv;
+			cap = nc;
 		}
-		closedir(d);
+		if ((m->v[m->n].run = strdup(run)) == NULL)
+			break;
+		m->v[m->n++].pid = (pid_t)pid;
+	}
+	closedir(d);
+	if (m->n > 1)
+		qsort(m->v, m->n, sizeof(*m->v), cmp_mark);
+	return 0;
+}
+
+int
+contain_marks_kill(const struct contain_marks *m, const char *run)
+{
+	struct contain_mark key = { .run = (char *)run };
+	const struct contain_mark *hit;
+	size_t lo = 0, hi = m->n;
+	int killed = 0;
+	char now[512];
+
+	/* The first entry of run (bsearch finds any). */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (cmp_mark(&m->v[mid], &key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (hit = m->v + lo; hit < m->v + m->n && strcmp(hit->run, run) == 0;
+	    hit++) {
+		int fd = (int)syscall(SYS_pidfd_open, hit->pid, 0);
+		if (fd < 0)
+			continue;
+		/* Still the marked process (read while the pidfd holds it). */
+		if (mark_of(hit->pid, now, sizeof(now)) && strcmp(now, run) == 0 &&
+		    syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0)
+			killed++;
+		close(fd);
 	}
 	return killed;
+}
+
+void
+contain_marks_free(struct contain_marks *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->v[i].run);
+	free(m->v);
+	m->v = NULL;
+	m->n = 0;
 }

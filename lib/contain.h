@@ -45,9 +45,21 @@ int contain_cgroup2_mount(char *buf, size_t len);
  * kernels without it) and remove it: how many were there, or -errno. */
 int contain_cgroup_kill(const char *dir);
 
-/* SIGKILL every process whose environment holds RUN_MARK=run (pass after
- * pass, each checked through a pidfd before it is signalled, until none
- * is left; at most 5 s): how many were killed, or -errno. */
-int contain_kill_marked(const char *run);
+/* The processes that carry RUN_MARK, by run: one pass over /proc for
+ * any number of runs (a restart after many executors died looks each
+ * up here, not in /proc again). */
+struct contain_marks {
+	struct contain_mark {
+		char *run;
+		pid_t pid;
+	} *v;
+	size_t n;
+};
+/* Read them: 0, or -errno. */
+int contain_marks_scan(struct contain_marks *m);
+/* SIGKILL those of run (each checked again, through a pidfd, to carry
+ * the mark still): how many. */
+int contain_marks_kill(const struct contain_marks *m, const char *run);
+void contain_marks_free(struct contain_marks *m);
 
 #endif

@@ -73,8 +73,10 @@ rotate(struct tasklog *t)
 	}
 	snprintf(to, sizeof(to), "%s.1", t->name);
 	rename(t->name, to);
-	if (open_file(t, O_TRUNC) < 0)
+	if (open_file(t, O_TRUNC) < 0) {
 		t->err = errno;
+		t->size = 0;	/* no file: what comes is dropped (counted) */
+	}
 }
 
 /* What the pipe holds, copied by hand (splice not possible): n bytes or

@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "channel.h"
+#include "contain.h"
 #include "command.h"
 #include "durable.h"
 #include "error.h"
@@ -167,6 +168,9 @@ struct agent {
 	bool defer;			/* the command waits for the next turn */
 	bool warned_fds;		/* "out of descriptors" said once */
 	int reserve_fd;			/* meta/reserve (reserve.c), or -1 */
+	struct contain_marks marks;	/* read at marks_turn (x_stop_orphans) */
+	unsigned long marks_turn;
+	bool marks_read;
 	struct aexec *check;		/* to look at after the commit */
 	struct { struct aexec *x; uint8_t uuid[16]; bool terminal; } *acks;
 	size_t n_acks, cap_acks;	/* to forward after the commit */

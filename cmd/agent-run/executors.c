@@ -476,9 +476,18 @@ x_stop_orphans(struct agent *a, struct aexec *x)
 	if (path_build(path, sizeof(path), a->o->work, PATH_EXECUTOR_EXIT,
 	    &ids, NULL) == 0 && access(path, F_OK) < 0 && errno == ENOENT &&
 	    path_build(path, sizeof(path), a->o->work, PATH_TASK_PID, &ids,
-	    NULL) == 0 && access(path, F_OK) == 0 &&
-	    contain_kill_marked(x->run) > 0)
-		a->killed++;
+	    NULL) == 0 && access(path, F_OK) == 0) {
+		/* One pass over /proc a turn, for every run that needs it. */
+		if (!a->marks_read || a->marks_turn != a->turn) {
+			contain_marks_free(&a->marks);
+			a->marks_read = contain_marks_scan(&a->marks) == 0;
+			a->marks_turn = a->turn;
+		}
+		if (contain_marks_kill(&a->marks, x->run) > 0) {
+			a->killed++;
+			a->marks_read = false;	/* what they forked meanwhile */
+		}
+	}
 }
 
 /* The executor process is gone: its task's end comes from executor.exit,

@@ -397,6 +397,7 @@ agent_main(const struct agent_options *o)
 	RB_FOREACH_SAFE(x, executor_tree, &a.executors, next)
 		x_free(&a, x);
 	frameworks_free(&a);
+	contain_marks_free(&a.marks);
 	dbatch_abort(&a.batch);
 	free(a.acks);
 	close(a.signal_fd);
