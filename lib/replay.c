@@ -152,9 +152,9 @@ set_ack(struct pendset *s, const uint8_t *u)
 	i = set_find(s, u);
 	if (s->slot[i] == SLOT_EMPTY)
 		return 0;
-	/* An acknowledged terminal update completes the stream: every
-	 * update still pending is superseded, as the agent has it. */
-	if (task_state_terminal(s->t->pending[s->slot[i] - 1].state)) {
+	/* The rule of every reader (update.h): every update still
+	 * pending is superseded. */
+	if (update_ack_settles(s->t->pending[s->slot[i] - 1].state)) {
 		for (size_t k = 0; k < s->t->n_pending; k++)
 			pending_drop(&s->t->pending[k]);
 		s->dead = s->t->n_pending;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "taskstate.h"
 #include "uuid.h"
 
 double
@@ -79,4 +80,10 @@ update_uuid_bytes(const Mesos__StatusUpdate *u)
 	if (u->status && u->status->has_uuid && u->status->uuid.len == 16)
 		return u->status->uuid.data;
 	return NULL;
+}
+
+bool
+update_ack_settles(int state)
+{
+	return task_state_terminal(state);
 }

@@ -6,6 +6,7 @@
 #ifndef CKPT_UPDATE_H
 #define CKPT_UPDATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "mesos.pb-c.h"
@@ -18,6 +19,11 @@ struct update_ids {
  * when out of memory.  message may be NULL. */
 Mesos__StatusUpdate *update_new(const struct update_ids *ids, int state,
     const char *message, int source);
+/* The rule of every reader and writer of an update stream: an
+ * acknowledged update of this state settles the stream (every update
+ * still pending before it is superseded), as Mesos's status update
+ * manager has it for a terminal update. */
+bool update_ack_settles(int state);
 /* The 16-byte uuid of u, or NULL. */
 const uint8_t *update_uuid_bytes(const Mesos__StatusUpdate *u);
 double update_now(void);

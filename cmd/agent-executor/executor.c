@@ -35,6 +35,7 @@
 struct queued {
 	uint8_t uuid[16];
 	bool terminal;
+	bool settles;			/* acked: the stream is settled */
 	uint8_t *frame;		/* the framed UPDATE message */
 	size_t len;
 };
@@ -100,6 +101,7 @@ queue_update(struct executor *x, int state, const char *message)
 	q += x->nq++;
 	memcpy(q->uuid, update_uuid_bytes(u), 16);
 	q->terminal = task_state_terminal(state);
+	q->settles = update_ack_settles(state);
 	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE;
 	m.update = u;
 	if (record_encode(&m.base, &q->frame, &q->len) < 0)
@@ -147,14 +149,14 @@ progress(struct executor *x, const char *line)
 		abort();
 }
 
-/* An acknowledged terminal update completes the stream: what came before
- * it is superseded. */
+/* An acknowledged update that settles the stream (update.h) supersedes
+ * what came before it. */
 static void
 ack(struct executor *x, const ProtobufCBinaryData *uuid)
 {
 	for (size_t i = 0; i < x->nq; i++)
 		if (uuid->len == 16 && memcmp(x->q[i].uuid, uuid->data, 16) == 0) {
-			if (x->q[i].terminal) {
+			if (x->q[i].settles) {
 				for (size_t k = 0; k < x->nq; k++)
 					free(x->q[k].frame);
 				x->nq = 0;

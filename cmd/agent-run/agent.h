@@ -13,9 +13,19 @@
  * executors allowed to exec.  No event leaves before its record is
  * durable; no ack reaches an executor before the ACK record is durable.
  *
- * Files: main.c (options), loop.c (the loop, signals, commit), events.c
- * (the output queue), executors.c (the life of an executor run: its
- * state machine, updates, acks), launch.c, commands.c, recover.c.
+ * The files, in floors: a file calls only files of its floor or below
+ * (agent-tools(7), "Inside the agent"):
+ *
+ *   main.c  attach.c                  options; --attach, the client
+ *   loop.c                            the loop, signals, shutdown
+ *   drivers.c                         connections, lines -> command()
+ *   commands.c  launch.c  recover.c   what drivers ask; the start
+ *   commit.c                          group commit, then the effects
+ *   runs.c                            a run's states: the table
+ *   pending.c  reserve.c              updates pending, their stream
+ *   index.c                           runs by task, executor, timer, pid
+ *   events.c                          the events, built once each
+ *   out.c (out.h)                     the drivers' output queues
  */
 #ifndef CKPT_AGENT_H
 #define CKPT_AGENT_H
@@ -34,6 +44,7 @@
 #include "durable.h"
 #include "error.h"
 #include "mesos.pb-c.h"
+#include "out.h"
 #include "paths.h"
 #include "state.h"
 
@@ -57,18 +68,49 @@ struct agent_options {
 	const char *listen;		/* the control socket, or NULL */
 	long long retry_ms;		/* first retry of a pending update */
 	size_t driver_bound;		/* a driver's queue; 0: the default */
+	bool debug;			/* --log-level debug: transitions */
 };
 
-/* Run the agent; returns its exit status (sysexits.h). */
-int agent_main(const struct agent_options *o);
+/* Run the agent: 0 once stopped, or a negative code: e says why, or is
+ * empty when the agent said it already (a fatal error, as an event). */
+int agent_main(const struct agent_options *o, struct ckpt_error *e);
 /* agent-run --attach: drive the agent listening on path from stdin and
  * stdout (attach.c); returns the exit status. */
 int attach_main(const char *path);
 
 /* ---- inside the program ---- */
 
-/* An executor run's state; see the table in executors.c. */
-enum xstate { X_CONNECTING, X_WAIT_HELLO, X_CONNECTED, X_GONE, X_DONE };
+/* A run's state (runs.c holds the table of state by event). */
+enum run_state {
+	RUN_NEW,		/* made, nothing started */
+	RUN_LAUNCHING,		/* forked, held before exec until the commit */
+	RUN_CONNECTING,		/* connect() to its socket, with retries */
+	RUN_REGISTERING,	/* REGISTER sent, HELLO awaited */
+	RUN_CONNECTED,		/* updates flow */
+	RUN_GONE,		/* the process is gone; updates may wait */
+	RUN_FINISHING,		/* its sentinel is in the batch */
+	RUN_DONE,		/* `terminated`; freed */
+	RUN_STATES
+};
+
+/* What happens to a run. */
+enum run_event {
+	EV_LAUNCH,		/* the executor is forked, held */
+	EV_RECOVER,		/* recovered with a live executor */
+	EV_RELEASE,		/* the commit let the held executor exec */
+	EV_TIMER,		/* its timer is due */
+	EV_CONNECT,		/* connect() worked (arg: the fd) */
+	EV_LATE,		/* no answer by the deadline, not starved */
+	EV_HELLO,		/* HELLO (arg: the message) */
+	EV_UPDATE,		/* an update (arg: the StatusUpdate) */
+	EV_EOF,			/* end of file or error on its socket */
+	EV_REAPED,		/* our child, waited for */
+	EV_REBOOT,		/* recovered from a previous boot */
+	EV_SETTLED,		/* gone, terminal, every update acknowledged */
+	EV_TERMINATED,		/* the sentinel is durable */
+	EV_FREE,		/* the agent lets go of it */
+	RUN_EVENTS
+};
 
 /* An update forwarded and not yet acknowledged: what its event needs to
  * be sent again (to a driver that attaches, and with backoff while
@@ -90,7 +132,7 @@ struct pend {
 struct aexec {
 	RB_ENTRY(aexec) by_task, by_executor, by_timer, by_pid;
 	TAILQ_ENTRY(aexec) in_lru;	/* streams kept open */
-	struct aexec *next_check;	/* after the commit (loop.c) */
+	struct aexec *next_check;	/* after the commit (commit.c) */
 	char *framework, *executor, *run, *task;
 	bool checkpoint, recovered, launched;
 	pid_t pid;
@@ -100,8 +142,8 @@ struct aexec {
 	bool has_secret, warned_pid;
 	uint8_t secret[16];		/* proves this agent to the executor */
 	struct channel ch;
-	enum xstate st;
-	long long timer;		/* when x_on_timer runs; 0: never */
+	enum run_state st;		/* changed by run_event() alone */
+	long long timer;		/* when EV_TIMER comes; 0: never */
 	long long deadline;		/* connecting: unresponsive after */
 	unsigned long long cpu_mark;	/* its CPU time (ns) when asked */
 	unsigned long long wait_mark;	/* ... and its time waiting for one */
@@ -116,7 +158,7 @@ struct aexec {
 	unsigned long stream_turn;	/* last written in this turn */
 	char *stream_path;
 	int hold_fd;			/* launched, held before exec */
-	bool check, finishing;
+	bool check;
 	uint32_t ep_events;		/* registered with epoll */
 };
 
@@ -146,9 +188,18 @@ RB_PROTOTYPE(timer_tree, aexec, by_timer, timer_cmp)
 RB_PROTOTYPE(pid_tree, aexec, by_pid, pid_cmp)
 RB_PROTOTYPE(fw_tree, afw, by_id, fw_cmp)
 
+/* An acknowledgement whose ACK record is in this turn's batch: sent to
+ * the executor after the commit. */
+struct deferred_ack {
+	struct aexec *x;
+	uint8_t uuid[16];
+	bool terminal;
+};
+
 struct agent {
 	const struct agent_options *o;
 	char id[ID_MAX + 1];
+	struct drivers dr;		/* who drives it (out.h) */
 	struct task_tree tasks;		/* live runs by (task, framework) */
 	struct executor_tree executors;	/* ... by (framework, executor) */
 	struct timer_tree timers;
@@ -168,16 +219,16 @@ struct agent {
 	bool defer;			/* the command waits for the next turn */
 	bool warned_fds;		/* "out of descriptors" said once */
 	int reserve_fd;			/* meta/reserve (reserve.c), or -1 */
-	struct contain_marks marks;	/* read at marks_turn (x_stop_orphans) */
+	struct contain_marks marks;	/* read at marks_turn (stop_orphans) */
 	unsigned long marks_turn;
 	bool marks_read;
 	struct aexec *check;		/* to look at after the commit */
-	struct { struct aexec *x; uint8_t uuid[16]; bool terminal; } *acks;
-	size_t n_acks, cap_acks;	/* to forward after the commit */
+	struct deferred_ack *acks;	/* to send after the commit */
+	size_t n_acks, cap_acks;
 	int ep, xep, signal_fd;
 	bool xep_on;
 	bool quit, failed, shutting_down, announced, is_new;
-	int status;
+	int code;			/* why it stopped: 0, or -errno */
 	long long start_ms, shutdown_deadline;
 	int reconnected, lost, killed;
 };
@@ -189,69 +240,63 @@ enum { TAG_SIGNAL = 1, TAG_STDIN, TAG_STDOUT, TAG_EXECUTORS, TAG_LISTEN };
 /* Launches in one batch at most: each holds a child waiting to exec. */
 #define LAUNCH_BATCH	128
 
-/* drivers.c: who drives the agent, and the queues of what they read.
- * emit() queues for every driver, answer() for the one whose command is
- * being done; what is queued leaves only once out_commit() has marked it
- * (after the batch is durable). */
-#define OUT_BOUND	(256 * 1024)
-struct driver;
-int drivers_init(struct agent *a);
-bool drivers_listening(void);
-bool drivers_attached(void);
-bool drivers_lines_waiting(void);
-void drivers_run_lines(struct agent *a);
-void drivers_event(struct agent *a, uint64_t tag, uint32_t events);
-void drivers_poll(struct agent *a);
-void drivers_feed(struct agent *a);
-void drivers_free(struct agent *a);
-int out_flush(bool wait);
-size_t out_queued(void);
-void out_commit(void);
-void out_drop_uncommitted(void);
-void emit(json_t *o);
-/* A line already written (its newline included), for every driver. */
-void emit_text(const char *text, size_t n);
-void emit_to(struct driver *d, json_t *o);
-void emit_text_to(struct driver *d, const char *text, size_t n);
-void answer(json_t *o);
-bool answered(void);
-struct driver *answer_driver(void);
-void answer_id(const char *id);
-
-/* events.c */
+/* events.c: each event built in one place. */
 json_t *x_json(const char *event, const struct aexec *x);
-void emit_error(const char *fmt, const char *arg, const struct ckpt_error *e);
+/* fmt (with arg), then what e says: logged, and the answer to the
+ * command being done (an event for every driver when there is none). */
+void emit_error(struct agent *a, const char *fmt, const char *arg,
+    const struct ckpt_error *e);
+/* A checkpoint could not be written: one error, then the agent stops. */
 void fatal(struct agent *a, const char *fmt, const char *arg,
     const struct ckpt_error *e);
-void update_emit(const struct aexec *x, int state, const uint8_t uuid[16],
-    double timestamp, const char *message, const char *source,
-    bool redelivered, struct driver *d);
-void reconnected_emit(const struct aexec *x);
+void update_emit(struct agent *a, const struct aexec *x, int state,
+    const uint8_t uuid[16], double timestamp, const char *message,
+    const char *source, bool redelivered, struct driver *d);
+/* The event of a pending update, as it was first sent, for every driver
+ * (d NULL) or for d. */
+void pend_emit(struct agent *a, const struct pend *p, bool redelivered,
+    struct driver *d);
+void reconnected_emit(struct agent *a, const struct aexec *x);
 
-/* executors.c */
+/* index.c: runs by task, executor, timer and pid. */
 struct aexec *x_new(struct agent *a, const char *f, const char *e,
     const char *r, const char *t);
+void x_unindex(struct agent *a, struct aexec *x);
 struct ckpt_ids x_ids(const struct aexec *x, const char *agent);
-void x_set_state(struct agent *a, struct aexec *x, enum xstate st);
 void x_timer(struct agent *a, struct aexec *x, long long when);
-void x_on_timer(struct agent *a, struct aexec *x, long long now);
-void x_read(struct agent *a, struct aexec *x);
-void x_gone(struct agent *a, struct aexec *x, bool reboot);
-int x_checkpoint_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16],
-    const char *text);
+/* Look at x again after this turn's commit (commit.c). */
+void x_check(struct agent *a, struct aexec *x);
+struct aexec *find_task(struct agent *a, const char *framework,
+    const char *task);
+struct aexec *find_executor(struct agent *a, const char *framework,
+    const char *executor);
+bool run_live(enum run_state st);
+/* Neither finishing nor done: a run commands can name. */
+bool run_current(const struct aexec *x);
+
+/* pending.c: updates pending acknowledgement, and the run's stream. */
 struct pend *x_add_pending(struct agent *a, struct aexec *x,
     const uint8_t uuid[16], int state, double timestamp, const char *message,
     bool from_agent);
-void pend_emit(const struct pend *p, bool redelivered, struct driver *d);
+struct pend *find_pending(struct agent *a, const uint8_t uuid[16]);
+void ack_pending(struct agent *a, struct pend *p);
+void pend_remove(struct agent *a, struct pend *p);
 void retry_due(struct agent *a, long long now);
-void x_check(struct agent *a, struct aexec *x);
-void x_send(struct agent *a, struct aexec *x,
-    Agentproto__ExecutorMessage *m);
-void x_send_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16]);
-void x_flush(struct agent *a, struct aexec *x);
-void x_finish(struct agent *a, struct aexec *x);
-void x_free(struct agent *a, struct aexec *x);
-void x_watch(struct agent *a, struct aexec *x);
+/* A new update for x: into the batch, forwarded after the commit. */
+int x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
+    const char *source);
+/* An update the agent makes itself (TASK_LOST, or what executor.exit
+ * says). */
+void x_generate(struct agent *a, struct aexec *x, int state,
+    const char *message);
+int x_checkpoint_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16],
+    const char *text);
+void x_close_stream(struct agent *a, struct aexec *x);
+void agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16],
+    bool terminal);
+bool agent_acked_now(const struct agent *a, const struct aexec *x,
+    const uint8_t u[16]);
+
 /* reserve.c: --disk-reserve held in meta/reserve for checkpoints. */
 void reserve_open(struct agent *a);
 /* Make it whole again: true, or false (no room: launches wait). */
@@ -259,26 +304,36 @@ bool reserve_refill(struct agent *a);
 /* Give a quarter of it back (the file system is full): true if any. */
 bool reserve_give(struct agent *a);
 
-long long x_timeout_ms(const struct agent *a, const struct aexec *x);
+/* runs.c: the one door of every change of a run's state. */
+void run_event(struct agent *a, struct aexec *x, enum run_event ev,
+    const void *arg);
+const char *run_state_name(enum run_state st);
+void x_send(struct agent *a, struct aexec *x,
+    Agentproto__ExecutorMessage *m);
+void x_send_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16]);
+void x_flush(struct agent *a, struct aexec *x);
+/* Read what the executor has sent (without blocking) and act on it. */
+void x_read(struct agent *a, struct aexec *x);
+void x_free(struct agent *a, struct aexec *x);
+/* Its time to answer starts now. */
 void x_deadline(struct agent *a, struct aexec *x, long long now);
-struct aexec *find_task(struct agent *a, const char *framework,
-    const char *task);
-struct aexec *find_executor(struct agent *a, const char *framework,
-    const char *executor);
-struct pend *find_pending(struct agent *a, const uint8_t uuid[16]);
-void ack_pending(struct agent *a, struct pend *p);
+
+/* commit.c */
+void agent_commit(struct agent *a);
 
 /* launch.c, commands.c, recover.c */
 void cmd_launch(struct agent *a, struct command *c);
 void frameworks_free(struct agent *a);
 void command(struct agent *a, const char *line);
-int recover(struct agent *a);
+int recover(struct agent *a, struct ckpt_error *e);
 
-/* loop.c */
-void agent_commit(struct agent *a);
-void agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16],
-    bool terminal);
-bool agent_acked_now(const struct agent *a, const struct aexec *x,
-    const uint8_t u[16]);
+/* drivers.c: the connections; their queues are out.h's. */
+int drivers_init(struct agent *a, struct ckpt_error *e);
+bool drivers_lines_waiting(const struct drivers *ds);
+void drivers_run_lines(struct agent *a);
+void drivers_event(struct agent *a, uint64_t tag, uint32_t events);
+void drivers_poll(struct agent *a);
+void drivers_feed(struct agent *a);
+void drivers_free(struct agent *a);
 
 #endif

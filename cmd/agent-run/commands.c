@@ -25,26 +25,26 @@ cmd_ack(struct agent *a, struct command *c)
 	struct aexec *x;
 
 	if (c->argc != 2) {
-		emit_error("ack: %s", "usage: ack UUID", NULL);
+		emit_error(a, "ack: %s", "usage: ack UUID", NULL);
 		return;
 	}
 	if (uuid_parse(c->argv[1], uuid) < 0) {
-		emit_error("ack: '%s' is not a uuid", c->argv[1], NULL);
+		emit_error(a, "ack: '%s' is not a uuid", c->argv[1], NULL);
 		return;
 	}
 	if ((p = find_pending(a, uuid)) == NULL) {
-		emit_error("ack: no pending update has uuid %s", c->argv[1],
+		emit_error(a, "ack: no pending update has uuid %s", c->argv[1],
 		    NULL);
 		return;
 	}
 	x = p->x;
 	if (x_checkpoint_ack(a, x, uuid, c->argv[1]) < 0)
 		return;
-	agent_defer_ack(a, x, uuid, task_state_terminal(p->state));
+	agent_defer_ack(a, x, uuid, update_ack_settles(p->state));
 	ack_pending(a, p);
 	json_t *o = x_json("acknowledged", x);
 	json_object_set_new(o, "uuid", jw_text(c->argv[1]));
-	answer(o);
+	answer(&a->dr, o);
 }
 
 /* Task ids are per framework: a bare id that names live tasks of more
@@ -58,7 +58,7 @@ ambiguous_task(struct agent *a, const char *task)
 
 	for (x = RB_NFIND(task_tree, &a->tasks, &key);
 	    x && strcmp(x->task, task) == 0; x = RB_NEXT(task_tree, &a->tasks, x))
-		if (x->st != X_DONE && !x->finishing && !x->terminal) {
+		if (run_current(x) && !x->terminal) {
 			if (n++ > 0)
 				strlcat(list, ", ", sizeof(list));
 			strlcat(list, x->framework, sizeof(list));
@@ -68,7 +68,7 @@ ambiguous_task(struct agent *a, const char *task)
 	char msg[1200];
 	snprintf(msg, sizeof(msg), "task '%s' is in %d frameworks (%s): say "
 	    "which, as kill FRAMEWORK TASK", task, n, list);
-	emit_error("kill: %s", msg, NULL);
+	emit_error(a, "kill: %s", msg, NULL);
 	return true;
 }
 
@@ -79,18 +79,18 @@ cmd_kill(struct agent *a, struct command *c)
 	struct aexec *x;
 
 	if (c->argc != 2 && c->argc != 3) {
-		emit_error("kill: %s", "usage: kill [FRAMEWORK] TASK", NULL);
+		emit_error(a, "kill: %s", "usage: kill [FRAMEWORK] TASK", NULL);
 		return;
 	}
 	if (c->argc == 2 && ambiguous_task(a, c->argv[1]))
 		return;
 	x = find_task(a, c->argc == 3 ? c->argv[1] : NULL, c->argv[c->argc - 1]);
 	if (x == NULL || x->terminal) {
-		emit_error("kill: no running task '%s'", c->argv[c->argc - 1], NULL);
+		emit_error(a, "kill: no running task '%s'", c->argv[c->argc - 1], NULL);
 		return;
 	}
-	if (x->st != X_CONNECTED) {
-		emit_error("kill: the executor of task '%s' is not connected",
+	if (x->st != RUN_CONNECTED) {
+		emit_error(a, "kill: the executor of task '%s' is not connected",
 		    x->task, NULL);
 		return;
 	}
@@ -98,7 +98,7 @@ cmd_kill(struct agent *a, struct command *c)
 	m.has_grace_ms = 1;
 	m.grace_ms = a->o->grace_ms;
 	x_send(a, x, &m);
-	answer(x_json("killing", x));
+	answer(&a->dr, x_json("killing", x));
 }
 
 /* One task's status, as reconciliation answers it. */
@@ -106,11 +106,12 @@ static json_t *
 status_event(const struct aexec *x)
 {
 	json_t *o = x_json("status", x);
-	bool alive = x->st == X_CONNECTED || (x->pid > 0 &&
-	    (x->st == X_CONNECTING || x->st == X_WAIT_HELLO) &&
+	bool alive = x->st == RUN_CONNECTED || (x->pid > 0 &&
+	    run_live(x->st) &&
 	    proc_identify(x->pid, x->start, x->bound, x->run) == PROC_SAME);
-	static const char *const names[] = { "connecting", "connecting",
-	    "connected", "gone", "gone" };
+	/* What reconcile has always said: connecting until connected. */
+	static const char *const names[RUN_STATES] = { "gone", "connecting",
+	    "connecting", "connecting", "connected", "gone", "gone", "gone" };
 
 	json_object_set_new(o, "state", x->state >= 0 ?
 	    json_string(task_state_name(x->state)) : json_null());
@@ -128,13 +129,13 @@ status_event(const struct aexec *x)
 static void
 cmd_reconcile(struct agent *a, struct command *c)
 {
-	struct driver *d = answer_driver();
+	struct driver *d = a->dr.cur.d;
 	struct aexec *x, key = { .task = NULL };
 	int n = 0;
 
 	if (c->argc == 1) {
 		RB_FOREACH(x, task_tree, &a->tasks) {
-			emit_to(d, status_event(x));
+			emit_to(&a->dr, d, status_event(x));
 			n++;
 		}
 	}
@@ -145,16 +146,16 @@ cmd_reconcile(struct agent *a, struct command *c)
 		for (x = RB_NFIND(task_tree, &a->tasks, &key);
 		    x && strcmp(x->task, c->argv[i]) == 0;
 		    x = RB_NEXT(task_tree, &a->tasks, x), found++)
-			emit_to(d, status_event(x));
+			emit_to(&a->dr, d, status_event(x));
 		if (!found)
-			emit_to(d, json_pack("{s:s, s:n, s:n, s:n, s:o, s:s, "
+			emit_to(&a->dr, d, json_pack("{s:s, s:n, s:n, s:n, s:o, s:s, "
 			    "s:i, s:n, s:b, s:n}", "event", "status",
 			    "framework_id", "executor_id", "run_id", "task_id",
 			    jw_text(c->argv[i]), "state", "TASK_UNKNOWN", "pending", 0,
 			    "pid", "alive", 0, "executor"));
 		n += found ? found : 1;
 	}
-	answer(json_pack("{s:s, s:i}", "event", "reconciled", "tasks", n));
+	answer(&a->dr, json_pack("{s:s, s:i}", "event", "reconciled", "tasks", n));
 }
 
 static void
@@ -170,17 +171,17 @@ cmd_shutdown(struct agent *a)
 	a->shutdown_deadline = monotonic_ms() + a->o->grace_ms + 3000;
 	RB_FOREACH_SAFE(x, executor_tree, &a->executors, next)
 		x_send(a, x, &m);
-	answer(json_pack("{s:s, s:I}", "event", "shutting_down", "executors",
+	answer(&a->dr, json_pack("{s:s, s:I}", "event", "shutting_down", "executors",
 	    (json_int_t)a->n_live));
 }
 
 /* A command that takes no words: refused with its usage when given some. */
 static bool
-no_words(const struct command *c)
+no_words(struct agent *a, const struct command *c)
 {
 	if (c->argc == 1)
 		return true;
-	emit_error("%s: takes no arguments", c->argv[0], NULL);
+	emit_error(a, "%s: takes no arguments", c->argv[0], NULL);
 	return false;
 }
 
@@ -195,25 +196,25 @@ command(struct agent *a, const char *line)
 	if (command_parse(line, &c, &e) < 0) {
 		char where[600];
 		snprintf(where, sizeof(where), "byte %lld: %s", e.offset, e.reason);
-		emit_error("command: %s", where, NULL);
+		emit_error(a, "command: %s", where, NULL);
 		return;
 	}
 	words = c.argv;
 	n_words = c.argc;
 	/* @ID names the command in its answer. */
 	if (c.argc > 0 && c.argv[0][0] == '@') {
-		answer_id(c.argv[0] + 1);
+		a->dr.cur.id = c.argv[0] + 1;
 		c.argv++;
 		c.argc--;
 		if (c.argc == 0)
-			emit_error("command @%s: no command after the id",
+			emit_error(a, "command @%s: no command after the id",
 			    c.argv[-1] + 1, NULL);
 	}
 	if (c.argc == 0)
 		;
 	else if (a->shutting_down && strcmp(c.argv[0], "ping") != 0 &&
 	    strcmp(c.argv[0], "reconcile") != 0 && strcmp(c.argv[0], "ack") != 0)
-		emit_error("%s: shutting down", c.argv[0], NULL);
+		emit_error(a, "%s: shutting down", c.argv[0], NULL);
 	else if (strcmp(c.argv[0], "launch") == 0)
 		cmd_launch(a, &c);
 	else if (strcmp(c.argv[0], "ack") == 0)
@@ -223,18 +224,18 @@ command(struct agent *a, const char *line)
 	else if (strcmp(c.argv[0], "reconcile") == 0)
 		cmd_reconcile(a, &c);
 	else if (strcmp(c.argv[0], "shutdown") == 0) {
-		if (no_words(&c))
+		if (no_words(a, &c))
 			cmd_shutdown(a);
 	} else if (strcmp(c.argv[0], "ping") == 0) {
-		if (no_words(&c))
-			answer(json_pack("{s:s}", "event", "pong"));
+		if (no_words(a, &c))
+			answer(&a->dr, json_pack("{s:s}", "event", "pong"));
 	} else
-		emit_error("unknown command '%s' (launch, kill, ack, reconcile, "
+		emit_error(a, "unknown command '%s' (launch, kill, ack, reconcile, "
 		    "shutdown, ping)", c.argv[0], NULL);
 	/* Exactly one answer: a command that said nothing (a fatal error
 	 * answered every driver) still gets one. */
-	if (c.argc > 0 && !answered() && !a->defer)
-		answer(json_pack("{s:s, s:s}", "event", "error", "message",
+	if (c.argc > 0 && !answered(&a->dr) && !a->defer)
+		answer(&a->dr, json_pack("{s:s, s:s}", "event", "error", "message",
 		    "not done: the agent is stopping"));
 	c.argv = words;
 	c.argc = n_words;

@@ -1,6 +1,6 @@
 /*
  * events.c: the events the agent writes, built in one place each (they
- * leave through the drivers' queues, drivers.c).
+ * leave through the drivers' queues, out.c).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -40,11 +40,11 @@ error_event(const char *fmt, const char *arg, const struct ckpt_error *e)
 	    jw_text(msg));
 }
 
-/* The answer to the command being done, or an event for every driver. */
 void
-emit_error(const char *fmt, const char *arg, const struct ckpt_error *e)
+emit_error(struct agent *a, const char *fmt, const char *arg,
+    const struct ckpt_error *e)
 {
-	answer(error_event(fmt, arg, e));
+	answer(&a->dr, error_event(fmt, arg, e));
 }
 
 /* A checkpoint could not be written: nothing may be acknowledged or
@@ -58,11 +58,11 @@ fatal(struct agent *a, const char *fmt, const char *arg,
 {
 	if (a->failed)
 		return;
-	out_drop_uncommitted();
+	out_drop_uncommitted(&a->dr);
 	/* Every driver hears of it, not only the one whose command failed. */
-	emit(error_event(fmt, arg, e));
-	out_commit();
-	a->status = error_exit_code(e->code ? e->code : -EIO);
+	emit(&a->dr, error_event(fmt, arg, e));
+	out_commit(&a->dr);
+	a->code = e->code ? e->code : -EIO;
 	a->failed = a->quit = true;
 }
 
@@ -86,7 +86,8 @@ line_begin(struct jsonw *w, const char *event, const struct aexec *x)
 
 /* For every driver (d NULL), or for d. */
 static void
-line_emit(struct jsonw *w, const char *event, struct driver *d)
+line_emit(struct agent *a, struct jsonw *w, const char *event,
+    struct driver *d)
 {
 	char *text;
 	size_t n;
@@ -97,18 +98,18 @@ line_emit(struct jsonw *w, const char *event, struct driver *d)
 	if ((text = jw_take(w, &n)) == NULL)
 		abort();	/* as line_of: out of memory */
 	if (d != NULL)
-		emit_text_to(d, text, n);
+		emit_text_to(&a->dr, d, text, n);
 	else
-		emit_text(text, n);
+		emit_text(&a->dr, text, n);
 	free(text);
 }
 
 /* The event that forwards an update: the one shape for new and
  * redelivered updates alike. */
 void
-update_emit(const struct aexec *x, int state, const uint8_t uuid[16],
-    double timestamp, const char *message, const char *source,
-    bool redelivered, struct driver *d)
+update_emit(struct agent *a, const struct aexec *x, int state,
+    const uint8_t uuid[16], double timestamp, const char *message,
+    const char *source, bool redelivered, struct driver *d)
 {
 	struct jsonw w;
 	char text[UUID_TEXT];
@@ -122,15 +123,23 @@ update_emit(const struct aexec *x, int state, const uint8_t uuid[16],
 	jw_string(&w, "source", source);
 	if (redelivered)
 		jw_bool(&w, "redelivered", true);
-	line_emit(&w, "update", d);
+	line_emit(a, &w, "update", d);
 }
 
 void
-reconnected_emit(const struct aexec *x)
+pend_emit(struct agent *a, const struct pend *p, bool redelivered,
+    struct driver *d)
+{
+	update_emit(a, p->x, p->state, p->uuid, p->timestamp, p->message,
+	    p->from_agent ? "agent" : "executor", redelivered, d);
+}
+
+void
+reconnected_emit(struct agent *a, const struct aexec *x)
 {
 	struct jsonw w;
 
 	line_begin(&w, "reconnected", x);
 	jw_int(&w, "pid", x->pid);
-	line_emit(&w, "reconnected", NULL);
+	line_emit(a, &w, "reconnected", NULL);
 }

@@ -3,7 +3,7 @@
  * EXECUTOR TASK -- ARGV...`, in four steps: parse, checkpoint (into the
  * turn's batch), spawn (the executor is held before exec), announce.
  * The executor is let go only after the commit has made its framework,
- * executor, run, task and pid durable (loop.c): launches sent together
+ * executor, run, task and pid durable (commit.c): launches sent together
  * share their sync barriers.
  */
 #include <errno.h>
@@ -55,7 +55,7 @@ below_reserve(struct agent *a)
 	snprintf(msg, sizeof(msg), "%s: %lld KiB free, and the %lld KiB kept "
 	    "for checkpoints (--disk-reserve) not whole", a->o->work,
 	    avail / 1024, a->o->disk_reserve / 1024);
-	emit_error("launch: refused: %s", msg, NULL);
+	emit_error(a, "launch: refused: %s", msg, NULL);
 	return true;
 }
 
@@ -80,7 +80,7 @@ parse(struct agent *a, struct command *c, struct launch *l)
 			l->user_given = true;
 		}
 		else if (c->argv[i][0] == '-' || n == 3) {
-			emit_error("launch: unexpected '%s' (usage: launch "
+			emit_error(a, "launch: unexpected '%s' (usage: launch "
 			    "[--checkpoint] [--name NAME] [--user USER] FRAMEWORK "
 			    "EXECUTOR TASK -- ARGV...)",
 			    c->argv[i], NULL);
@@ -89,30 +89,30 @@ parse(struct agent *a, struct command *c, struct launch *l)
 			ids_v[n++] = c->argv[i];
 	}
 	if (n != 3 || i + 1 >= c->argc) {
-		emit_error("launch: %s", "usage: launch [--checkpoint] [--name "
+		emit_error(a, "launch: %s", "usage: launch [--checkpoint] [--name "
 		    "NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...", NULL);
 		return -1;
 	}
 	l->argv = c->argv + i + 1;
 	if (l->user_given && geteuid() != 0) {
-		emit_error("launch: --user %s: only an agent running as root "
+		emit_error(a, "launch: --user %s: only an agent running as root "
 		    "runs tasks as another user", l->user, NULL);
 		return -1;
 	}
 	if (l->user_given && getpwnam(l->user) == NULL) {
-		emit_error("launch: --user %s: no such user", l->user, NULL);
+		emit_error(a, "launch: --user %s: no such user", l->user, NULL);
 		return -1;
 	}
 	uuid_generate(rid);
 	uuid_format(rid, l->run);
 	l->ids = (struct ckpt_ids){ a->id, ids_v[0], ids_v[1], l->run, ids_v[2] };
 	if (ids_validate(&l->ids, &e) < 0) {
-		emit_error("launch: %s", e.reason, NULL);
+		emit_error(a, "launch: %s", e.reason, NULL);
 		return -1;
 	}
 	if (find_executor(a, l->ids.framework, l->ids.executor) ||
 	    find_task(a, l->ids.framework, l->ids.task)) {
-		emit_error("launch: executor or task already running in "
+		emit_error(a, "launch: executor or task already running in "
 		    "framework %s", l->ids.framework, NULL);
 		return -1;
 	}
@@ -121,7 +121,7 @@ parse(struct agent *a, struct command *c, struct launch *l)
 	snprintf(l->sock, sizeof(l->sock), "%s/sock/%.8s%.4s", a->o->work,
 	    l->run, l->run + 9);
 	if (strlen(l->sock) >= 108) {
-		emit_error("launch: socket path %s is too long (108 bytes at "
+		emit_error(a, "launch: socket path %s is too long (108 bytes at "
 		    "most): use a shorter work dir", l->sock, NULL);
 		return -1;
 	}
@@ -252,7 +252,7 @@ refuse(struct agent *a, const struct launch *l, const struct dbatch_mark *m,
 		a->n_launches = LAUNCH_BATCH;	/* commit first */
 		return;
 	}
-	emit_error("launch of task %s: refused, nothing done", l->ids.task, e);
+	emit_error(a, "launch of task %s: refused, nothing done", l->ids.task, e);
 }
 
 /* Framework, executor, run and task into the batch before the executor
@@ -458,7 +458,7 @@ cmd_launch(struct agent *a, struct command *c)
 	if (parse(a, c, &l) < 0)
 		return;
 	if (getrandom(l.secret, SECRET_LEN, 0) != SECRET_LEN) {
-		emit_error("launch of task %s: no random bytes for its secret",
+		emit_error(a, "launch of task %s: no random bytes for its secret",
 		    l.ids.task, NULL);
 		return;
 	}
@@ -481,17 +481,17 @@ cmd_launch(struct agent *a, struct command *c)
 		abort();
 	if (spawn(a, &l, x, &m) < 0) {
 		if (a->failed)
-			x_gone(a, x, false);
+			run_event(a, x, EV_EOF, NULL);
 		else
 			x_free(a, x);	/* refused: it never was */
 		return;
 	}
 	/* Connecting starts once it is released, after the commit. */
-	x_set_state(a, x, X_CONNECTING);
+	run_event(a, x, EV_LAUNCH, NULL);
 	x_check(a, x);
 	a->n_launches++;
 	json_t *ev = x_json("launched", x);
 	json_object_set_new(ev, "pid", json_integer(x->pid));
 	json_object_set_new(ev, "checkpoint", json_boolean(l.checkpoint));
-	answer(ev);
+	answer(&a->dr, ev);
 }

@@ -31,6 +31,7 @@ usage(FILE *fp, int status)
 	    "                 [--driver-queue BYTES] [--disk-reserve SIZE]\n"
 	    "                 [--executor-registration-timeout DUR]\n"
 	    "                 [--task-log-max SIZE] [--task-log-keep N]\n"
+	    "                 [--log-level info|debug]\n"
 	    "       agent-run --attach SOCKET\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
@@ -114,6 +115,7 @@ main(int argc, char *argv[])
 		{ "task-log-max", required_argument, NULL, 'M' },
 		{ "task-log-keep", required_argument, NULL, 'K' },
 		{ "disk-reserve", required_argument, NULL, 'D' },
+		{ "log-level", required_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -197,6 +199,15 @@ main(int argc, char *argv[])
 				errx(EX_USAGE, "--disk-reserve: '%s' is not a size "
 				    "(like 0, 512K, 64M, 1G)", optarg);
 			break;
+		case 'v':
+			if (strcmp(optarg, "debug") == 0)
+				o.debug = true;
+			else if (strcmp(optarg, "info") == 0)
+				o.debug = false;
+			else
+				errx(EX_USAGE, "--log-level: '%s' is neither info "
+				    "nor debug", optarg);
+			break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -216,7 +227,10 @@ main(int argc, char *argv[])
 	else if (strcmp(cgroup, "none") != 0 &&
 	    (o.cgroup_root = cgroup_root(cgroup, false)) == NULL)
 		return EX_UNAVAILABLE;
-	rc = agent_main(&o);
+	rc = agent_main(&o, &e);
 	command_free(&launcher);
-	return rc;
+	/* An error the agent said already (as an event) leaves e empty. */
+	if (rc < 0 && e.reason[0] != '\0')
+		error_print(&e);
+	return error_exit_code(rc);
 }

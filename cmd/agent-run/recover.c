@@ -27,7 +27,7 @@ recover_pending(struct agent *a, struct aexec *x, const struct state_pending *sp
 	struct pend *p = x_add_pending(a, x, sp->uuid, sp->state,
 	    sp->timestamp, sp->message, sp->from_agent);
 
-	pend_emit(p, true, NULL);
+	pend_emit(a, p, true, NULL);
 }
 
 /* --no-strict: what was skipped is in the `recovery` event, and in the
@@ -118,32 +118,26 @@ recover_run(struct agent *a, const struct recovery_plan *p,
 		for (size_t k = 0; k < t->n_pending; k++)
 			recover_pending(a, x, &t->pending[k]);
 	}
-	if (rr->action == ACTION_RECONNECT && !o->cleanup) {
-		x_set_state(a, x, X_CONNECTING);
-		x->deadline = 0;	/* set once the loop can read it */
-		x_timer(a, x, 1);	/* at the loop's first turn */
-	} else
-		x_gone(a, x, p->reboot);
+	run_event(a, x, rr->action == ACTION_RECONNECT && !o->cleanup ?
+	    EV_RECOVER : p->reboot ? EV_REBOOT : EV_EOF, NULL);
 }
 
 int
-recover(struct agent *a)
+recover(struct agent *a, struct ckpt_error *e)
 {
 	const struct agent_options *o = a->o;
 	struct state_options so = { .strict = o->strict, .repair = true,
 	    .secrets = true, .messages = true };
 	struct recovery_plan p;
-	struct ckpt_error e;
 	char host[256] = "localhost";
 	int rc;
 
-	if ((rc = recovery_plan(o->work, &so, o->cleanup, &p, &e)) < 0) {
+	if ((rc = recovery_plan(o->work, &so, o->cleanup, &p, e)) < 0) {
 		if (rc == -EBADMSG && o->strict)
-			strlcat(e.reason, " (--no-strict skips what cannot be "
-			    "recovered and recovers the rest)", sizeof(e.reason));
-		error_print(&e);
+			strlcat(e->reason, " (--no-strict skips what cannot be "
+			    "recovered and recovers the rest)", sizeof(e->reason));
 		recovery_plan_free(&p);
-		return error_exit_code(rc);
+		return rc;
 	}
 	if (!o->strict)
 		log_skipped(p.state);
@@ -158,10 +152,9 @@ recover(struct agent *a)
 	si.hostname = host;
 	si.id = &sid;
 	si.has_checkpoint = si.checkpoint = 1;
-	if ((rc = checkpoint_agent(NULL, o->work, a->id, &si, &e)) < 0) {
-		error_print(&e);
+	if ((rc = checkpoint_agent(NULL, o->work, a->id, &si, e)) < 0) {
 		recovery_plan_free(&p);
-		return error_exit_code(rc);
+		return rc;
 	}
 	/* Written as it is built: at 10,000 runs a jansson tree of this
 	 * one line cost a tenth of the restart. */
@@ -183,7 +176,7 @@ recover(struct agent *a)
 	jw_raw(&w, "\n", 1);
 	if ((text = jw_take(&w, &n)) == NULL)
 		abort();	/* as line_of: out of memory */
-	emit_text(text, n);
+	emit_text(&a->dr, text, n);
 	free(text);
 	for (size_t i = 0; i < p.n_runs; i++)
 		recover_run(a, &p, &p.runs[i]);
@@ -193,11 +186,7 @@ recover(struct agent *a)
 	/* The ends found (TASK_LOST, executor.exit) are durable first. */
 	agent_commit(a);
 	if (a->failed)
-		return a->status;
+		return a->code;		/* said already */
 	/* Rewritten only now: a crash during recovery sees the reboot again. */
-	if (bootid_write(o->work, boot, &e) < 0) {
-		error_print(&e);
-		return error_exit_code(e.code);
-	}
-	return EX_OK;
+	return bootid_write(o->work, boot, e);
 }
