@@ -234,7 +234,8 @@ main(int argc, char *argv[])
 			    i != 4 && i != 5 ? SCOLS_FL_RIGHT : 0) == NULL)
 				err(EX_OSERR, "table");
 	}
-	rc = recovery_walk(work, &so, &filter, false, print_run, &pr, &e);
+	struct recovery_visitor v = { .ctx = &pr, .run = print_run };
+	rc = recovery_walk(work, &so, &filter, false, &v, NULL, &e);
 	if (jw_flush(&pr.w) < 0)
 		errc(EX_IOERR, -pr.w.error, "stdout");
 	jw_free(&pr.w);

@@ -55,51 +55,10 @@ plan_boot(struct recovery_plan *p, const struct state *s)
 	p->reboot = s->boot_id != NULL && strcmp(s->boot_id, p->boot_id) != 0;
 }
 
-int
-recovery_plan(const char *work, const struct state_options *o, bool cleanup,
-    struct recovery_plan *p, struct ckpt_error *e)
-{
-	struct state_options so = *o;
-	size_t n = 0;
-	int rc;
-
-	if ((rc = plan_begin(work, p, e)) < 0)
-		return rc;
-	so.latest_only = true;
-	rc = state_read(work, &so, &p->state, e);
-	if (rc == -ENOENT)
-		return 0;	/* no checkpoint: a new agent */
-	if (rc < 0)
-		return rc;
-	plan_boot(p, p->state);
-	for (size_t a = 0; a < p->state->n_agents; a++)
-		if (p->state->agents[a].latest)
-			p->agent = &p->state->agents[a];
-	if (p->agent == NULL)
-		return 0;
-	for (size_t f = 0; f < p->agent->n_frameworks; f++)
-		for (size_t x = 0; x < p->agent->frameworks[f].n_executors; x++)
-			n += p->agent->frameworks[f].executors[x].n_runs;
-	if (n > 0 && (p->runs = calloc(n, sizeof(*p->runs))) == NULL)
-		return error_set(e, -ENOMEM, work, -1, "out of memory");
-	for (size_t f = 0; f < p->agent->n_frameworks; f++) {
-		const struct state_framework *fw = &p->agent->frameworks[f];
-		for (size_t x = 0; x < fw->n_executors; x++) {
-			const struct state_executor *ex = &fw->executors[x];
-			for (size_t r = 0; r < ex->n_runs; r++)
-				if (!ex->runs[r].completed)
-					run_decide(p, cleanup, fw, ex,
-					    &ex->runs[r], &p->runs[p->n_runs++]);
-		}
-	}
-	return 0;
-}
-
 struct stream {
 	struct recovery_plan p;
 	bool cleanup;
-	recovery_cb cb;
-	void *ctx;
+	const struct recovery_visitor *v;
 };
 
 static int
@@ -112,8 +71,11 @@ stream_begin(void *ctx, struct state *s)
 static int
 stream_agent(void *ctx, struct state *s, struct state_agent *a)
 {
+	struct stream *st = ctx;
+
 	(void)s;
-	((struct stream *)ctx)->p.agent = a;
+	st->p.agent = a;
+	strlcpy(st->p.agent_id, a->id, sizeof(st->p.agent_id));
 	return 0;
 }
 
@@ -130,36 +92,56 @@ stream_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 		if (x->runs[r].completed)
 			continue;
 		run_decide(&st->p, st->cleanup, f, x, &x->runs[r], &rr);
-		if ((rc = st->cb(st->ctx, &st->p, &rr)) < 0)
+		if ((rc = st->v->run(st->v->ctx, &st->p, &rr)) < 0)
 			return rc;
 	}
 	return 0;
 }
 
+static int
+stream_agent_end(void *ctx, struct state *s, struct state_agent *a)
+{
+	struct stream *st = ctx;
+
+	(void)s;
+	if (st->v->errors)
+		st->v->errors(st->v->ctx, &a->errors);
+	st->p.agent = NULL;
+	return 0;
+}
+
+static int
+stream_end(void *ctx, struct state *s)
+{
+	struct stream *st = ctx;
+
+	if (st->v->errors)
+		st->v->errors(st->v->ctx, &s->errors);
+	return 0;
+}
+
 int
 recovery_walk(const char *work, const struct state_options *o,
-    const struct walk_filter *filter, bool cleanup, recovery_cb cb,
-    void *ctx, struct ckpt_error *e)
+    const struct walk_filter *filter, bool cleanup,
+    const struct recovery_visitor *v, struct recovery_plan *p,
+    struct ckpt_error *e)
 {
-	struct stream st = { .cleanup = cleanup, .cb = cb, .ctx = ctx };
-	struct walk_visitor v = { .ctx = &st, .begin = stream_begin,
-	    .agent = stream_agent, .executor = stream_executor };
+	struct stream st = { .cleanup = cleanup, .v = v };
+	struct walk_visitor wv = { .ctx = &st, .begin = stream_begin,
+	    .agent = stream_agent, .executor = stream_executor,
+	    .agent_end = stream_agent_end, .end = stream_end };
 	struct state_options so = *o;
 	int rc;
 
+	if (p != NULL)
+		memset(p, 0, sizeof(*p));
 	if ((rc = plan_begin(work, &st.p, e)) < 0)
 		return rc;
 	so.latest_only = true;
-	rc = walk(work, &so, filter, &v, e);
+	rc = walk(work, &so, filter, &wv, e);
+	if (p != NULL)
+		*p = st.p;
 	return rc == -ENOENT ? 0 : rc;	/* no checkpoint: nothing to do */
-}
-
-void
-recovery_plan_free(struct recovery_plan *p)
-{
-	state_free(p->state);
-	free(p->runs);
-	memset(p, 0, sizeof(*p));
 }
 
 void

@@ -1,8 +1,7 @@
 /*
  * state.h: the nodes of a work dir as recovery sees it (agents,
  * frameworks, executors, runs, tasks).  walk.h visits them one executor
- * at a time; state_read() collects the whole tree for a caller that keeps
- * it (the agent).  Update streams are replayed (replay.h) and only their
+ * at a time, and nothing keeps the whole tree.  Update streams are replayed (replay.h) and only their
  * summary is kept (counts, latest state, the still-pending updates), so
  * memory does not grow with the number of updates.  Strict mode stops at
  * the first recovery error (-EBADMSG, the error naming file and offset);
@@ -112,8 +111,6 @@ struct state {
 	char *work;
 	char *boot_id;			/* meta/boot_id, or NULL */
 	char *latest_agent;		/* target of slaves/latest, or NULL */
-	struct state_agent *agents;
-	size_t n_agents;
 	struct state_errors errors;
 };
 
@@ -133,12 +130,6 @@ struct state_options {
 /* Add e to l (the node's errors): 0, or -ENOMEM. */
 int state_error_add(struct state_errors *l, const struct ckpt_error *e);
 
-/* Read all of work into a tree.  0 and *out (possibly with errors on
- * nodes when non-strict), -ENOENT when work has no meta/ (no checkpoint),
- * -EBADMSG strict failure.  A meta/ without slaves/ yields an empty tree. */
-int state_read(const char *work, const struct state_options *opt,
-    struct state **out, struct ckpt_error *e);
-void state_free(struct state *s);
 /* Free what a node holds (not the node itself), leaving it zeroed. */
 void state_agent_clear(struct state_agent *a);
 void state_framework_clear(struct state_framework *f);

@@ -185,10 +185,11 @@ targets_named(const char *work, const struct ckpt_ids *ids, struct targets *t,
 	struct walk_filter f = { .framework = &fw, .n_framework = 1,
 	    .executor = &ex, .n_executor = 1 };
 	struct named n = { ids, t };
+	struct recovery_visitor v = { .ctx = &n, .run = named_run };
 	int rc;
 
 	memset(t, 0, sizeof(*t));
-	if ((rc = recovery_walk(work, &so, &f, false, named_run, &n, e)) < 0) {
+	if ((rc = recovery_walk(work, &so, &f, false, &v, NULL, e)) < 0) {
 		targets_free(t);
 		return rc;
 	}

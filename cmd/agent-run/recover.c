@@ -1,14 +1,16 @@
 /*
- * recover.c: the agent's start: the recovery plan (recovery.h) carried
- * out.  Unacknowledged updates are forwarded again (`redelivered`), runs
- * whose executor lives wait for the loop to reconnect them, the others
- * end (executor.exit, or TASK_LOST).
+ * recover.c: the agent's start, in one walk of the work dir (recovery.h):
+ * each run not yet terminated becomes a run of the agent as the walk
+ * finds it (those that are the agent's to kill are killed), its
+ * unacknowledged updates pending again; the `recovery` event is written
+ * as the walk goes.  Then, run by run: its updates are forwarded again
+ * (`redelivered`), and it waits for the loop to reconnect it, or ends
+ * (executor.exit, or TASK_LOST).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sysexits.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -19,89 +21,76 @@
 #include "uuid.h"
 #include "workdir.h"
 
-/* A checkpointed, unacknowledged update: pending again, and emitted
- * again as it was. */
-static void
-recover_pending(struct agent *a, struct aexec *x, const struct state_pending *sp)
-{
-	struct pend *p = x_add_pending(a, x, sp->uuid, sp->state,
-	    sp->timestamp, sp->message, sp->from_agent);
+/* What the walk found, to act on once it is done. */
+struct found {
+	struct aexec *x;
+	enum run_event ev;
+};
 
-	pend_emit(a, p, true, NULL);
-}
+struct recovering {
+	struct agent *a;
+	struct jsonw w;			/* the `recovery` event */
+	bool begun;
+	struct found *v;
+	size_t n, cap;
+	char framework[ID_MAX + 1], executor[ID_MAX + 1];
+};
 
 /* --no-strict: what was skipped is in the `recovery` event, and in the
  * log, one line each. */
 static void
-log_errors(const struct state_errors *l)
+log_errors(void *ctx, const struct state_errors *l)
 {
+	(void)ctx;
 	for (size_t i = 0; i < l->n; i++)
 		fprintf(stderr, "agent-run: --no-strict: skipped: %s%s%lld: %s\n",
 		    l->v[i].path, l->v[i].offset >= 0 ? ": offset " : "",
 		    l->v[i].offset >= 0 ? l->v[i].offset : 0LL, l->v[i].reason);
 }
 
+/* A run's errors, and its executor's and framework's once each. */
 static void
-log_skipped(const struct state *s)
+log_run_errors(struct recovering *rc, const struct recovery_run *rr)
 {
-	if (s == NULL)
-		return;
-	log_errors(&s->errors);
-	for (size_t a = 0; a < s->n_agents; a++) {
-		const struct state_agent *ag = &s->agents[a];
-		log_errors(&ag->errors);
-		for (size_t f = 0; f < ag->n_frameworks; f++) {
-			const struct state_framework *fw = &ag->frameworks[f];
-			log_errors(&fw->errors);
-			for (size_t x = 0; x < fw->n_executors; x++) {
-				const struct state_executor *ex = &fw->executors[x];
-				log_errors(&ex->errors);
-				for (size_t r = 0; r < ex->n_runs; r++) {
-					log_errors(&ex->runs[r].errors);
-					for (size_t t = 0; t < ex->runs[r].n_tasks; t++)
-						log_errors(&ex->runs[r].tasks[t].errors);
-				}
-			}
-		}
+	if (strcmp(rc->framework, rr->framework->id) != 0) {
+		strlcpy(rc->framework, rr->framework->id, sizeof(rc->framework));
+		rc->executor[0] = '\0';
+		log_errors(rc, &rr->framework->errors);
 	}
+	if (strcmp(rc->executor, rr->executor->id) != 0) {
+		strlcpy(rc->executor, rr->executor->id, sizeof(rc->executor));
+		log_errors(rc, &rr->executor->errors);
+	}
+	log_errors(rc, &rr->run->errors);
+	for (size_t t = 0; t < rr->run->n_tasks; t++)
+		log_errors(rc, &rr->run->tasks[t].errors);
 }
 
-/* Our id: the recovered agent's, the one given, or a new one. */
+/* The `recovery` event up to its runs. */
 static void
-agent_id(struct agent *a, const struct recovery_plan *p)
+event_begin(struct recovering *rc, const struct recovery_plan *p)
 {
-	a->is_new = p->agent == NULL;
-	if (p->agent)
-		strlcpy(a->id, p->agent->id, sizeof(a->id));
-	else if (a->o->agent_id)
-		strlcpy(a->id, a->o->agent_id, sizeof(a->id));
-	else {
-		uint8_t u[16];
-		char t[UUID_TEXT];
-		uuid_generate(u);
-		uuid_format(u, t);
-		snprintf(a->id, sizeof(a->id), "%s-S0", t);
-	}
+	struct jsonw *w = &rc->w;
+
+	rc->begun = true;
+	jw_init(w, NULL);
+	jw_object(w, NULL);
+	jw_string(w, "event", "recovery");
+	jw_string(w, "agent_id", rc->a->id);
+	jw_bool(w, "reboot", p->reboot);
+	jw_bool(w, "cleanup", rc->a->o->cleanup);
+	jw_array(w, "runs");
 }
 
-static void
-recover_run(struct agent *a, const struct recovery_plan *p,
-    const struct recovery_run *rr)
+/* The run rr as the agent's, its pending updates kept (not yet sent). */
+static struct aexec *
+run_of(struct agent *a, const struct recovery_run *rr)
 {
-	const struct agent_options *o = a->o;
 	const struct state_run *run = rr->run;
 	const struct state_task *t = run->n_tasks ? &run->tasks[0] : NULL;
-	struct aexec *x;
+	struct aexec *x = x_new(a, rr->framework->id, rr->executor->id,
+	    run->id, t ? t->id : NULL);
 
-	if (rr->action == ACTION_KILL) {
-		if (proc_terminate(run->pid, run->start_time, run->pid_mtime, run->id,
-		    o->grace_ms) == 0)
-			a->killed++;
-	}
-	if (!rr->checkpoint)
-		return;		/* nothing of it is recovered */
-	x = x_new(a, rr->framework->id, rr->executor->id, run->id,
-	    t ? t->id : NULL);
 	x->checkpoint = true;
 	x->recovered = true;
 	x->pid = run->pid;
@@ -113,13 +102,112 @@ recover_run(struct agent *a, const struct recovery_plan *p,
 	if (t) {
 		x->state = task_effective_state(t);
 		x->terminal = t->terminal;
-		/* Pending updates are forwarded again, once, whole (the walk
-		 * kept their messages). */
+		/* Its pending updates, whole (the walk kept their messages). */
 		for (size_t k = 0; k < t->n_pending; k++)
-			recover_pending(a, x, &t->pending[k]);
+			x_add_pending(a, x, t->pending[k].uuid,
+			    t->pending[k].state, t->pending[k].timestamp,
+			    t->pending[k].message, t->pending[k].from_agent);
 	}
-	run_event(a, x, rr->action == ACTION_RECONNECT && !o->cleanup ?
-	    EV_RECOVER : p->reboot ? EV_REBOOT : EV_EOF, NULL);
+	return x;
+}
+
+static int
+found_run(void *ctx, const struct recovery_plan *p,
+    const struct recovery_run *rr)
+{
+	struct recovering *rc = ctx;
+	struct agent *a = rc->a;
+	const struct state_run *run = rr->run;
+
+	if (!a->o->strict)
+		log_run_errors(rc, rr);
+	if (!rc->begun) {
+		strlcpy(a->id, p->agent_id, sizeof(a->id));
+		event_begin(rc, p);
+	}
+	recovery_run_write(&rc->w, p, rr);
+	if (rr->action == ACTION_KILL && proc_terminate(run->pid,
+	    run->start_time, run->pid_mtime, run->id, a->o->grace_ms) == 0)
+		a->killed++;
+	if (!rr->checkpoint)
+		return 0;	/* nothing of it is recovered */
+	if (rc->n == rc->cap) {
+		size_t cap = rc->cap ? rc->cap * 2 : 256;
+		void *v = reallocarray(rc->v, cap, sizeof(*rc->v));
+		if (v == NULL)
+			return -ENOMEM;
+		rc->v = v;
+		rc->cap = cap;
+	}
+	rc->v[rc->n].x = run_of(a, rr);
+	rc->v[rc->n++].ev = rr->action == ACTION_RECONNECT && !a->o->cleanup ?
+	    EV_RECOVER : p->reboot ? EV_REBOOT : EV_EOF;
+	return 0;
+}
+
+/* Our id: the recovered agent's, the one given, or a new one. */
+static void
+agent_id(struct agent *a, const struct recovery_plan *p)
+{
+	a->is_new = p->agent_id[0] == '\0';
+	if (!a->is_new)
+		strlcpy(a->id, p->agent_id, sizeof(a->id));
+	else if (a->o->agent_id)
+		strlcpy(a->id, a->o->agent_id, sizeof(a->id));
+	else {
+		uint8_t u[16];
+		char t[UUID_TEXT];
+		uuid_generate(u);
+		uuid_format(u, t);
+		snprintf(a->id, sizeof(a->id), "%s-S0", t);
+	}
+}
+
+static int
+agent_info(struct agent *a, struct ckpt_error *e)
+{
+	char host[256] = "localhost";
+	Mesos__SlaveInfo si = MESOS__SLAVE_INFO__INIT;
+	Mesos__SlaveID sid = MESOS__SLAVE_ID__INIT;
+
+	if (a->o->hostname)
+		strlcpy(host, a->o->hostname, sizeof(host));
+	else
+		gethostname(host, sizeof(host) - 1);
+	sid.value = a->id;
+	si.hostname = host;
+	si.id = &sid;
+	si.has_checkpoint = si.checkpoint = 1;
+	return checkpoint_agent(NULL, a->o->work, a->id, &si, e);
+}
+
+/* The event out, then each run: its updates again, then its fate. */
+static void
+act(struct recovering *rc, const struct recovery_plan *p)
+{
+	struct agent *a = rc->a;
+	char *text;
+	size_t n;
+
+	if (!rc->begun)
+		event_begin(rc, p);
+	jw_end(&rc->w);
+	jw_string(&rc->w, "type", "recovery");
+	jw_end(&rc->w);
+	jw_raw(&rc->w, "\n", 1);
+	/* Written as it is built: at 10,000 runs a jansson tree of this one
+	 * line cost a tenth of the restart. */
+	if ((text = jw_take(&rc->w, &n)) == NULL)
+		abort();	/* as line_of: out of memory */
+	emit_text(&a->dr, text, n);
+	free(text);
+	for (size_t i = 0; i < rc->n; i++) {
+		struct aexec *x = rc->v[i].x;
+		struct pend *pd;
+		TAILQ_FOREACH(pd, &x->pending, in_x)
+			pend_emit(a, pd, true, NULL);
+		run_event(a, x, rc->v[i].ev, NULL);
+	}
 }
 
 int
@@ -128,65 +216,32 @@ recover(struct agent *a, struct ckpt_error *e)
 	const struct agent_options *o = a->o;
 	struct state_options so = { .strict = o->strict, .repair = true,
 	    .secrets = true, .messages = true };
+	struct recovering rc = { .a = a };
+	struct recovery_visitor v = { .ctx = &rc, .run = found_run,
+	    .errors = o->strict ? NULL : log_errors };
 	struct recovery_plan p;
-	char host[256] = "localhost";
-	int rc;
+	int r;
 
-	if ((rc = recovery_plan(o->work, &so, o->cleanup, &p, e)) < 0) {
-		if (rc == -EBADMSG && o->strict)
+	r = recovery_walk(o->work, &so, NULL, o->cleanup, &v, &p, e);
+	if (r == 0) {
+		agent_id(a, &p);
+		r = agent_info(a, e);
+	}
+	if (r < 0) {
+		if (r == -EBADMSG && o->strict)
 			strlcat(e->reason, " (--no-strict skips what cannot be "
 			    "recovered and recovers the rest)", sizeof(e->reason));
-		recovery_plan_free(&p);
-		return rc;
+		if (rc.begun)
+			jw_free(&rc.w);
+		free(rc.v);
+		return r;
 	}
-	if (!o->strict)
-		log_skipped(p.state);
-	agent_id(a, &p);
-	if (o->hostname)
-		strlcpy(host, o->hostname, sizeof(host));
-	else
-		gethostname(host, sizeof(host) - 1);
-	Mesos__SlaveInfo si = MESOS__SLAVE_INFO__INIT;
-	Mesos__SlaveID sid = MESOS__SLAVE_ID__INIT;
-	sid.value = a->id;
-	si.hostname = host;
-	si.id = &sid;
-	si.has_checkpoint = si.checkpoint = 1;
-	if ((rc = checkpoint_agent(NULL, o->work, a->id, &si, e)) < 0) {
-		recovery_plan_free(&p);
-		return rc;
-	}
-	/* Written as it is built: at 10,000 runs a jansson tree of this
-	 * one line cost a tenth of the restart. */
-	struct jsonw w;
-	char *text;
-	size_t n;
-	jw_init(&w, NULL);
-	jw_object(&w, NULL);
-	jw_string(&w, "event", "recovery");
-	jw_string(&w, "agent_id", a->id);
-	jw_bool(&w, "reboot", p.reboot);
-	jw_bool(&w, "cleanup", o->cleanup);
-	jw_array(&w, "runs");
-	for (size_t i = 0; i < p.n_runs; i++)
-		recovery_run_write(&w, &p, &p.runs[i]);
-	jw_end(&w);
-	jw_string(&w, "type", "recovery");
-	jw_end(&w);
-	jw_raw(&w, "\n", 1);
-	if ((text = jw_take(&w, &n)) == NULL)
-		abort();	/* as line_of: out of memory */
-	emit_text(&a->dr, text, n);
-	free(text);
-	for (size_t i = 0; i < p.n_runs; i++)
-		recover_run(a, &p, &p.runs[i]);
-	char boot[64];
-	strlcpy(boot, p.boot_id[0] ? p.boot_id : "unknown", sizeof(boot));
-	recovery_plan_free(&p);
+	act(&rc, &p);
+	free(rc.v);
 	/* The ends found (TASK_LOST, executor.exit) are durable first. */
 	agent_commit(a);
 	if (a->failed)
 		return a->code;		/* said already */
 	/* Rewritten only now: a crash during recovery sees the reboot again. */
-	return bootid_write(o->work, boot, e);
+	return bootid_write(o->work, p.boot_id[0] ? p.boot_id : "unknown", e);
 }
