@@ -134,10 +134,11 @@ queue(struct drivers *ds, struct driver *d, const char *text, size_t n,
 		memmove(d->obuf, d->obuf + d->ohead, d->olen);
 		d->ohead = 0;
 	}
+	/* Grown by a quarter (64 KiB at least), not doubled: twenty queues
+	 * near their bound would otherwise hold twice the total bound. */
 	if (d->ohead + d->olen + n > d->ocap) {
-		size_t cap = d->ocap ? d->ocap : 65536;
-		while (cap < d->ohead + d->olen + n)
-			cap *= 2;
+		size_t need = d->ohead + d->olen + n;
+		size_t cap = need + (need / 4 > 65536 ? need / 4 : 65536);
 		if ((d->obuf = realloc(d->obuf, cap)) == NULL)
 			abort();
 		d->ocap = cap;
