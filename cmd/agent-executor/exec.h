@@ -1,0 +1,121 @@
+/*
+ * exec.h: inside agent-executor (executor.h is what main sees).  Its
+ * files, in floors (a file calls only files below it):
+ *
+ *   executor.c   the loop, signals, executor_main
+ *   link.c       the agent's connection: REGISTER/HELLO, acks, commands
+ *   states.c     the task's states: the table, and x_event()
+ *   task.c       the task's process, its output, its end
+ *   updates.c    the updates kept until acknowledged
+ */
+#ifndef EXECUTOR_EXEC_H
+#define EXECUTOR_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "channel.h"
+#include "checkpoint.h"
+#include "contain.h"
+#include "executor.h"
+#include "tasklog.h"
+
+/* A progress line longer than this is cut (and marked as cut); past
+ * PENDING_MAX unacknowledged updates, progress is coalesced: the latest
+ * line waits, replacing those before it, until acknowledgements make
+ * room.  The terminal update is never dropped. */
+#define LINE_MAX_BYTES	4096
+#define PENDING_MAX	1000
+
+/* The task's state (states.c holds the table of state by event). */
+enum task_state {
+	T_RUNNING,		/* started (or starting) */
+	T_KILLING,		/* SIGTERM sent to its tree; SIGKILL at grace */
+	T_ENDED,		/* reaped, its end recorded and queued */
+	T_STATES
+};
+
+/* What happens to the task. */
+enum x_event {
+	XE_KILL,		/* the agent's KILL (arg: grace in ms) */
+	XE_SHUTDOWN,		/* SHUTDOWN, SIGTERM: kill, then leave */
+	XE_AGENT_GONE,		/* the agent's connection ended */
+	XE_AWAY,		/* no agent within the recovery timeout */
+	XE_GRACE,		/* the kill's grace has passed */
+	XE_EXITED,		/* the task was reaped (arg: wait status) */
+	XE_FAILED,		/* it could not start (arg: why) */
+	X_EVENTS
+};
+
+struct queued {
+	uint8_t uuid[16];
+	bool terminal;
+	bool settles;			/* acked: the stream is settled */
+	uint8_t *frame;			/* the framed UPDATE message */
+	size_t len;
+};
+
+struct executor {
+	const struct executor_options *o;
+	enum task_state st;		/* changed by x_event() alone */
+	struct channel agent;		/* fd -1 when no agent */
+	struct channel cand;		/* a new connection, not yet proven */
+	bool has_secret;
+	uint8_t secret[SECRET_LEN];
+	struct contain tree;		/* the task and all it forks */
+	bool registered;		/* HELLO sent on this connection */
+	int listen_fd, signal_fd;
+	int status_fd;			/* read end of the task's fd 3, or -1 */
+	char status_buf[LINE_MAX_BYTES + 1];
+	size_t status_len;
+	bool status_cut;		/* dropping the rest of a long line */
+	char *latest;			/* coalesced progress, not yet queued */
+	unsigned long coalesced;	/* lines it replaced */
+	struct tasklog logs[2];		/* the task's stdout, stderr */
+	pid_t task;			/* 0 once reaped */
+	int kill_reason;		/* TaskState a kill we made reports */
+	bool exiting;			/* leave once the task is gone */
+	long long kill_deadline, away_deadline;	/* ms, 0: none */
+	struct queued *q;
+	size_t nq;
+	bool done;			/* terminal update queued */
+};
+
+/* updates.c */
+void logmsg(const char *fmt, const char *arg);
+/* Keep the update until acknowledged; sent now if an agent is here. */
+void queue_update(struct executor *x, int state, const char *message);
+/* The coalesced progress line, queued once there is room (force: before
+ * the terminal update, room or not). */
+void release_latest(struct executor *x, bool force);
+/* A line the task wrote on fd 3. */
+void progress(struct executor *x, const char *line);
+void ack(struct executor *x, const uint8_t *uuid, size_t len);
+void updates_free(struct executor *x);
+
+/* task.c */
+void start_task(struct executor *x, struct ckpt_error *e);
+/* SIGTERM (or SIGKILL) to the task's whole tree. */
+void signal_tree(struct executor *x, int sig);
+/* What the task reported, and its output, up to its end. */
+ssize_t status_lines(struct executor *x);
+/* The end of a reaped task (wait status), or of one that never ran:
+ * recorded (executor.exit), then reported. */
+void task_exited(struct executor *x, int status);
+void task_failed(struct executor *x, const char *msg);
+void reap_tree(struct executor *x);
+void close_logs(struct executor *x);
+
+/* states.c */
+void x_event(struct executor *x, enum x_event ev, const void *arg);
+
+/* link.c */
+void read_secret(struct executor *x, int fd);
+void accept_agent(struct executor *x);
+/* A message on the candidate connection: proven, it is the agent's. */
+void candidate(struct executor *x);
+/* The agent's connection is ready (revents): write, read, act. */
+void agent_io(struct executor *x, short revents);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * link.c: the agent's connection.  A new connection replaces the agent's
+ * only once it has proven itself (REGISTER with the run's secret); the
+ * executor answers HELLO, followed by every update not yet acknowledged,
+ * then takes acks and the agent's KILL and SHUTDOWN.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "record.h"
+#include "state.h"
+
+static void
+agent_gone(struct executor *x)
+{
+	channel_close(&x->agent);
+	x->registered = false;
+	x_event(x, XE_AGENT_GONE, NULL);
+}
+
+static void
+hello(struct executor *x, const char *agent_id)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+
+	(void)agent_id;
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO;
+	m.has_task_pid = 1;
+	m.task_pid = x->task;
+	m.has_pending = 1;
+	m.pending = (int32_t)x->nq;
+	x->away_deadline = 0;
+	x->registered = true;
+	/* HELLO and the updates it is followed by, in one write: at an
+	 * agent's restart, 10,000 executors answer at once. */
+	uint8_t *hb, *all;
+	size_t hl, n;
+	if (record_encode(&m.base, &hb, &hl) < 0)
+		abort();	/* out of memory */
+	n = hl;
+	for (size_t i = 0; i < x->nq; i++)
+		n += x->q[i].len;
+	if ((all = realloc(hb, n)) == NULL)
+		abort();
+	n = hl;
+	for (size_t i = 0; i < x->nq; i++) {
+		memcpy(all + n, x->q[i].frame, x->q[i].len);
+		n += x->q[i].len;
+	}
+	if (channel_send_raw(&x->agent, all, n) < 0)
+		agent_gone(x);
+	free(all);
+}
+
+/* Does REGISTER carry this run's secret?  (No secret given: anyone of
+ * our uid or root, as before.) */
+static bool
+proven(const struct executor *x, const Agentproto__ExecutorMessage *m)
+{
+	if (!x->has_secret)
+		return true;
+	return m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER &&
+	    m->has_secret && m->secret.len == SECRET_LEN &&
+	    memcmp(m->secret.data, x->secret, SECRET_LEN) == 0;
+}
+
+/* A message on the candidate connection: it becomes the agent's only
+ * by a REGISTER that proves itself; anything else closes it. */
+void
+candidate(struct executor *x)
+{
+	Agentproto__ExecutorMessage *m;
+	int more = channel_fill(&x->cand), r;
+
+	if ((r = channel_next(&x->cand, &m)) > 0) {
+		if (proven(x, m)) {
+			channel_close(&x->agent);	/* replaced */
+			x->agent = x->cand;
+			channel_init(&x->cand, -1);
+			x->registered = false;
+			hello(x, m->agent_id);
+		} else {
+			logmsg("%s", "refused a connection that did not prove "
+			    "itself with the run's secret");
+			channel_close(&x->cand);
+		}
+		agentproto__executor_message__free_unpacked(m, NULL);
+		return;
+	}
+	if (r < 0 || more <= 0)
+		channel_close(&x->cand);
+}
+
+static void
+agent_message(struct executor *x, Agentproto__ExecutorMessage *m)
+{
+	long long grace = m->grace_ms;
+
+	switch (m->type) {
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER:
+		hello(x, m->agent_id);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK:
+		if (m->has_uuid)
+			ack(x, m->uuid.data, m->uuid.len);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__KILL:
+		x_event(x, XE_KILL, m->has_grace_ms ? &grace : NULL);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__SHUTDOWN:
+		x_event(x, XE_SHUTDOWN, m->has_grace_ms ? &grace : NULL);
+		break;
+	default:
+		break;
+	}
+}
+
+void
+accept_agent(struct executor *x)
+{
+	int fd = accept4(x->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	long uid;
+
+	if (fd < 0)
+		return;
+	uid = channel_peer_uid(fd);
+	if (uid != 0 && uid != (long)getuid()) {
+		char who[32];
+		snprintf(who, sizeof(who), "%ld", uid);
+		logmsg("refused a connection from uid %s", who);
+		close(fd);
+		return;
+	}
+	/* The current agent stays until the new one proves itself. */
+	channel_close(&x->cand);
+	channel_init(&x->cand, fd);
+}
+
+/* The run's secret, handed over by the agent on a pipe. */
+void
+read_secret(struct executor *x, int fd)
+{
+	char text[2 * SECRET_LEN + 2] = "";
+	ssize_t n;
+
+	while ((n = read(fd, text, sizeof(text) - 1)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	if (n >= 2 * SECRET_LEN) {
+		text[2 * SECRET_LEN] = '\0';
+		x->has_secret = secret_parse(text, x->secret) == 0;
+	}
+	if (!x->has_secret)
+		logmsg("%s", "no valid secret on --secret-fd: connections "
+		    "are refused");
+	x->has_secret = true;	/* an unreadable secret proves nothing */
+}
+
+/* The agent's connection is ready (revents): write, read, act. */
+void
+agent_io(struct executor *x, short revents)
+{
+	Agentproto__ExecutorMessage *m;
+	int more = 1, rc;
+
+	if (revents & POLLOUT)
+		channel_flush(&x->agent);
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		more = channel_fill(&x->agent);
+	while (x->agent.fd >= 0 && (rc = channel_next(&x->agent, &m)) != 0) {
+		if (rc < 0) {
+			more = rc;
+			break;
+		}
+		agent_message(x, m);
+		agentproto__executor_message__free_unpacked(m, NULL);
+	}
+	if (more <= 0 && x->agent.fd >= 0)
+		agent_gone(x);
+}
+
