@@ -24,39 +24,80 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
+/* What killing x gives ("killed", "gone", "refused", "failed"), and
+ * why in msg; counted in n[] (failed, refused by an agent's lock,
+ * disagreeing with the checkpoint). */
+enum { FAILED, REFUSED, FORGED };
+
+static const char *
+kill_one(const struct target *x, bool force, long long grace, char *msg,
+    size_t len, int n[3])
+{
+	enum proc_identity id = x->pid > 0 ? proc_identify(x->pid,
+	    x->start_time, x->pid_mtime, x->run_id) : PROC_GONE;
+	int rc;
+
+	if (x->reboot)
+		id = PROC_GONE;	/* pids of another boot: never signal */
+	if (x->refused) {
+		/* The line disagrees with the checkpoint. */
+		snprintf(msg, len, "%s", x->why);
+		n[FORGED]++;
+		return "refused";
+	}
+	if (id == PROC_SAME && !force && x->work_dir &&
+	    workdir_locked(x->work_dir) == 1) {
+		/* A running agent owns it: killing it behind the agent's back
+		 * makes the agent report it lost. */
+		snprintf(msg, len, "a running agent owns %s (its lock is held): "
+		    "not signalled; use the agent's kill, or --force",
+		    x->work_dir);
+		n[REFUSED]++;
+		return "refused";
+	}
+	if (id == PROC_GONE)
+		return "gone";
+	if (id == PROC_RECYCLED) {
+		snprintf(msg, len, "pid %ld is not the checkpointed executor "
+		    "(pid recycled): not signalled", (long)x->pid);
+		return "refused";
+	}
+	if ((rc = proc_terminate(x->pid, x->start_time, x->pid_mtime,
+	    x->run_id, grace)) == 0)
+		return "killed";
+	snprintf(msg, len, "pid %ld: %s", (long)x->pid, rc == -ESRCH ?
+	    "identity changed" : "survived SIGKILL");
+	n[FAILED]++;
+	return "failed";
+}
+
 int
 main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
-		{ "work-dir", required_argument, NULL, 'd' },
-		{ "framework", required_argument, NULL, 'f' },
-		{ "executor", required_argument, NULL, 'e' },
-		{ "run", required_argument, NULL, 'r' },
+		TARGET_OPTIONS,
 		{ "grace", required_argument, NULL, 'g' },
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ckpt_ids ids = { 0 };
+	struct target_choice choice = { NULL, { 0 } };
 	struct targets t;
 	struct ckpt_error e;
-	const char *work = NULL;
 	long long grace = 5000;
-	int ch, rc, failed = 0, refused = 0, forged = 0;
+	int ch, rc, n[3] = { 0, 0, 0 };
 	bool force = false;
 
-	while ((ch = getopt_long(argc, argv, "d:f:e:r:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, TARGET_OPTSTRING "h", longopts,
+	    NULL)) != -1) {
+		if (target_option(&choice, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'd': work = optarg; break;
-		case 'f': ids.framework = optarg; break;
-		case 'e': ids.executor = optarg; break;
-		case 'r': ids.run = optarg; break;
 		case 'g':
-			if (cli_duration(optarg, &grace) < 0)
-				errx(EX_USAGE, "--grace: '%s' is not a duration",
-				    optarg);
+			if (cli_duration("--grace", optarg, &grace, &e) < 0)
+				errx(EX_USAGE, "%s", e.reason);
 			break;
 		case 'F': force = true; break;
 		case 'h': usage(stdout, EX_OK); break;
@@ -66,63 +107,21 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
-	if ((rc = targets_load(path_work_dir(work), &ids, &t, &e)) < 0) {
+	if ((rc = targets_choose(&choice, &t, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}
 	for (size_t i = 0; i < t.n; i++) {
-		const struct target *x = &t.v[i];
-		pid_t pid = x->pid;
-		unsigned long long start = x->start_time;
-		time_t bound = x->pid_mtime;
-		enum proc_identity id = pid > 0 ? proc_identify(pid, start,
-		    bound, x->run_id) : PROC_GONE;
-		const char *result;
 		char msg[PATH_MAX * 2 + 200] = "";
-
-		if (x->reboot)
-			id = PROC_GONE;	/* pids of another boot: never signal */
-		if (x->refused) {
-			/* The line disagrees with the checkpoint. */
-			result = "refused";
-			snprintf(msg, sizeof(msg), "%s", x->why);
-			forged++;
-		} else if (id == PROC_SAME && !force && x->work_dir &&
-		    workdir_locked(x->work_dir) == 1) {
-			/* A running agent owns it: killing it behind the
-			 * agent's back makes the agent report it lost. */
-			result = "refused";
-			snprintf(msg, sizeof(msg), "a running agent owns %s "
-			    "(its lock is held): not signalled; use the agent's "
-			    "kill, or --force", x->work_dir);
-			refused++;
-		} else if (id == PROC_GONE)
-			result = "gone";
-		else if (id == PROC_RECYCLED) {
-			result = "refused";
-			snprintf(msg, sizeof(msg), "pid %ld is not the "
-			    "checkpointed executor (pid recycled): not signalled",
-			    (long)pid);
-		} else if ((rc = proc_terminate(pid, start, bound,
-		    x->run_id, grace)) == 0)
-			result = "killed";
-		else {
-			result = "failed";
-			snprintf(msg, sizeof(msg), "pid %ld: %s", (long)pid,
-			    rc == -ESRCH ? "identity changed" : "survived SIGKILL");
-			failed++;
-		}
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
-		    "type", "kill", "framework_id", x->framework_id,
-		    "executor_id", x->executor_id, "run_id", x->run_id,
-		    "pid", pid > 0 ? json_integer(pid) : json_null(),
-		    "result", result, "message", msg[0] ? jw_text(msg) :
-		    json_null());
+		const char *result = kill_one(&t.v[i], force, grace, msg,
+		    sizeof(msg), n);
+		json_t *o = target_result("kill", &t.v[i], result, msg);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		fflush(stdout);
 		json_decref(o);
 	}
 	targets_free(&t);
-	return failed ? 1 : forged ? EX_DATAERR : refused ? EX_TEMPFAIL : EX_OK;
+	return n[FAILED] ? 1 : n[FORGED] ? EX_DATAERR : n[REFUSED] ?
+	    EX_TEMPFAIL : EX_OK;
 }

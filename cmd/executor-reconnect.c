@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "cli.h"
 #include "proc.h"
+#include "session.h"
 #include "state.h"
 #include "statejson.h"
 #include "targets.h"
@@ -31,6 +32,37 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
+/* An update the executor sent again: checkpointed if new, acknowledged
+ * if its ack is checkpointed already, and printed. */
+static void
+update_seen(struct channel *c, const struct target *x,
+    const struct ckpt_ids *ids, const Mesos__StatusUpdate *u)
+{
+	const uint8_t *uuid = update_uuid_bytes(u);
+	char path[PATH_MAX];
+	struct ckpt_error e;
+	int known = 0;
+
+	path_build(path, sizeof(path), x->work_dir, PATH_TASK_UPDATES, ids,
+	    NULL);
+	if (uuid && (known = state_update_known(path, uuid)) == 0 &&
+	    x->checkpoint && checkpoint_update(x->work_dir, ids, u, &e) < 0)
+		error_print(&e);
+	if (uuid && known == 2)
+		session_ack(c, uuid);
+	json_t *o = statejson_update(u);
+	json_object_set_new(o, "type", json_string("update"));
+	json_object_set_new(o, "event", json_string("update"));
+	json_object_set_new(o, "framework_id", json_string(ids->framework));
+	json_object_set_new(o, "executor_id", json_string(ids->executor));
+	json_object_set_new(o, "task_id", json_string(ids->task));
+	json_object_set_new(o, "acknowledged", json_boolean(known == 2));
+	json_object_set_new(o, "new", json_boolean(known == 0));
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+}
+
 /* One handshake: 0 reached, or a reason in msg. */
 static int
 reconnect(const struct target *x, long long timeout, char *msg, size_t len)
@@ -38,7 +70,6 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 	const char *sock = x->socket;
 	struct ckpt_ids ids = { x->agent_id, x->framework_id, x->executor_id,
 	    x->run_id, x->task_id };
-	Agentproto__ExecutorMessage reg = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 	const char *work = x->work_dir;
 	struct channel c;
 	struct ckpt_error e;
@@ -58,17 +89,11 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 	if (fd < 0)
 		return snprintf(msg, len, "%s", e.reason), -1;
 	channel_init(&c, fd);
-	reg.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER;
-	reg.agent_id = (char *)ids.agent;
 	/* Proven with the run's secret, as the agent does (none: an older
 	 * run, whose executor asks for none). */
 	uint8_t secret[SECRET_LEN];
-	if (work && secret_load(work, &ids, secret, &e) == 0) {
-		reg.has_secret = 1;
-		reg.secret.len = SECRET_LEN;
-		reg.secret.data = secret;
-	}
-	channel_send(&c, &reg);
+	session_register(&c, ids.agent, work && secret_load(work, &ids, secret,
+	    &e) == 0 ? secret : NULL);
 	while (expect < 0 || got < expect) {
 		struct pollfd p = { c.fd, POLLIN | (c.out_len ? POLLOUT : 0), 0 };
 		Agentproto__ExecutorMessage *m;
@@ -85,41 +110,11 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 			return snprintf(msg, len, "the executor closed the connection"), -1;
 		}
 		while ((r = channel_next(&c, &m)) > 0) {
-			if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO)
-				expect = m->has_pending ? m->pending : 0;
-			else if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE &&
+			if (!session_hello(m, &expect) && m->type ==
+			    AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE &&
 			    m->update && ids.task) {
-				char path[PATH_MAX], text[UUID_TEXT];
-				const uint8_t *u = update_uuid_bytes(m->update);
-				int known = 0;
 				got++;
-				path_build(path, sizeof(path), work,
-				    PATH_TASK_UPDATES, &ids, NULL);
-				if (u && (known = state_update_known(path, u)) == 0 &&
-				    x->checkpoint &&
-				    checkpoint_update(work, &ids, m->update, &e) < 0)
-					error_print(&e);
-				if (u && known == 2) {
-					Agentproto__ExecutorMessage a =
-					    AGENTPROTO__EXECUTOR_MESSAGE__INIT;
-					a.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;
-					a.has_uuid = 1;
-					a.uuid.len = 16;
-					a.uuid.data = (uint8_t *)u;
-					channel_send(&c, &a);
-				}
-				json_t *o = statejson_update(m->update);
-				json_object_set_new(o, "type", json_string("update"));
-				json_object_set_new(o, "event", json_string("update"));
-				json_object_set_new(o, "framework_id", json_string(ids.framework));
-				json_object_set_new(o, "executor_id", json_string(ids.executor));
-				json_object_set_new(o, "task_id", json_string(ids.task));
-				json_object_set_new(o, "acknowledged", json_boolean(known == 2));
-				json_object_set_new(o, "new", json_boolean(known == 0));
-				json_dumpf(o, stdout, JSON_COMPACT);
-				putchar('\n');
-				json_decref(o);
-				(void)text;
+				update_seen(&c, x, &ids, m->update);
 			}
 			agentproto__executor_message__free_unpacked(m, NULL);
 		}
@@ -139,32 +134,26 @@ main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
 	static const struct option longopts[] = {
-		{ "work-dir", required_argument, NULL, 'd' },
-		{ "framework", required_argument, NULL, 'f' },
-		{ "executor", required_argument, NULL, 'e' },
-		{ "run", required_argument, NULL, 'r' },
+		TARGET_OPTIONS,
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ckpt_ids ids = { 0 };
+	struct target_choice choice = { NULL, { 0 } };
 	struct targets t;
 	struct ckpt_error e;
-	const char *work = NULL;
 	long long timeout = 2000;
 	int ch, rc, failed = 0, lock = -1, refused = 0;
 
-	while ((ch = getopt_long(argc, argv, "d:f:e:r:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, TARGET_OPTSTRING "h", longopts,
+	    NULL)) != -1) {
+		if (target_option(&choice, ch, optarg))
+			continue;
 		switch (ch) {
-		case 'd': work = optarg; break;
-		case 'f': ids.framework = optarg; break;
-		case 'e': ids.executor = optarg; break;
-		case 'r': ids.run = optarg; break;
 		case 't':
-			if (cli_duration(optarg, &timeout) < 0)
-				errx(EX_USAGE, "--timeout: '%s' is not a duration",
-				    optarg);
+			if (cli_duration("--timeout", optarg, &timeout, &e) < 0)
+				errx(EX_USAGE, "%s", e.reason);
 			break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
@@ -173,7 +162,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
-	if ((rc = targets_load(path_work_dir(work), &ids, &t, &e)) < 0) {
+	if ((rc = targets_choose(&choice, &t, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}
@@ -194,14 +183,9 @@ main(int argc, char *argv[])
 			strlcpy(msg, x->why, sizeof(msg));
 			refused++;
 		}
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o}",
-		    "type", "reconnect", "framework_id", x->framework_id,
-		    "executor_id",
-		    x->executor_id, "run_id", x->run_id, "pid", x->pid > 0 ?
-		    json_integer(x->pid) : json_null(),
-		    "result", x->refused ? "refused" : ok ? "reached" :
-		    "unreachable", "message", jw_text(msg));
 		failed += !ok && !x->refused;
+		json_t *o = target_result("reconnect", x, x->refused ? "refused" :
+		    ok ? "reached" : "unreachable", msg);
 		json_dumpf(o, stdout, JSON_COMPACT);
 		putchar('\n');
 		fflush(stdout);

@@ -123,119 +123,144 @@ usage(FILE *fp, int status)
 	exit(status);
 }
 
-int
-main(int argc, char *argv[])
+static const struct option longopts[] = {
+	{ "work-dir", required_argument, NULL, 'd' },
+	{ "strict", no_argument, NULL, 'X' },
+	{ "no-strict", no_argument, NULL, 'S' },
+	WALK_FILTER_OPTIONS,
+	{ "repair", no_argument, NULL, 'r' },
+	{ "orphans", no_argument, NULL, 'o' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "table", no_argument, NULL, 'T' },
+	{ "gc", optional_argument, NULL, 'g' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "print0", no_argument, NULL, '0' },
+	{ "disk-headroom", required_argument, NULL, 'H' },
+	{ "exit-status", no_argument, NULL, 'E' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+struct args {
+	const char *work;
+	struct state_options so;
+	struct walk_filter filter;
+	int orphans, table, gc, dry, nul, json, exit_status;
+	long long delay;		/* --gc: Mesos's default, one week */
+	double headroom;		/* Mesos's default */
+};
+
+static void
+parse(struct args *g, int argc, char *argv[])
 {
-	(void)cli_std_fds();	/* before anything is opened */
-	static const struct option longopts[] = {
-		{ "work-dir", required_argument, NULL, 'd' },
-		{ "strict", no_argument, NULL, 'X' },
-		{ "no-strict", no_argument, NULL, 'S' },
-		WALK_FILTER_OPTIONS,
-		{ "repair", no_argument, NULL, 'r' },
-		{ "orphans", no_argument, NULL, 'o' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "table", no_argument, NULL, 'T' },
-		{ "gc", optional_argument, NULL, 'g' },
-		{ "dry-run", no_argument, NULL, 'n' },
-		{ "print0", no_argument, NULL, '0' },
-		{ "disk-headroom", required_argument, NULL, 'H' },
-		{ "exit-status", no_argument, NULL, 'E' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct state_options so = { .strict = true };
-	struct walk_filter filter = { 0 };
 	struct ckpt_error e;
-	const char *work = NULL;
-	int ch, rc, orphans = 0, table = isatty(1), gc = 0, dry = 0, nul = 0,
-	    json = 0, exit_status = 0;
-	long long delay = 7LL * 24 * 3600 * 1000;	/* Mesos: one week */
-	double headroom = 0.1;				/* Mesos's default */
 	char *end;
+	int ch, rc;
 
 	while ((ch = getopt_long(argc, argv, "d:f:e:t:h0", longopts, NULL)) != -1) {
-		if ((rc = walk_filter_option(&filter, ch, optarg, &e)) < 0)
+		if ((rc = walk_filter_option(&g->filter, ch, optarg, &e)) < 0)
 			errx(EX_USAGE, "%s", e.reason);
 		if (rc > 0)
 			continue;
 		switch (ch) {
-		case 'd': work = optarg; break;
-		case 'X': so.strict = true; break;
-		case 'S': so.strict = false; break;
-		case 'r': so.repair = true; break;
-		case 'o': orphans = 1; break;
-		case 'j': table = 0; json = 1; break;
-		case 'T': table = 1; break;
+		case 'd': g->work = optarg; break;
+		case 'X': g->so.strict = true; break;
+		case 'S': g->so.strict = false; break;
+		case 'r': g->so.repair = true; break;
+		case 'o': g->orphans = 1; break;
+		case 'j': g->table = 0; g->json = 1; break;
+		case 'T': g->table = 1; break;
 		case 'g':
-			gc = 1;
+			g->gc = 1;
 			if (optarg == NULL && optind < argc && argv[optind][0] != '-')
 				optarg = argv[optind++];
-			if (optarg && cli_duration(optarg, &delay) < 0)
-				errx(EX_USAGE, "--gc: '%s' is not a duration (like "
-				    "7d, 36h, 30min; a bare number is seconds)",
-				    optarg);
+			if (optarg && cli_duration("--gc", optarg, &g->delay, &e) < 0)
+				errx(EX_USAGE, "%s", e.reason);
 			break;
-		case 'n': dry = 1; break;
-		case 'E': exit_status = 1; break;
-		case '0': nul = 1; break;
+		case 'n': g->dry = 1; break;
+		case 'E': g->exit_status = 1; break;
+		case '0': g->nul = 1; break;
 		case 'H':
-			headroom = strtod(optarg, &end);
-			if (*end != '\0' || end == optarg || !(headroom >= 0 &&
-			    headroom <= 1))
+			g->headroom = strtod(optarg, &end);
+			if (*end != '\0' || end == optarg || !(g->headroom >= 0 &&
+			    g->headroom <= 1))
 				errx(EX_USAGE, "--disk-headroom: '%s' is not a "
 				    "fraction from 0 to 1", optarg);
 			break;
 		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); return EX_OK;
+		case 'V': cli_version(); exit(EX_OK);
 		default: usage(stderr, EX_USAGE);
 		}
 	}
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
-	if ((work = path_work_dir(work)) == NULL)
+	if ((g->work = path_work_dir(g->work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
-	if ((dry || nul) && !gc)
+	if ((g->dry || g->nul) && !g->gc)
 		errx(EX_USAGE, "--dry-run and --print0 go with --gc");
-	if (!gc && (headroom != 0.1))
+	if (!g->gc && (g->headroom != 0.1))
 		errx(EX_USAGE, "--disk-headroom goes with --gc");
-	if (gc) {
-		struct gc_out out = { nul, json, dry };
-		if (nul && json)
-			errx(EX_USAGE, "--print0 and --json: one or the other");
-		delay = gc_delay(work, delay, headroom);
-		rc = gc_runs(work, time(NULL) - (time_t)(delay / 1000), dry,
-		    gc_print, gc_skipped, &out, &e);
-		if (rc < 0) {
-			error_print(&e);
-			return error_exit_code(rc);
-		}
-		return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+	if (g->nul && g->json && g->gc)
+		errx(EX_USAGE, "--print0 and --json: one or the other");
+}
+
+/* recover --gc: the terminated runs older than the delay, removed. */
+static int
+gc_main(const struct args *g)
+{
+	struct gc_out out = { g->nul, g->json, g->dry };
+	struct ckpt_error e;
+	long long delay = gc_delay(g->work, g->delay, g->headroom);
+	int rc;
+
+	rc = gc_runs(g->work, time(NULL) - (time_t)(delay / 1000), g->dry,
+	    gc_print, gc_skipped, &out, &e);
+	if (rc < 0) {
+		error_print(&e);
+		return error_exit_code(rc);
 	}
+	return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
+}
+
+/* Columns as wide as their widest cell (Mesos ids are 40 characters and
+ * more): libsmartcols, as lsblk and findmnt. */
+static struct libscols_table *
+table_new(void)
+{
+	static const char *const cols[] = { "FRAMEWORK", "EXECUTOR", "RUN",
+	    "PID", "PROCESS", "ACTION", "PENDING", "ERRORS" };
+	struct libscols_table *t = scols_new_table();
+
+	if (t == NULL)
+		err(EX_OSERR, "table");
+	for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
+		if (scols_table_new_column(t, cols[i], 0, i >= 3 && i != 4 &&
+		    i != 5 ? SCOLS_FL_RIGHT : 0) == NULL)
+			err(EX_OSERR, "table");
+	return t;
+}
+
+/* The plan, as a table or JSON lines. */
+static int
+plan_main(struct args *g)
+{
+	struct ckpt_error e;
+	int rc;
+
 	/* --repair writes: only into a work dir a writer may use. */
-	if (so.repair && (rc = workdir_check(work, &e)) < 0) {
+	if (g->so.repair && (rc = workdir_check(g->work, &e)) < 0) {
 		error_print(&e);
 		return error_exit_code(rc);
 	}
 	/* An orphan: a live executor while no agent holds the work dir. */
-	struct print pr = { table, orphans, orphans && workdir_locked(work), 0,
-	    NULL, { 0 } };
+	struct print pr = { g->table, g->orphans, g->orphans &&
+	    workdir_locked(g->work), 0, NULL, { 0 } };
 	jw_init(&pr.w, stdout);
-	if (table) {
-		static const char *const cols[] = { "FRAMEWORK", "EXECUTOR",
-		    "RUN", "PID", "PROCESS", "ACTION", "PENDING", "ERRORS" };
-		/* Columns as wide as their widest cell (Mesos ids are 40
-		 * characters and more): libsmartcols, as lsblk and findmnt. */
-		if ((pr.t = scols_new_table()) == NULL)
-			err(EX_OSERR, "table");
-		for (size_t i = 0; i < sizeof(cols) / sizeof(cols[0]); i++)
-			if (scols_table_new_column(pr.t, cols[i], 0, i >= 3 &&
-			    i != 4 && i != 5 ? SCOLS_FL_RIGHT : 0) == NULL)
-				err(EX_OSERR, "table");
-	}
+	if (g->table)
+		pr.t = table_new();
 	struct recovery_visitor v = { .ctx = &pr, .run = print_run };
-	rc = recovery_walk(work, &so, &filter, false, &v, NULL, &e);
+	rc = recovery_walk(g->work, &g->so, &g->filter, false, &v, NULL, &e);
 	if (jw_flush(&pr.w) < 0)
 		errc(EX_IOERR, -pr.w.error, "stdout");
 	jw_free(&pr.w);
@@ -244,7 +269,6 @@ main(int argc, char *argv[])
 		error_print(&e);
 		return error_exit_code(rc);
 	}
-	walk_filter_free(&filter);
 	if (pr.t != NULL) {
 		scols_print_table(pr.t);
 		scols_unref_table(pr.t);
@@ -252,5 +276,19 @@ main(int argc, char *argv[])
 	if (fflush(stdout) != 0)
 		err(EX_IOERR, "stdout");
 	/* As grep and jq -e: no run in the plan is 1. */
-	return exit_status && pr.n == 0 ? 1 : EX_OK;
+	return g->exit_status && pr.n == 0 ? 1 : EX_OK;
+}
+
+int
+main(int argc, char *argv[])
+{
+	(void)cli_std_fds();	/* before anything is opened */
+	struct args g = { .so = { .strict = true }, .table = isatty(1),
+	    .delay = 7LL * 24 * 3600 * 1000, .headroom = 0.1 };
+	int rc;
+
+	parse(&g, argc, argv);
+	rc = g.gc ? gc_main(&g) : plan_main(&g);
+	walk_filter_free(&g.filter);
+	return rc;
 }

@@ -39,8 +39,16 @@ cli_version(void)
 	printf("%s %s\n", getprogname(), VERSION);
 }
 
+static int
+bad_duration(const char *opt, const char *text, struct ckpt_error *e)
+{
+	return error_set(e, -EINVAL, "", -1, "%s: '%s' is not a duration (like "
+	    "500ms, 2s, 15min, 7d; a bare number is seconds)", opt, text);
+}
+
 int
-cli_duration(const char *text, long long *ms)
+cli_duration(const char *opt, const char *text, long long *ms,
+    struct ckpt_error *e)
 {
 	static const struct {
 		const char *unit;
@@ -56,17 +64,17 @@ cli_duration(const char *text, long long *ms)
 	size_t digits = strspn(text, "0123456789.");
 	if (digits == 0 || strspn(text, "0123456789") == 0 ||
 	    memchr(text, '.', digits) != memrchr(text, '.', digits))
-		return -EINVAL;
+		return bad_duration(opt, text, e);
 	errno = 0;
 	v = strtod(text, &end);
 	if (errno != 0 || end != text + digits || v < 0 || v > 1e9)
-		return -EINVAL;
+		return bad_duration(opt, text, e);
 	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
 		if (strcmp(end, units[i].unit) == 0) {
 			*ms = (long long)(v * (double)units[i].ms);
 			return 0;
 		}
-	return -EINVAL;
+	return bad_duration(opt, text, e);
 }
 
 const char *

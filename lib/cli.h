@@ -18,9 +18,11 @@ void cli_version(void);
  * nothing opened later (a lock, a checkpoint) takes its number.  Called
  * first thing in every main.  0, or -errno. */
 int cli_std_fds(void);
-/* "1500ms", "2s", "15min", "1h", "3" (seconds) into milliseconds: 0, or
- * -EINVAL. */
-int cli_duration(const char *text, long long *ms);
+/* The one duration parser: "1500ms", "2s", "15min", "1h", "7d", "3"
+ * (seconds) into milliseconds: 0, or -EINVAL with e naming the option
+ * (opt) and the text. */
+int cli_duration(const char *opt, const char *text, long long *ms,
+    struct ckpt_error *e);
 /* "4096", "64K", "10M", "2G" (powers of 1024) into bytes: 0, or -EINVAL. */
 int cli_size(const char *text, long long *bytes);
 

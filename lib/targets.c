@@ -225,3 +225,33 @@ targets_load(const char *work, const struct ckpt_ids *ids, struct targets *t,
 		return rc;
 	return targets_named(work, ids, t, e);
 }
+
+bool
+target_option(struct target_choice *c, int ch, const char *arg)
+{
+	switch (ch) {
+	case 'd': c->work = arg; return true;
+	case 'f': c->ids.framework = arg; return true;
+	case 'e': c->ids.executor = arg; return true;
+	case 'r': c->ids.run = arg; return true;
+	default: return false;
+	}
+}
+
+int
+targets_choose(const struct target_choice *c, struct targets *t,
+    struct ckpt_error *e)
+{
+	return targets_load(path_work_dir(c->work), &c->ids, t, e);
+}
+
+json_t *
+target_result(const char *type, const struct target *x, const char *result,
+    const char *message)
+{
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:o}", "type", type,
+	    "framework_id", x->framework_id, "executor_id", x->executor_id,
+	    "run_id", x->run_id, "pid", x->pid > 0 ? json_integer(x->pid) :
+	    json_null(), "result", result, "message", message && message[0] ?
+	    jw_text(message) : json_null());
+}

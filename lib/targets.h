@@ -56,4 +56,29 @@ int targets_load(const char *work, const struct ckpt_ids *ids,
     struct targets *t, struct ckpt_error *e);
 void targets_free(struct targets *t);
 
+/* The options that choose executors, one table for executor-kill and
+ * executor-reconnect (recover takes the same names as filters,
+ * walk_filter.h): -d/--work-dir, -f/--framework, -e/--executor, -r/--run.
+ * Without -f and -e, recover's lines come on stdin. */
+#define TARGET_OPTSTRING "d:f:e:r:"
+#define TARGET_OPTIONS \
+	{ "work-dir", required_argument, NULL, 'd' }, \
+	{ "framework", required_argument, NULL, 'f' }, \
+	{ "executor", required_argument, NULL, 'e' }, \
+	{ "run", required_argument, NULL, 'r' }
+struct target_choice {
+	const char *work;
+	struct ckpt_ids ids;
+};
+/* Take option ch (with arg) into c: true when it is one of
+ * TARGET_OPTIONS. */
+bool target_option(struct target_choice *c, int ch, const char *arg);
+/* What c chose (targets_load, the work dir as path_work_dir finds it). */
+int targets_choose(const struct target_choice *c, struct targets *t,
+    struct ckpt_error *e);
+/* A tool's line about target x: {type, framework_id, executor_id,
+ * run_id, pid, result, message}, message null when empty. */
+json_t *target_result(const char *type, const struct target *x,
+    const char *result, const char *message);
+
 #endif

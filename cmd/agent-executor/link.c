@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "exec.h"
-#include "record.h"
+#include "session.h"
 #include "state.h"
 
 static void
@@ -24,31 +24,20 @@ agent_gone(struct executor *x)
 	x_event(x, XE_AGENT_GONE, NULL);
 }
 
+/* HELLO and the updates it is followed by, in one write: at an agent's
+ * restart, 10,000 executors answer at once. */
 static void
-hello(struct executor *x, const char *agent_id)
+hello(struct executor *x)
 {
-	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+	size_t extra = 0, n;
+	uint8_t *all;
 
-	(void)agent_id;
-	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO;
-	m.has_task_pid = 1;
-	m.task_pid = x->task;
-	m.has_pending = 1;
-	m.pending = (int32_t)x->nq;
 	x->away_deadline = 0;
 	x->registered = true;
-	/* HELLO and the updates it is followed by, in one write: at an
-	 * agent's restart, 10,000 executors answer at once. */
-	uint8_t *hb, *all;
-	size_t hl, n;
-	if (record_encode(&m.base, &hb, &hl) < 0)
-		abort();	/* out of memory */
-	n = hl;
 	for (size_t i = 0; i < x->nq; i++)
-		n += x->q[i].len;
-	if ((all = realloc(hb, n)) == NULL)
-		abort();
-	n = hl;
+		extra += x->q[i].len;
+	if ((all = session_hello_frame(x->task, x->nq, extra, &n)) == NULL)
+		abort();	/* out of memory */
 	for (size_t i = 0; i < x->nq; i++) {
 		memcpy(all + n, x->q[i].frame, x->q[i].len);
 		n += x->q[i].len;
@@ -56,18 +45,6 @@ hello(struct executor *x, const char *agent_id)
 	if (channel_send_raw(&x->agent, all, n) < 0)
 		agent_gone(x);
 	free(all);
-}
-
-/* Does REGISTER carry this run's secret?  (No secret given: anyone of
- * our uid or root, as before.) */
-static bool
-proven(const struct executor *x, const Agentproto__ExecutorMessage *m)
-{
-	if (!x->has_secret)
-		return true;
-	return m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER &&
-	    m->has_secret && m->secret.len == SECRET_LEN &&
-	    memcmp(m->secret.data, x->secret, SECRET_LEN) == 0;
 }
 
 /* A message on the candidate connection: it becomes the agent's only
@@ -79,12 +56,12 @@ candidate(struct executor *x)
 	int more = channel_fill(&x->cand), r;
 
 	if ((r = channel_next(&x->cand, &m)) > 0) {
-		if (proven(x, m)) {
+		if (session_proven(m, x->has_secret ? x->secret : NULL)) {
 			channel_close(&x->agent);	/* replaced */
 			x->agent = x->cand;
 			channel_init(&x->cand, -1);
 			x->registered = false;
-			hello(x, m->agent_id);
+			hello(x);
 		} else {
 			logmsg("%s", "refused a connection that did not prove "
 			    "itself with the run's secret");
@@ -104,7 +81,7 @@ agent_message(struct executor *x, Agentproto__ExecutorMessage *m)
 
 	switch (m->type) {
 	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER:
-		hello(x, m->agent_id);
+		hello(x);
 		break;
 	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK:
 		if (m->has_uuid)

@@ -51,90 +51,92 @@ task_user(struct executor_options *o)
 	return EX_OK;
 }
 
-static long long
-duration(const char *opt, const char *text)
-{
-	long long ms;
 
-	if (cli_duration(text, &ms) < 0)
-		errx(EX_USAGE, "%s: '%s' is not a duration (like 500ms, 2s, 15min)",
-		    opt, text);
-	return ms;
+static const struct option longopts[] = {
+	{ "work-dir", required_argument, NULL, 'd' },
+	{ "agent", required_argument, NULL, 'a' },
+	{ "framework", required_argument, NULL, 'f' },
+	{ "executor", required_argument, NULL, 'e' },
+	{ "run", required_argument, NULL, 'r' },
+	{ "task", required_argument, NULL, 't' },
+	{ "socket", required_argument, NULL, 's' },
+	{ "checkpoint", no_argument, NULL, 'c' },
+	{ "recovery-timeout", required_argument, NULL, 'R' },
+	{ "grace", required_argument, NULL, 'g' },
+	{ "register-timeout", required_argument, NULL, 'G' },
+	{ "secret-fd", required_argument, NULL, 'S' },
+	{ "cgroup-root", required_argument, NULL, 'C' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "task-log-max", required_argument, NULL, 'M' },
+	{ "task-log-keep", required_argument, NULL, 'K' },
+	{ "disk-reserve", required_argument, NULL, 'D' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Option ch (with arg) into o; exit 64 naming it when it is wrong. */
+static void
+option(struct executor_options *o, int ch, const char *arg)
+{
+	const char *errstr = NULL;
+	struct ckpt_error e;
+	int rc = 0;
+
+	switch (ch) {
+	case 'd': o->work = arg; break;
+	case 'a': o->ids.agent = arg; break;
+	case 'f': o->ids.framework = arg; break;
+	case 'e': o->ids.executor = arg; break;
+	case 'r': o->ids.run = arg; break;
+	case 't': o->ids.task = arg; break;
+	case 's': o->socket = arg; break;
+	case 'c': o->checkpoint = 1; break;
+	case 'R': rc = cli_duration("--recovery-timeout", arg,
+	    &o->recovery_timeout_ms, &e); break;
+	case 'g': rc = cli_duration("--grace", arg, &o->grace_ms, &e); break;
+	case 'G': rc = cli_duration("--register-timeout", arg,
+	    &o->register_timeout_ms, &e); break;
+	case 'S': o->secret_fd = atoi(arg); break;
+	case 'C': o->cgroup_root = arg; break;
+	case 'u': o->user = arg; break;
+	case 'M':
+		if (cli_size(arg, &o->task_log_max) < 0 || o->task_log_max < 4096)
+			errx(EX_USAGE, "--task-log-max: '%s' is not a size of 4096 "
+			    "bytes or more (like 64K, 10M)", arg);
+		break;
+	case 'D':
+		if (cli_size(arg, &o->disk_reserve) < 0)
+			errx(EX_USAGE, "--disk-reserve: '%s' is not a size", arg);
+		break;
+	case 'K':
+		o->task_log_keep = (int)strtonum(arg, 0, 1000, &errstr);
+		if (errstr != NULL)
+			errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to 1000)",
+			    arg, errstr);
+		break;
+	case 'h': usage(stdout, EX_OK); break;
+	case 'V': cli_version(); exit(EX_OK);
+	default: usage(stderr, EX_USAGE);
+	}
+	if (rc < 0)
+		errx(EX_USAGE, "%s", e.reason);
 }
 
 int
 main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
-	static const struct option longopts[] = {
-		{ "work-dir", required_argument, NULL, 'd' },
-		{ "agent", required_argument, NULL, 'a' },
-		{ "framework", required_argument, NULL, 'f' },
-		{ "executor", required_argument, NULL, 'e' },
-		{ "run", required_argument, NULL, 'r' },
-		{ "task", required_argument, NULL, 't' },
-		{ "socket", required_argument, NULL, 's' },
-		{ "checkpoint", no_argument, NULL, 'c' },
-		{ "recovery-timeout", required_argument, NULL, 'R' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "register-timeout", required_argument, NULL, 'G' },
-		{ "secret-fd", required_argument, NULL, 'S' },
-		{ "cgroup-root", required_argument, NULL, 'C' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "task-log-max", required_argument, NULL, 'M' },
-		{ "task-log-keep", required_argument, NULL, 'K' },
-		{ "disk-reserve", required_argument, NULL, 'D' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct executor_options o = { .secret_fd = -1,
 	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000,
 	    .task_log_max = 10 << 20, .task_log_keep = 2 };
-	const char *errstr = NULL;
 	struct ckpt_error e;
 	int ch, rc;
 
 	error_clear(&e);
-	while ((ch = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': o.work = optarg; break;
-		case 'a': o.ids.agent = optarg; break;
-		case 'f': o.ids.framework = optarg; break;
-		case 'e': o.ids.executor = optarg; break;
-		case 'r': o.ids.run = optarg; break;
-		case 't': o.ids.task = optarg; break;
-		case 's': o.socket = optarg; break;
-		case 'c': o.checkpoint = 1; break;
-		case 'R': o.recovery_timeout_ms = duration("--recovery-timeout", optarg); break;
-		case 'g': o.grace_ms = duration("--grace", optarg); break;
-		case 'G': o.register_timeout_ms = duration("--register-timeout", optarg); break;
-		case 'S': o.secret_fd = atoi(optarg); break;
-		case 'C': o.cgroup_root = optarg; break;
-		case 'u': o.user = optarg; break;
-		case 'M':
-			if (cli_size(optarg, &o.task_log_max) < 0 ||
-			    o.task_log_max < 4096)
-				errx(EX_USAGE, "--task-log-max: '%s' is not a size "
-				    "of 4096 bytes or more (like 64K, 10M)", optarg);
-			break;
-		case 'D':
-			if (cli_size(optarg, &o.disk_reserve) < 0)
-				errx(EX_USAGE, "--disk-reserve: '%s' is not a size",
-				    optarg);
-			break;
-		case 'K':
-			o.task_log_keep = (int)strtonum(optarg, 0, 1000, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to "
-				    "1000)", optarg, errstr);
-			break;
-		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); return EX_OK;
-		default: usage(stderr, EX_USAGE);
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "+d:h", longopts, NULL)) != -1)
+		option(&o, ch, optarg);
 	if (optind >= argc || o.work == NULL || o.socket == NULL ||
 	    o.ids.agent == NULL || o.ids.framework == NULL ||
 	    o.ids.executor == NULL || o.ids.run == NULL || o.ids.task == NULL)

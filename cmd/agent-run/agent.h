@@ -101,7 +101,7 @@ enum run_event {
 	EV_TIMER,		/* its timer is due */
 	EV_CONNECT,		/* connect() worked (arg: the fd) */
 	EV_LATE,		/* no answer by the deadline, not starved */
-	EV_HELLO,		/* HELLO (arg: the message) */
+	EV_HELLO,		/* HELLO (arg: the updates it resends) */
 	EV_UPDATE,		/* an update (arg: the StatusUpdate) */
 	EV_EOF,			/* end of file or error on its socket */
 	EV_REAPED,		/* our child, waited for */

@@ -78,157 +78,172 @@ cgroup_root(const char *arg, bool quiet)
 	return buf;
 }
 
-static long long
-duration(const char *opt, const char *text)
+/* A duration or a size (ch): set in o, or exit 64 naming the option;
+ * false when ch is neither. */
+static bool
+option_amount(struct agent_options *o, int ch, const char *arg)
 {
-	long long ms;
+	struct ckpt_error e;
+	const char *errstr = NULL;
+	int rc = 0;
 
-	if (cli_duration(text, &ms) < 0)
-		errx(EX_USAGE, "%s: '%s' is not a duration (like 500ms, 2s, 15min)",
-		    opt, text);
-	return ms;
+	switch (ch) {
+	case 'R': rc = cli_duration("--recovery-timeout", arg,
+	    &o->recovery_timeout_ms, &e); break;
+	case 'g': rc = cli_duration("--grace", arg, &o->grace_ms, &e); break;
+	case 'T': rc = cli_duration("--executor-reregistration-timeout", arg,
+	    &o->reregister_timeout_ms, &e); break;
+	case 'G': rc = cli_duration("--executor-registration-timeout", arg,
+	    &o->registration_timeout_ms, &e); break;
+	case 'U':
+		rc = cli_duration("--update-retry-interval", arg, &o->retry_ms, &e);
+		if (rc == 0 && o->retry_ms <= 0)
+			errx(EX_USAGE, "--update-retry-interval: must be more "
+			    "than 0");
+		break;
+	case 'Q':
+		o->driver_bound = (size_t)strtonum(arg, 4096, 1LL << 40, &errstr);
+		if (errstr != NULL)
+			errx(EX_USAGE, "--driver-queue: '%s' is %s (bytes, 4096 "
+			    "at least)", arg, errstr);
+		break;
+	case 'M':
+		if (cli_size(arg, &o->task_log_max) < 0 || o->task_log_max < 4096)
+			errx(EX_USAGE, "--task-log-max: '%s' is not a size of 4096 "
+			    "bytes or more (like 64K, 10M)", arg);
+		break;
+	case 'K':
+		o->task_log_keep = (int)strtonum(arg, 0, 1000, &errstr);
+		if (errstr != NULL)
+			errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to 1000)",
+			    arg, errstr);
+		break;
+	case 'D':
+		if (cli_size(arg, &o->disk_reserve) < 0)
+			errx(EX_USAGE, "--disk-reserve: '%s' is not a size (like 0, "
+			    "512K, 64M, 1G)", arg);
+		break;
+	default:
+		return false;
+	}
+	if (rc < 0)
+		errx(EX_USAGE, "%s", e.reason);
+	return true;
+}
+
+static const struct option longopts[] = {
+	{ "work-dir", required_argument, NULL, 'd' },
+	{ "agent-id", required_argument, NULL, 'a' },
+	{ "hostname", required_argument, NULL, 'H' },
+	{ "recover", required_argument, NULL, 'r' },
+	{ "strict", no_argument, NULL, 's' },
+	{ "no-strict", no_argument, NULL, 'S' },
+	{ "recovery-timeout", required_argument, NULL, 'R' },
+	{ "grace", required_argument, NULL, 'g' },
+	{ "executor-reregistration-timeout", required_argument, NULL, 'T' },
+	{ "executor", required_argument, NULL, 'x' },
+	{ "launcher", required_argument, NULL, 'L' },
+	{ "cgroup-root", required_argument, NULL, 'C' },
+	{ "log", required_argument, NULL, 'l' },
+	{ "log-level", required_argument, NULL, 'v' },
+	{ "listen", required_argument, NULL, 'A' },
+	{ "attach", required_argument, NULL, 'c' },
+	{ "update-retry-interval", required_argument, NULL, 'U' },
+	{ "driver-queue", required_argument, NULL, 'Q' },
+	{ "executor-registration-timeout", required_argument, NULL, 'G' },
+	{ "task-log-max", required_argument, NULL, 'M' },
+	{ "task-log-keep", required_argument, NULL, 'K' },
+	{ "disk-reserve", required_argument, NULL, 'D' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* What the command line asks besides the agent's options. */
+struct args {
+	const char *work, *attach, *cgroup;
+	struct command launcher;
+};
+
+static void
+option(struct agent_options *o, struct args *g, int ch, const char *arg)
+{
+	struct ckpt_error e;
+
+	switch (ch) {
+	case 'd': g->work = arg; break;
+	case 'a':
+		if (id_validate(arg, "agent", &e) < 0)
+			errx(EX_USAGE, "--agent-id: %s", e.reason);
+		o->agent_id = arg;
+		break;
+	case 'H': o->hostname = arg; break;
+	case 'r':
+		if (strcmp(arg, "reconnect") != 0 && strcmp(arg, "cleanup") != 0)
+			errx(EX_USAGE, "--recover: '%s' is neither reconnect nor "
+			    "cleanup", arg);
+		o->cleanup = strcmp(arg, "cleanup") == 0;
+		break;
+	case 's': o->strict = 1; break;
+	case 'S': o->strict = 0; break;
+	case 'x': o->executor_path = arg; break;
+	case 'L':
+		command_free(&g->launcher);
+		if (command_parse(arg, &g->launcher, &e) < 0 ||
+		    g->launcher.argc == 0)
+			errx(EX_USAGE, "--launcher: %s", g->launcher.argc ?
+			    e.reason : "empty");
+		o->launcher = g->launcher.argv;
+		break;
+	case 'l': o->log_path = arg; break;
+	case 'v':
+		if (strcmp(arg, "debug") != 0 && strcmp(arg, "info") != 0)
+			errx(EX_USAGE, "--log-level: '%s' is neither info nor "
+			    "debug", arg);
+		o->debug = strcmp(arg, "debug") == 0;
+		break;
+	case 'C': g->cgroup = arg; break;
+	case 'A': o->listen = arg; break;
+	case 'c': g->attach = arg; break;
+	case 'h': usage(stdout, EX_OK); break;
+	case 'V': cli_version(); exit(EX_OK);
+	default:
+		if (!option_amount(o, ch, arg))
+			usage(stderr, EX_USAGE);
+	}
 }
 
 int
 main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
-	static const struct option longopts[] = {
-		{ "work-dir", required_argument, NULL, 'd' },
-		{ "agent-id", required_argument, NULL, 'a' },
-		{ "hostname", required_argument, NULL, 'H' },
-		{ "recover", required_argument, NULL, 'r' },
-		{ "strict", no_argument, NULL, 's' },
-		{ "no-strict", no_argument, NULL, 'S' },
-		{ "recovery-timeout", required_argument, NULL, 'R' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "executor-reregistration-timeout", required_argument, NULL, 'T' },
-		{ "executor", required_argument, NULL, 'x' },
-		{ "launcher", required_argument, NULL, 'L' },
-		{ "cgroup-root", required_argument, NULL, 'C' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "listen", required_argument, NULL, 'A' },
-		{ "attach", required_argument, NULL, 'c' },
-		{ "update-retry-interval", required_argument, NULL, 'U' },
-		{ "driver-queue", required_argument, NULL, 'Q' },
-		{ "executor-registration-timeout", required_argument, NULL, 'G' },
-		{ "task-log-max", required_argument, NULL, 'M' },
-		{ "task-log-keep", required_argument, NULL, 'K' },
-		{ "disk-reserve", required_argument, NULL, 'D' },
-		{ "log-level", required_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct agent_options o = { .strict = 1,
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
 	    .grace_ms = 3000, .retry_ms = 10000,
 	    .registration_timeout_ms = 60000, .task_log_max = 10 << 20,
 	    .task_log_keep = 2, .disk_reserve = 64 << 20 };
-	struct command launcher = { 0 };
+	struct args g = { .work = NULL };
 	struct ckpt_error e;
-	const char *work = NULL, *attach = NULL, *errstr = NULL, *cgroup = NULL;
 	int ch, rc;
 
-	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': work = optarg; break;
-		case 'a':
-			if (id_validate(optarg, "agent", &e) < 0)
-				errx(EX_USAGE, "--agent-id: %s", e.reason);
-			o.agent_id = optarg;
-			break;
-		case 'H': o.hostname = optarg; break;
-		case 'r':
-			if (strcmp(optarg, "reconnect") == 0)
-				o.cleanup = 0;
-			else if (strcmp(optarg, "cleanup") == 0)
-				o.cleanup = 1;
-			else
-				errx(EX_USAGE, "--recover: '%s' is neither "
-				    "reconnect nor cleanup", optarg);
-			break;
-		case 's': o.strict = 1; break;
-		case 'S': o.strict = 0; break;
-		case 'R': o.recovery_timeout_ms = duration("--recovery-timeout", optarg); break;
-		case 'g': o.grace_ms = duration("--grace", optarg); break;
-		case 'T': o.reregister_timeout_ms = duration(
-		    "--executor-reregistration-timeout", optarg); break;
-		case 'x': o.executor_path = optarg; break;
-		case 'L':
-			command_free(&launcher);
-			if (command_parse(optarg, &launcher, &e) < 0 ||
-			    launcher.argc == 0)
-				errx(EX_USAGE, "--launcher: %s", launcher.argc ?
-				    e.reason : "empty");
-			o.launcher = launcher.argv;
-			break;
-		case 'l': o.log_path = optarg; break;
-		case 'C': cgroup = optarg; break;
-		case 'A': o.listen = optarg; break;
-		case 'c': attach = optarg; break;
-		case 'U':
-			o.retry_ms = duration("--update-retry-interval", optarg);
-			if (o.retry_ms <= 0)
-				errx(EX_USAGE, "--update-retry-interval: must be "
-				    "more than 0");
-			break;
-		case 'Q':
-			o.driver_bound = (size_t)strtonum(optarg, 4096,
-			    1LL << 40, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "--driver-queue: '%s' is %s (bytes, "
-				    "4096 at least)", optarg, errstr);
-			break;
-		case 'G': o.registration_timeout_ms = duration(
-		    "--executor-registration-timeout", optarg); break;
-		case 'M':
-			if (cli_size(optarg, &o.task_log_max) < 0 ||
-			    o.task_log_max < 4096)
-				errx(EX_USAGE, "--task-log-max: '%s' is not a size "
-				    "of 4096 bytes or more (like 64K, 10M)", optarg);
-			break;
-		case 'K':
-			o.task_log_keep = (int)strtonum(optarg, 0, 1000, &errstr);
-			if (errstr != NULL)
-				errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to "
-				    "1000)", optarg, errstr);
-			break;
-		case 'D':
-			if (cli_size(optarg, &o.disk_reserve) < 0)
-				errx(EX_USAGE, "--disk-reserve: '%s' is not a size "
-				    "(like 0, 512K, 64M, 1G)", optarg);
-			break;
-		case 'v':
-			if (strcmp(optarg, "debug") == 0)
-				o.debug = true;
-			else if (strcmp(optarg, "info") == 0)
-				o.debug = false;
-			else
-				errx(EX_USAGE, "--log-level: '%s' is neither info "
-				    "nor debug", optarg);
-			break;
-		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); return EX_OK;
-		default: usage(stderr, EX_USAGE);
-		}
-	}
+	while ((ch = getopt_long(argc, argv, "d:h", longopts, NULL)) != -1)
+		option(&o, &g, ch, optarg);
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
-	if (attach != NULL)
-		return attach_main(attach);
-	if ((o.work = path_work_dir(work)) == NULL)
+	if (g.attach != NULL)
+		return attach_main(g.attach);
+	if ((o.work = path_work_dir(g.work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
 	/* Containment by default: a cgroup per task wherever a writable
 	 * cgroup2 hierarchy is (even one without controllers); else the
 	 * subreaper and the run's mark (RUN_MARK), and a line says so. */
-	if (cgroup == NULL)
+	if (g.cgroup == NULL)
 		o.cgroup_root = cgroup_root("auto", true);
-	else if (strcmp(cgroup, "none") != 0 &&
-	    (o.cgroup_root = cgroup_root(cgroup, false)) == NULL)
+	else if (strcmp(g.cgroup, "none") != 0 &&
+	    (o.cgroup_root = cgroup_root(g.cgroup, false)) == NULL)
 		return EX_UNAVAILABLE;
 	rc = agent_main(&o, &e);
-	command_free(&launcher);
+	command_free(&g.launcher);
 	/* An error the agent said already (as an event) leaves e empty. */
 	if (rc < 0 && e.reason[0] != '\0')
 		error_print(&e);

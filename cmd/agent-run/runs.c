@@ -48,6 +48,7 @@
 #include "checkpoint.h"
 #include "contain.h"
 #include "proc.h"
+#include "session.h"
 #include "taskstate.h"
 #include "update.h"
 #include "workdir.h"
@@ -170,13 +171,21 @@ run_event(struct agent *a, struct aexec *x, enum run_event ev,
 
 /* ---- talking to the executor ---- */
 
-void
-x_send(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
+/* What a send to x returned (rc): the executor is gone, or the socket
+ * is watched for what is queued. */
+static void
+x_sent(struct agent *a, struct aexec *x, int rc)
 {
-	if (x->ch.fd >= 0 && channel_send(&x->ch, m) < 0)
+	if (rc < 0)
 		run_event(a, x, EV_EOF, NULL);
 	else
 		x_watch(a, x);
+}
+
+void
+x_send(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
+{
+	x_sent(a, x, x->ch.fd >= 0 ? channel_send(&x->ch, m) : 0);
 }
 
 void
@@ -193,20 +202,16 @@ x_flush(struct agent *a, struct aexec *x)
 void
 x_send_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16])
 {
-	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
-
-	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__ACK;
-	m.has_uuid = 1;
-	m.uuid.len = 16;
-	m.uuid.data = (uint8_t *)uuid;
-	x_send(a, x, &m);
+	x_sent(a, x, x->ch.fd >= 0 ? session_ack(&x->ch, uuid) : 0);
 }
 
 static void
 x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 {
-	if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO)
-		run_event(a, x, EV_HELLO, m);
+	int resends;
+
+	if (session_hello(m, &resends))
+		run_event(a, x, EV_HELLO, &resends);
 	/* Before HELLO an update could overtake those it resends: the
 	 * table takes updates only when connected. */
 	else if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE &&
@@ -355,25 +360,18 @@ launcher_check(struct agent *a, struct aexec *x, int fd)
 static void
 on_connect(struct agent *a, struct aexec *x, const void *arg)
 {
-	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 	int fd = *(const int *)arg;
 	long long now = monotonic_ms();
 
 	channel_init(&x->ch, fd);
-	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER;
-	m.agent_id = a->id;
-	if (x->has_secret) {
-		m.has_secret = 1;
-		m.secret.len = SECRET_LEN;
-		m.secret.data = x->secret;
-	}
 	launcher_check(a, x, fd);
 	/* The executor's time to answer counts from when it was asked: a
 	 * slow agent never makes a healthy executor late. */
 	if (x->deadline < now + x_timeout_ms(a, x))
 		x_deadline(a, x, now);
 	x_timer(a, x, x->deadline);
-	x_send(a, x, &m);
+	x_sent(a, x, session_register(&x->ch, a->id, x->has_secret ?
+	    x->secret : NULL));
 }
 
 static void
@@ -395,9 +393,7 @@ on_registering_timer(struct agent *a, struct aexec *x, const void *arg)
 static void
 on_hello(struct agent *a, struct aexec *x, const void *arg)
 {
-	const Agentproto__ExecutorMessage *m = arg;
-
-	x->resends = x->recovered && m->has_pending ? m->pending : 0;
+	x->resends = x->recovered ? *(const int *)arg : 0;
 	if (x->recovered) {
 		reconnected_emit(a, x);
 		a->reconnected++;
