@@ -186,50 +186,6 @@ state_task_reset(struct state_task *t)
 	t->valid_end = 0;
 }
 
-/* The 16 bytes of an ACK record's uuid, or NULL. */
-static const uint8_t *
-ack_uuid(const Mesos__StatusUpdateRecord *rec)
-{
-	return rec->has_uuid && rec->uuid.len == 16 ? rec->uuid.data : NULL;
-}
-
-static int
-replay_record(struct pendset *s, Mesos__StatusUpdateRecord *rec,
-    const char *path, long long off, struct ckpt_error *e)
-{
-	struct state_task *t = s->t;
-
-	if (rec->type == MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE) {
-		Mesos__StatusUpdate *u = rec->update;
-		if (u == NULL || u->status == NULL)
-			return error_set(e, -EBADMSG, path, off,
-			    "UPDATE record without an update");
-		t->n_updates++;
-		t->latest_state = u->status->state;
-		if (task_state_terminal(u->status->state))
-			t->terminal = true;
-		if (update_uuid_bytes(u) == NULL)
-			return 0;
-		if (set_add(s, update_uuid_bytes(u), u->status->state,
-		    u->timestamp, off, u->status->message, u->status->message ?
-		    strlen(u->status->message) : 0, u->status->has_source &&
-		    u->status->source == MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE)
-		    < 0)
-			return error_set(e, -ENOMEM, path, off, "out of memory");
-		return 0;
-	}
-	if (!rec->has_uuid)
-		return error_set(e, -EBADMSG, path, off,
-		    "ACK record without a uuid");
-	t->n_acks++;
-	if (set_ack(s, ack_uuid(rec)) < 0)
-		return error_set(e, -ENOMEM, path, off, "out of memory");
-	if (s->dead > 1024 && s->dead * 2 > t->n_pending)
-		return set_rebuild(s) < 0 ?
-		    error_set(e, -ENOMEM, path, off, "out of memory") : 0;
-	return 0;
-}
-
 /*
  * The fast path.  A record whose checksum matched holds exactly the bytes
  * our writer packed, so replay reads the few fields it needs straight
@@ -358,7 +314,8 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 	return l->type < 0 ? -1 : 0;
 }
 
-/* Replay one record read by the fast path. */
+/* Replay one record: every record of a stream, read by the fast path
+ * (light_scan) or unpacked (light_of). */
 static int
 replay_light(struct pendset *s, const struct light *l, const char *path,
     long long off, struct ckpt_error *e)
@@ -385,7 +342,7 @@ replay_light(struct pendset *s, const struct light *l, const char *path,
 		    "type %d", l->type);
 	if (l->ack_uuid == NULL)
 		return error_set(e, -EBADMSG, path, off,
-		    "ACK record without a uuid");
+		    "ACK record without a 16-byte uuid");
 	t->n_acks++;
 	if (set_ack(s, l->ack_uuid) < 0)
 		return error_set(e, -ENOMEM, path, off, "out of memory");
@@ -393,6 +350,32 @@ replay_light(struct pendset *s, const struct light *l, const char *path,
 		return set_rebuild(s) < 0 ?
 		    error_set(e, -ENOMEM, path, off, "out of memory") : 0;
 	return 0;
+}
+
+/* An unpacked record (a stream without checksums: Mesos's) as the fast
+ * path sees one, so that both are replayed by the same rules. */
+static void
+light_of(const Mesos__StatusUpdateRecord *rec, struct light *l)
+{
+	const Mesos__StatusUpdate *u = rec->update;
+	const Mesos__TaskStatus *st = u ? u->status : NULL;
+
+	memset(l, 0, sizeof(*l));
+	l->type = (int)rec->type;
+	l->ack_uuid = rec->has_uuid && rec->uuid.len == 16 ? rec->uuid.data :
+	    NULL;
+	l->update = u != NULL;
+	l->status = st != NULL;
+	l->state = st ? (int)st->state : -1;
+	l->source = st && st->has_source ? (int)st->source : -1;
+	if (u != NULL) {
+		l->timestamp = u->timestamp;
+		l->uuid = update_uuid_bytes(u);
+	}
+	if (st != NULL && st->message != NULL) {
+		l->message = st->message;
+		l->message_len = strlen(st->message);
+	}
 }
 
 /* One pass over the stream: pass 0 replays into s, pass 1 calls cb. */
@@ -432,8 +415,10 @@ replay_pass(struct record_reader *r, struct pendset *s, int pass,
 			rc = error_set(e, -EBADMSG, r->path, off, "record of "
 			    "%zu bytes is not a valid %s", len,
 			    mesos__status_update_record__descriptor.name);
-		else if (pass == 0)
-			rc = replay_record(s, rec, r->path, off, e);
+		else if (pass == 0) {
+			light_of(rec, &l);
+			rc = replay_light(s, &l, r->path, off, e);
+		}
 		else {
 			const uint8_t *u = rec->update ?
 			    update_uuid_bytes(rec->update) : NULL;
