@@ -30,6 +30,52 @@ add_word(struct command *c, char *word)
 	return 0;
 }
 
+/* The next piece of a word at *pp (a quoted string, an escaped
+ * character, or a character) onto word at *o: 0, or -EINVAL (e says
+ * where: a byte offset in line). */
+static int
+take_char(const char **pp, char *word, size_t *o, const char *line,
+    struct ckpt_error *e)
+{
+	const char *p = *pp, *end;
+
+	if (*p == '\'') {
+		if ((end = strchr(p + 1, '\'')) == NULL)
+			return error_set(e, -EINVAL, "", p - line,
+			    "unterminated quote");
+		memcpy(word + *o, p + 1, (size_t)(end - p - 1));
+		*o += (size_t)(end - p - 1);
+		*pp = end + 1;
+		return 0;
+	}
+	if (*p == '"') {
+		for (p++; *p != '"'; p++) {
+			if (*p == '\0')
+				return error_set(e, -EINVAL, "", p - line,
+				    "unterminated quote");
+			if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+				p++;
+			word[(*o)++] = *p;
+		}
+		*pp = p + 1;
+		return 0;
+	}
+	if (*p == '\\') {
+		if (p[1] == '\0')
+			return error_set(e, -EINVAL, "", p - line,
+			    "backslash at end of line");
+		word[(*o)++] = p[1];
+		*pp = p + 2;
+		return 0;
+	}
+	if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		return error_set(e, -EINVAL, "", p - line,
+		    "control character 0x%02x", (unsigned char)*p);
+	word[(*o)++] = *p;
+	*pp = p + 1;
+	return 0;
+}
+
 int
 command_parse(const char *line, struct command *c, struct ckpt_error *e)
 {
@@ -69,45 +115,11 @@ command_parse(const char *line, struct command *c, struct ckpt_error *e)
 		if (!in_word && ch == '#')
 			break;
 		in_word = true;
-		if (ch == '\'') {
-			const char *end = strchr(p + 1, '\'');
-			if (end == NULL)
-				goto unterminated;
-			memcpy(word + o, p + 1, (size_t)(end - p - 1));
-			o += (size_t)(end - p - 1);
-			p = end + 1;
-		} else if (ch == '"') {
-			for (p++; *p != '"'; p++) {
-				if (*p == '\0')
-					goto unterminated;
-				if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-					p++;
-				word[o++] = *p;
-			}
-			p++;
-		} else if (ch == '\\') {
-			if (p[1] == '\0') {
-				rc = error_set(e, -EINVAL, "", p - line,
-				    "backslash at end of line");
-				goto fail_rc;
-			}
-			word[o++] = p[1];
-			p += 2;
-		} else {
-			if ((unsigned char)ch < 0x20 || ch == 0x7f) {
-				rc = error_set(e, -EINVAL, "", p - line,
-				    "control character 0x%02x",
-				    (unsigned char)ch);
-				goto fail_rc;
-			}
-			word[o++] = ch;
-			p++;
-		}
+		if ((rc = take_char(&p, word, &o, line, e)) < 0)
+			goto fail_rc;
 	}
 	free(word);
 	return 0;
-unterminated:
-	rc = error_set(e, -EINVAL, "", p - line, "unterminated quote");
 fail_rc:
 	if (rc == -E2BIG)
 		error_set(e, -EINVAL, "", p - line, "more than %d words",

@@ -176,6 +176,71 @@ bad(struct ckpt_error *e, const char *where, const char *fmt, const char *what)
 }
 
 static int
+integer_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
+    const char *where, struct ckpt_error *e)
+{
+	if (!json_is_integer(j))
+		return bad(e, where, "expected an integer", NULL);
+	json_int_t v = json_integer_value(j);
+	if (value_size(f) == 8)
+		*(int64_t *)p = v;
+	else if (v < INT32_MIN || v > UINT32_MAX)
+		return bad(e, where, "integer out of range", NULL);
+	else
+		*(int32_t *)p = (int32_t)v;
+	return 0;
+}
+
+static int
+enum_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
+    const char *where, struct ckpt_error *e)
+{
+	const ProtobufCEnumDescriptor *ed = f->descriptor;
+	const ProtobufCEnumValue *v = NULL;
+
+	if (json_is_string(j))
+		v = protobuf_c_enum_descriptor_get_value_by_name(ed,
+		    json_string_value(j));
+	else if (json_is_integer(j))
+		v = protobuf_c_enum_descriptor_get_value(ed,
+		    (int)json_integer_value(j));
+	if (v == NULL)
+		return bad(e, where, "not a value of ", ed->name);
+	*(int *)p = v->value;
+	return 0;
+}
+
+/* Bytes: a uuid field as its text, any other as base64. */
+static int
+bytes_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
+    const char *where, struct ckpt_error *e)
+{
+	ProtobufCBinaryData *b = p;
+	const char *s;
+	size_t cap;
+	int n;
+
+	if (!json_is_string(j))
+		return bad(e, where, "expected a string", NULL);
+	s = json_string_value(j);
+	if (is_uuid_field(f)) {
+		if ((b->data = malloc(16)) == NULL)
+			return -ENOMEM;
+		b->len = 16;
+		if (uuid_parse(s, b->data) < 0)
+			return bad(e, where, "not a uuid: ", s);
+		return 0;
+	}
+	cap = strlen(s) / 4 * 3 + 3;
+	if ((b->data = malloc(cap)) == NULL)
+		return -ENOMEM;
+	if ((n = b64_pton(s, b->data, cap)) < 0)
+		return bad(e, where, "not base64", NULL);
+	b->len = (size_t)n;
+	return 0;
+}
+
+static int
 value_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
     const char *where, struct ckpt_error *e)
 {
@@ -189,18 +254,8 @@ value_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
 	case PROTOBUF_C_TYPE_SINT64:
 	case PROTOBUF_C_TYPE_SFIXED64:
 	case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_FIXED64: {
-		if (!json_is_integer(j))
-			return bad(e, where, "expected an integer", NULL);
-		json_int_t v = json_integer_value(j);
-		if (value_size(f) == 8)
-			*(int64_t *)p = v;
-		else if (v < INT32_MIN || v > UINT32_MAX)
-			return bad(e, where, "integer out of range", NULL);
-		else
-			*(int32_t *)p = (int32_t)v;
-		return 0;
-	}
+	case PROTOBUF_C_TYPE_FIXED64:
+		return integer_from_json(f, j, p, where, e);
 	case PROTOBUF_C_TYPE_FLOAT:
 	case PROTOBUF_C_TYPE_DOUBLE:
 		if (!json_is_number(j))
@@ -215,20 +270,8 @@ value_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
 			return bad(e, where, "expected true or false", NULL);
 		*(protobuf_c_boolean *)p = json_is_true(j);
 		return 0;
-	case PROTOBUF_C_TYPE_ENUM: {
-		const ProtobufCEnumDescriptor *ed = f->descriptor;
-		const ProtobufCEnumValue *v = NULL;
-		if (json_is_string(j))
-			v = protobuf_c_enum_descriptor_get_value_by_name(ed,
-			    json_string_value(j));
-		else if (json_is_integer(j))
-			v = protobuf_c_enum_descriptor_get_value(ed,
-			    (int)json_integer_value(j));
-		if (v == NULL)
-			return bad(e, where, "not a value of ", ed->name);
-		*(int *)p = v->value;
-		return 0;
-	}
+	case PROTOBUF_C_TYPE_ENUM:
+		return enum_from_json(f, j, p, where, e);
 	case PROTOBUF_C_TYPE_STRING: {
 		if (!json_is_string(j))
 			return bad(e, where, "expected a string", NULL);
@@ -238,29 +281,8 @@ value_from_json(const ProtobufCFieldDescriptor *f, json_t *j, void *p,
 			return -ENOMEM;
 		return 0;
 	}
-	case PROTOBUF_C_TYPE_BYTES: {
-		ProtobufCBinaryData *b = p;
-		const char *s;
-		if (!json_is_string(j))
-			return bad(e, where, "expected a string", NULL);
-		s = json_string_value(j);
-		if (is_uuid_field(f)) {
-			if ((b->data = malloc(16)) == NULL)
-				return -ENOMEM;
-			b->len = 16;
-			if (uuid_parse(s, b->data) < 0)
-				return bad(e, where, "not a uuid: ", s);
-			return 0;
-		}
-		size_t cap = strlen(s) / 4 * 3 + 3;
-		int n;
-		if ((b->data = malloc(cap)) == NULL)
-			return -ENOMEM;
-		if ((n = b64_pton(s, b->data, cap)) < 0)
-			return bad(e, where, "not base64", NULL);
-		b->len = (size_t)n;
-		return 0;
-	}
+	case PROTOBUF_C_TYPE_BYTES:
+		return bytes_from_json(f, j, p, where, e);
 	case PROTOBUF_C_TYPE_MESSAGE: {
 		const ProtobufCMessageDescriptor *sd = f->descriptor;
 		if (is_id_wrapper(sd) && json_is_string(j)) {

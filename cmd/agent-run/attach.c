@@ -148,97 +148,132 @@ write_all(int fd, const char *p, size_t n)
 	}
 }
 
+struct attach {
+	int fd;
+	struct buf out, in, line;	/* to the agent, from it, a line read */
+	unsigned long sent, answers;	/* commands sent; answers read */
+	bool in_eof, half_closed, refused, cut;
+	char chunk[65536];
+};
+
+/* What stdin gives, queued for the agent, its commands counted. */
+static void
+from_stdin(struct attach *a)
+{
+	ssize_t n = read(STDIN_FILENO, a->chunk, sizeof(a->chunk));
+
+	if (n < 0 && errno != EINTR && errno != EAGAIN)
+		n = 0;
+	if (n == 0) {
+		a->in_eof = true;
+		/* A last line without its newline is not a command: the agent
+		 * refuses it (one answer). */
+		if (a->line.len > 0) {
+			warnx("stdin: the last line has no newline: the agent "
+			    "will not carry it out");
+			a->sent++;
+			a->cut = true;
+			a->line.len = 0;
+		}
+	}
+	count_lines(&a->line, a->chunk, n > 0 ? (size_t)n : 0, &a->sent);
+	if (n > 0)
+		buf_add(&a->out, a->chunk, (size_t)n);
+}
+
+static void
+to_agent(struct attach *a)
+{
+	ssize_t n = write(a->fd, a->out.p, a->out.len);
+
+	if (n > 0)
+		buf_take(&a->out, (size_t)n);
+	else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		a->out.len = 0;		/* the agent is gone: read the rest */
+		a->in_eof = true;
+	}
+}
+
+/* What the agent says, to stdout, whole lines, answers counted: false
+ * once it has closed the connection. */
+static bool
+from_agent(struct attach *a)
+{
+	ssize_t n = read(a->fd, a->chunk, sizeof(a->chunk));
+	char *nl;
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0)
+		return false;
+	buf_add(&a->in, a->chunk, (size_t)n);
+	while ((nl = memchr(a->in.p, '\n', a->in.len)) != NULL) {
+		size_t len = (size_t)(nl - a->in.p) + 1;
+		json_t *o = json_loadb(a->in.p, len - 1, 0, NULL);
+		const char *ev = json_string_value(json_object_get(o, "event"));
+		if (json_object_get(o, "line") != NULL)
+			a->answers++;
+		if (ev != NULL && strcmp(ev, "refused") == 0)
+			a->refused = true;
+		json_decref(o);
+		write_all(STDOUT_FILENO, a->in.p, len);
+		buf_take(&a->in, len);
+	}
+	return true;
+}
+
+/* The exit status, once the agent has closed the connection. */
+static int
+verdict(const struct attach *a, const char *path)
+{
+	if (a->refused) {
+		warnx("--attach %s: the agent refused this connection", path);
+		return EX_NOPERM;
+	}
+	if (a->answers < a->sent) {
+		warnx("--attach %s: the agent went away with %lu of %lu "
+		    "commands unanswered", path, a->sent - a->answers, a->sent);
+		return EX_TEMPFAIL;
+	}
+	return a->cut ? EX_DATAERR : EX_OK;
+}
+
 int
 attach_main(const char *path)
 {
-	struct buf out = { 0 }, in = { 0 }, line = { 0 };
-	unsigned long sent = 0, answers = 0;
-	bool in_eof = false, half_closed = false, refused = false, cut = false;
-	int fd = connect_to(path);
-	char chunk[65536];
+	struct attach a = { .fd = connect_to(path) };
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
 		struct pollfd p[2] = {
-			{ .fd = in_eof || out.len >= QUEUE ? -1 : STDIN_FILENO,
-			  .events = POLLIN },
-			{ .fd = fd, .events = POLLIN | (out.len ? POLLOUT : 0) },
+			{ .fd = a.in_eof || a.out.len >= QUEUE ? -1 :
+			  STDIN_FILENO, .events = POLLIN },
+			{ .fd = a.fd, .events = POLLIN | (a.out.len ? POLLOUT : 0) },
 		};
 		/* Our input is done: the agent answers what it got, then closes
 		 * the connection, which ends this loop. */
-		if (in_eof && out.len == 0 && !half_closed) {
-			shutdown(fd, SHUT_WR);
-			half_closed = true;
+		if (a.in_eof && a.out.len == 0 && !a.half_closed) {
+			shutdown(a.fd, SHUT_WR);
+			a.half_closed = true;
 		}
 		if (poll(p, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(EX_OSERR, "poll");
 		}
-		if (p[0].revents) {
-			ssize_t n = read(STDIN_FILENO, chunk, sizeof(chunk));
-			if (n < 0 && errno != EINTR && errno != EAGAIN)
-				n = 0;
-			if (n == 0) {
-				in_eof = true;
-				/* A last line without its newline is not a
-				 * command: the agent refuses it (one answer). */
-				if (line.len > 0) {
-					warnx("stdin: the last line has no newline: "
-					    "the agent will not carry it out");
-					sent++;
-					cut = true;
-					line.len = 0;
-				}
-			}
-			count_lines(&line, chunk, n > 0 ? (size_t)n : 0, &sent);
-			if (n > 0)
-				buf_add(&out, chunk, (size_t)n);
-		}
-		if (p[1].revents & POLLOUT) {
-			ssize_t n = write(fd, out.p, out.len);
-			if (n > 0)
-				buf_take(&out, (size_t)n);
-			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				out.len = 0;	/* the agent is gone: read the rest */
-				in_eof = true;
-			}
-		}
-		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			ssize_t n = read(fd, chunk, sizeof(chunk));
-			char *nl;
-			if (n < 0 && (errno == EAGAIN || errno == EINTR))
-				continue;
-			if (n <= 0)
-				break;
-			buf_add(&in, chunk, (size_t)n);
-			while ((nl = memchr(in.p, '\n', in.len)) != NULL) {
-				size_t len = (size_t)(nl - in.p) + 1;
-				json_t *o = json_loadb(in.p, len - 1, 0, NULL);
-				const char *ev = json_string_value(
-				    json_object_get(o, "event"));
-				if (json_object_get(o, "line") != NULL)
-					answers++;
-				if (ev != NULL && strcmp(ev, "refused") == 0)
-					refused = true;
-				json_decref(o);
-				write_all(STDOUT_FILENO, in.p, len);
-				buf_take(&in, len);
-			}
-		}
+		if (p[0].revents)
+			from_stdin(&a);
+		if (p[1].revents & POLLOUT)
+			to_agent(&a);
+		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
+		    !from_agent(&a))
+			break;
 	}
-	close(fd);
-	free(out.p);
-	free(in.p);
-	free(line.p);
-	if (refused) {
-		warnx("--attach %s: the agent refused this connection", path);
-		return EX_NOPERM;
-	}
-	if (answers < sent) {
-		warnx("--attach %s: the agent went away with %lu of %lu "
-		    "commands unanswered", path, sent - answers, sent);
-		return EX_TEMPFAIL;
-	}
-	return cut ? EX_DATAERR : EX_OK;
+	close(a.fd);
+	rc = verdict(&a, path);
+	free(a.out.p);
+	free(a.in.p);
+	free(a.line.p);
+	return rc;
 }
