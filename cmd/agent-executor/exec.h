@@ -95,7 +95,10 @@ void ack(struct executor *x, const uint8_t *uuid, size_t len);
 void updates_free(struct executor *x);
 
 /* task.c */
-void start_task(struct executor *x, struct ckpt_error *e);
+/* Start the task: 0, or -1 with why it could not start in msg (its
+ * TASK_FAILED). */
+int start_task(struct executor *x, char *msg, size_t len,
+    struct ckpt_error *e);
 /* SIGTERM (or SIGKILL) to the task's whole tree. */
 void signal_tree(struct executor *x, int sig);
 /* What the task reported, and its output, up to its end. */

@@ -120,7 +120,9 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		    strerror(errno)), EX_OSERR;
 	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
 		return EX_CANTCREAT;
-	start_task(&x, e);
+	char why[2 * PATH_MAX];
+	if (start_task(&x, why, sizeof(why), e) < 0)
+		x_event(&x, XE_FAILED, why);
 	x.away_deadline = monotonic_ms() + (o->checkpoint ?
 	    o->recovery_timeout_ms : o->register_timeout_ms);
 	/* Until the task has ended and its updates are acknowledged (or it

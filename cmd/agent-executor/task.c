@@ -194,19 +194,17 @@ task_failed(struct executor *x, const char *msg)
 /* Did the task's exec fail?  Then it is reaped here and TASK_FAILED says
  * why; a successful exec closes the pipe (end of file). */
 static bool
-exec_failed(struct executor *x, int fd)
+exec_failed(struct executor *x, int fd, char *msg, size_t len)
 {
-	char msg[PATH_MAX + 128];
 	int err = spawn_exec_error(fd), status;
 
 	if (err == 0)
 		return false;
 	while (waitpid(x->task, &status, 0) < 0 && errno == EINTR)
 		;
-	snprintf(msg, sizeof(msg), "cannot execute '%s': %s", x->o->argv[0],
+	snprintf(msg, len, "cannot execute '%s': %s", x->o->argv[0],
 	    strerror(err));
 	logmsg("%s", msg);
-	x_event(x, XE_FAILED, msg);
 	return true;
 }
 
@@ -327,8 +325,8 @@ cgroup_joined(struct executor *x)
 /* Start the task: its cgroup, its pipes, the process; STARTING and
  * RUNNING queued, or TASK_FAILED with why it could not start (no
  * cgroup, no pipe, no process: the pid or memory limit), never LOST. */
-void
-start_task(struct executor *x, struct ckpt_error *e)
+int
+start_task(struct executor *x, char *msg, size_t len, struct ckpt_error *e)
 {
 	const struct executor_options *o = x->o;
 	int status_pipe[2] = { -1, -1 }, exec_fd = -1;
@@ -347,13 +345,12 @@ start_task(struct executor *x, struct ckpt_error *e)
 		contain_init(&x->tree, NULL, o->ids.run, e);
 	}
 	if ((x->task = fork_task(x, status_pipe[1], &exec_fd, e)) < 0) {
-		char msg[PATH_MAX + 600], why[PATH_MAX + 600];
-		snprintf(msg, sizeof(msg), "cannot start the task: %s",
+		char why[PATH_MAX + 600];
+		snprintf(msg, len, "cannot start the task: %s",
 		    error_format(e, why, sizeof(why)));
 		logmsg("%s", msg);
 		error_clear(e);
 		x->task = 0;
-		x_event(x, XE_FAILED, msg);
 		exec_fd = -1;
 	} else
 		checkpoint_task(x);
@@ -362,11 +359,12 @@ start_task(struct executor *x, struct ckpt_error *e)
 		x->status_fd = status_pipe[0];
 		fcntl(x->status_fd, F_SETFL, O_NONBLOCK);
 	}
-	if (exec_fd < 0 || exec_failed(x, exec_fd))
-		return;	/* TASK_FAILED, with the reason, is all there is */
+	if (exec_fd < 0 || exec_failed(x, exec_fd, msg, len))
+		return -1;	/* TASK_FAILED, with msg, is all there is */
 	cgroup_joined(x);
 	queue_update(x, MESOS__TASK_STATE__TASK_STARTING, NULL);
 	queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
+	return 0;
 }
 
 /* The task's output to its end; what was dropped is said. */
