@@ -29,14 +29,9 @@ gc_skipped(void *ctx, const char *path, const char *why)
 {
 	char shown[PATH_MAX + 256];
 
-	/* A name may hold anything: no control byte reaches a terminal. */
-	strlcpy(shown, path, sizeof(shown));
-	for (char *p = shown; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	path = shown;
 	(void)ctx;
-	warnx("%s: %s (not collected)", path, why);
+	warnx("%s: %s (not collected)", cli_shown(path, shown, sizeof(shown)),
+	    why);
 }
 
 static void

@@ -117,8 +117,8 @@ cli_std_fds(void)
 	return 0;
 }
 
-int
-cli_size(const char *text, long long *bytes)
+static int
+size_parse(const char *text, long long *bytes)
 {
 	static const char units[] = "KMGT";
 	char *end;
@@ -142,4 +142,63 @@ cli_size(const char *text, long long *bytes)
 	}
 	*bytes = v;
 	return 0;
+}
+
+int
+cli_size(const char *opt, const char *text, long long min, long long *bytes,
+    struct ckpt_error *e)
+{
+	long long v;
+
+	if (size_parse(text, &v) < 0 || v < min)
+		return error_set(e, -EINVAL, "", -1, "%s: '%s' is not a size of "
+		    "%lld bytes or more (like 64K, 10M, 1G)", opt, text, min);
+	*bytes = v;
+	return 0;
+}
+
+int
+cli_count(const char *opt, const char *text, long long min, long long max,
+    long long *n, struct ckpt_error *e)
+{
+	const char *errstr = NULL;
+	long long v = strtonum(text, min, max, &errstr);
+
+	if (errstr != NULL)
+		return error_set(e, -EINVAL, "", -1, "%s: '%s' is %s (%lld to "
+		    "%lld)", opt, text, errstr, min, max);
+	*n = v;
+	return 0;
+}
+
+const char *
+cli_shown(const char *text, char *buf, size_t len)
+{
+	strlcpy(buf, text, len);
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return buf;
+}
+
+int
+cli_bounds_option(struct cli_bounds *b, int ch, const char *arg,
+    struct ckpt_error *e)
+{
+	int rc;
+
+	switch (ch) {
+	case CLI_OPT_LOG_MAX:
+		rc = cli_size("--task-log-max", arg, 4096, &b->log_max, e);
+		break;
+	case CLI_OPT_LOG_KEEP:
+		rc = cli_count("--task-log-keep", arg, 0, 1000, &b->log_keep, e);
+		break;
+	case CLI_OPT_DISK_RESERVE:
+		rc = cli_size("--disk-reserve", arg, 0, &b->disk_reserve, e);
+		break;
+	default:
+		return 0;
+	}
+	return rc < 0 ? rc : 1;
 }

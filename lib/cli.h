@@ -23,8 +23,32 @@ int cli_std_fds(void);
  * (opt) and the text. */
 int cli_duration(const char *opt, const char *text, long long *ms,
     struct ckpt_error *e);
-/* "4096", "64K", "10M", "2G" (powers of 1024) into bytes: 0, or -EINVAL. */
-int cli_size(const char *text, long long *bytes);
+/* The one size parser: "4096", "64K", "10M", "2G" (powers of 1024) into
+ * bytes, min at least: 0, or -EINVAL with e naming opt and the text. */
+int cli_size(const char *opt, const char *text, long long min,
+    long long *bytes, struct ckpt_error *e);
+/* A whole number from min to max: 0, or -EINVAL with e naming opt. */
+int cli_count(const char *opt, const char *text, long long min,
+    long long max, long long *n, struct ckpt_error *e);
+/* What bounds a task's output, one option table for agent-run (which
+ * gives them to each executor) and agent-executor: --task-log-max (its
+ * stdout and stderr rotated at), --task-log-keep (rotated files kept),
+ * --disk-reserve (free bytes its output never takes). */
+struct cli_bounds {
+	long long log_max, log_keep, disk_reserve;
+};
+enum { CLI_OPT_LOG_MAX = 0x201, CLI_OPT_LOG_KEEP, CLI_OPT_DISK_RESERVE };
+#define CLI_BOUNDS_OPTIONS \
+	{ "task-log-max", required_argument, NULL, CLI_OPT_LOG_MAX }, \
+	{ "task-log-keep", required_argument, NULL, CLI_OPT_LOG_KEEP }, \
+	{ "disk-reserve", required_argument, NULL, CLI_OPT_DISK_RESERVE }
+/* Option ch (with arg) into b: 1 taken, 0 not one of them, or -EINVAL
+ * with e naming it. */
+int cli_bounds_option(struct cli_bounds *b, int ch, const char *arg,
+    struct ckpt_error *e);
+/* text with each control byte as '?', into buf: a name may hold
+ * anything, and nothing of it may steer a terminal. */
+const char *cli_shown(const char *text, char *buf, size_t len);
 
 /* A time (seconds since the epoch) as people read it: ISO 8601 in local
  * time with milliseconds and the offset, "2023-11-14T22:13:20.500+00:00"

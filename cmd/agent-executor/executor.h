@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cli.h"
 #include "error.h"
 #include "paths.h"
 
@@ -34,9 +35,7 @@ struct executor_options {
 	int secret_fd;			/* the run's secret to read, or -1 */
 	const char *cgroup_root;	/* cgroup v2 directory for runs, or NULL */
 	const char *user;		/* run the task as this user, or NULL */
-	long long task_log_max;		/* stdout, stderr: rotated at (bytes) */
-	int task_log_keep;		/* rotated files kept */
-	long long disk_reserve;		/* free bytes output never takes */
+	struct cli_bounds bounds;	/* its stdout and stderr's */
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[256];

@@ -67,9 +67,7 @@ static const struct option longopts[] = {
 	{ "secret-fd", required_argument, NULL, 'S' },
 	{ "cgroup-root", required_argument, NULL, 'C' },
 	{ "user", required_argument, NULL, 'u' },
-	{ "task-log-max", required_argument, NULL, 'M' },
-	{ "task-log-keep", required_argument, NULL, 'K' },
-	{ "disk-reserve", required_argument, NULL, 'D' },
+	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -79,10 +77,14 @@ static const struct option longopts[] = {
 static void
 option(struct executor_options *o, int ch, const char *arg)
 {
-	const char *errstr = NULL;
 	struct ckpt_error e;
-	int rc = 0;
+	int rc;
 
+	if ((rc = cli_bounds_option(&o->bounds, ch, arg, &e)) != 0) {
+		if (rc < 0)
+			errx(EX_USAGE, "%s", e.reason);
+		return;
+	}
 	switch (ch) {
 	case 'd': o->work = arg; break;
 	case 'a': o->ids.agent = arg; break;
@@ -100,21 +102,6 @@ option(struct executor_options *o, int ch, const char *arg)
 	case 'S': o->secret_fd = atoi(arg); break;
 	case 'C': o->cgroup_root = arg; break;
 	case 'u': o->user = arg; break;
-	case 'M':
-		if (cli_size(arg, &o->task_log_max) < 0 || o->task_log_max < 4096)
-			errx(EX_USAGE, "--task-log-max: '%s' is not a size of 4096 "
-			    "bytes or more (like 64K, 10M)", arg);
-		break;
-	case 'D':
-		if (cli_size(arg, &o->disk_reserve) < 0)
-			errx(EX_USAGE, "--disk-reserve: '%s' is not a size", arg);
-		break;
-	case 'K':
-		o->task_log_keep = (int)strtonum(arg, 0, 1000, &errstr);
-		if (errstr != NULL)
-			errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to 1000)",
-			    arg, errstr);
-		break;
 	case 'h': usage(stdout, EX_OK); break;
 	case 'V': cli_version(); exit(EX_OK);
 	default: usage(stderr, EX_USAGE);
@@ -130,7 +117,7 @@ main(int argc, char *argv[])
 	struct executor_options o = { .secret_fd = -1,
 	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000,
-	    .task_log_max = 10 << 20, .task_log_keep = 2 };
+	    .bounds = { .log_max = 10 << 20, .log_keep = 2 } };
 	struct ckpt_error e;
 	int ch, rc;
 

@@ -63,11 +63,11 @@ fork_task(struct executor *x, int status_fd, int *exec_fd,
 	for (int i = 0; i < 2; i++) {
 		struct tasklog *t = &x->logs[i];
 		t->own = o->user != NULL;
-		t->reserve = o->disk_reserve;
+		t->reserve = o->bounds.disk_reserve;
 		t->uid = o->uid;
 		t->gid = o->gid;
 		if (tasklog_open(t, i ? "stderr" : "stdout", i ? err[0] : out[0],
-		    o->task_log_max, o->task_log_keep) < 0)
+		    o->bounds.log_max, (int)o->bounds.log_keep) < 0)
 			logmsg("the task's %s: cannot open it in the sandbox; "
 			    "its output is dropped", t->name);
 	}
@@ -265,8 +265,8 @@ checkpoint_task(struct executor *x)
 		return;
 	proc_start_time(x->task, &start);
 	snprintf(text, sizeof(text), "%ld %llu\n", (long)x->task, start);
-	snprintf(logs, sizeof(logs), "max %lld keep %d\n", x->o->task_log_max,
-	    x->o->task_log_keep);
+	snprintf(logs, sizeof(logs), "max %lld keep %lld\n", x->o->bounds.log_max,
+	    x->o->bounds.log_keep);
 	/* One batch: one set of barriers for the three files. */
 	struct dbatch b;
 	dbatch_init(&b);

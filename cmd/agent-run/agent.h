@@ -39,6 +39,7 @@
 #include <time.h>
 
 #include "channel.h"
+#include "cli.h"
 #include "contain.h"
 #include "command.h"
 #include "durable.h"
@@ -57,9 +58,8 @@ struct agent_options {
 	long long recovery_timeout_ms;	/* given to each executor */
 	long long reregister_timeout_ms;
 	long long registration_timeout_ms;	/* a launched executor's first */
-	long long task_log_max;		/* given to each executor */
-	int task_log_keep;
-	long long disk_reserve;		/* free bytes launches leave */
+	struct cli_bounds bounds;	/* given to each executor; the
+					 * disk reserve launches leave */
 	long long grace_ms;
 	const char *executor_path;	/* NULL: agent-executor beside us */
 	char **launcher;		/* argv prefix for executors, or NULL */

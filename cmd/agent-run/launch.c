@@ -44,17 +44,17 @@ below_reserve(struct agent *a)
 	char msg[PATH_MAX + 256];
 	long long avail;
 
-	if (a->o->disk_reserve <= 0 || statvfs(a->o->work, &v) < 0)
+	if (a->o->bounds.disk_reserve <= 0 || statvfs(a->o->work, &v) < 0)
 		return false;
 	avail = (long long)v.f_bavail * (long long)v.f_frsize;
 	/* The reserve whole (meta/reserve, reserve.c) and a quarter of it
 	 * free beside; without a reserve file, all of it free. */
 	if (reserve_refill(a) && avail >= (a->reserve_fd >= 0 ?
-	    a->o->disk_reserve / 4 : a->o->disk_reserve))
+	    a->o->bounds.disk_reserve / 4 : a->o->bounds.disk_reserve))
 		return false;
 	snprintf(msg, sizeof(msg), "%s: %lld KiB free, and the %lld KiB kept "
 	    "for checkpoints (--disk-reserve) not whole", a->o->work,
-	    avail / 1024, a->o->disk_reserve / 1024);
+	    avail / 1024, a->o->bounds.disk_reserve / 1024);
 	emit_error(a, "launch: refused: %s", msg, NULL);
 	return true;
 }
@@ -355,9 +355,9 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 
 	snprintf(rt, 32, "%lldms", o->recovery_timeout_ms);
 	snprintf(gr, 32, "%lldms", o->grace_ms);
-	snprintf(lm, 32, "%lld", o->task_log_max);
-	snprintf(lk, 32, "%d", o->task_log_keep);
-	snprintf(dr, 32, "%lld", o->disk_reserve);
+	snprintf(lm, 32, "%lld", o->bounds.log_max);
+	snprintf(lk, 32, "%lld", o->bounds.log_keep);
+	snprintf(dr, 32, "%lld", o->bounds.disk_reserve);
 	const char *fixed[] = { exe, "-d", o->work, "--secret-fd", "3",
 	    "--agent", a->id,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",

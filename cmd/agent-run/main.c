@@ -84,9 +84,14 @@ static bool
 option_amount(struct agent_options *o, int ch, const char *arg)
 {
 	struct ckpt_error e;
-	const char *errstr = NULL;
-	int rc = 0;
+	long long n = 0;
+	int rc;
 
+	if ((rc = cli_bounds_option(&o->bounds, ch, arg, &e)) != 0) {
+		if (rc < 0)
+			errx(EX_USAGE, "%s", e.reason);
+		return true;
+	}
 	switch (ch) {
 	case 'R': rc = cli_duration("--recovery-timeout", arg,
 	    &o->recovery_timeout_ms, &e); break;
@@ -102,26 +107,8 @@ option_amount(struct agent_options *o, int ch, const char *arg)
 			    "than 0");
 		break;
 	case 'Q':
-		o->driver_bound = (size_t)strtonum(arg, 4096, 1LL << 40, &errstr);
-		if (errstr != NULL)
-			errx(EX_USAGE, "--driver-queue: '%s' is %s (bytes, 4096 "
-			    "at least)", arg, errstr);
-		break;
-	case 'M':
-		if (cli_size(arg, &o->task_log_max) < 0 || o->task_log_max < 4096)
-			errx(EX_USAGE, "--task-log-max: '%s' is not a size of 4096 "
-			    "bytes or more (like 64K, 10M)", arg);
-		break;
-	case 'K':
-		o->task_log_keep = (int)strtonum(arg, 0, 1000, &errstr);
-		if (errstr != NULL)
-			errx(EX_USAGE, "--task-log-keep: '%s' is %s (0 to 1000)",
-			    arg, errstr);
-		break;
-	case 'D':
-		if (cli_size(arg, &o->disk_reserve) < 0)
-			errx(EX_USAGE, "--disk-reserve: '%s' is not a size (like 0, "
-			    "512K, 64M, 1G)", arg);
+		rc = cli_size("--driver-queue", arg, 4096, &n, &e);
+		o->driver_bound = (size_t)n;
 		break;
 	default:
 		return false;
@@ -151,9 +138,7 @@ static const struct option longopts[] = {
 	{ "update-retry-interval", required_argument, NULL, 'U' },
 	{ "driver-queue", required_argument, NULL, 'Q' },
 	{ "executor-registration-timeout", required_argument, NULL, 'G' },
-	{ "task-log-max", required_argument, NULL, 'M' },
-	{ "task-log-keep", required_argument, NULL, 'K' },
-	{ "disk-reserve", required_argument, NULL, 'D' },
+	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -220,8 +205,9 @@ main(int argc, char *argv[])
 	struct agent_options o = { .strict = 1,
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
 	    .grace_ms = 3000, .retry_ms = 10000,
-	    .registration_timeout_ms = 60000, .task_log_max = 10 << 20,
-	    .task_log_keep = 2, .disk_reserve = 64 << 20 };
+	    .registration_timeout_ms = 60000,
+	    .bounds = { .log_max = 10 << 20, .log_keep = 2,
+	    .disk_reserve = 64 << 20 } };
 	struct args g = { .work = NULL };
 	struct ckpt_error e;
 	int ch, rc;

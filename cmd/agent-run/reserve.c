@@ -32,7 +32,7 @@ reserve_open(struct agent *a)
 	char path[PATH_MAX];
 
 	a->reserve_fd = -1;
-	if (a->o->disk_reserve <= 0)
+	if (a->o->bounds.disk_reserve <= 0)
 		return;
 	snprintf(path, sizeof(path), "%s/meta/reserve", a->o->work);
 	if ((a->reserve_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC |
@@ -44,7 +44,7 @@ reserve_open(struct agent *a)
 bool
 reserve_refill(struct agent *a)
 {
-	long long want = a->o->disk_reserve;
+	long long want = a->o->bounds.disk_reserve;
 
 	if (a->reserve_fd < 0)
 		return true;
@@ -64,7 +64,7 @@ reserve_refill(struct agent *a)
 bool
 reserve_give(struct agent *a)
 {
-	long long have, part = a->o->disk_reserve / 4;
+	long long have, part = a->o->bounds.disk_reserve / 4;
 
 	if (a->reserve_fd < 0 || (have = held(a->reserve_fd)) <= 0)
 		return false;

@@ -160,12 +160,7 @@ verify_skipped(void *ctx, const char *path, const char *why)
 {
 	char shown[PATH_MAX + 256];
 
-	/* A name may hold anything: no control byte reaches a terminal. */
-	strlcpy(shown, path, sizeof(shown));
-	for (char *p = shown; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	printf("%s: %s\n", shown, why);
+	printf("%s: %s\n", cli_shown(path, shown, sizeof(shown)), why);
 	((struct inspect *)ctx)->problems++;
 }
 
