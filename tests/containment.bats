@@ -28,11 +28,11 @@ left() {
 }
 left_is() { [ "$(left "$1")" -eq "$2" ]; }
 
-cgroup2() {
-	local m
+# Sets m to the writable cgroup2 mount, or skips the test.  Called
+# directly, never as $(...): a skip in a subshell does not skip the test.
+need_cgroup2() {
 	m=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-	[ -n "$m" ] && [ -w "$m/cgroup.procs" ] || skip "no writable cgroup2 here"
-	echo "$m"
+	[ -n "$m" ] && [ -w "$m/cgroup.procs" ] || skip "no writable cgroup2 here (--cgroup-root auto needs one)"
 }
 
 @test "kill: a task that forks, double-forks, setsids and daemonizes leaves no process (no cgroup: the executor is a subreaper)" {
@@ -46,7 +46,7 @@ cgroup2() {
 }
 
 @test "kill with --cgroup-root: the tree is killed through its cgroup, which is removed at the end" {
-	m=$(cgroup2)
+	need_cgroup2
 	agent_start --cgroup-root auto
 	wait_event '.event=="registered"'
 	launch F E1 T1 -- sh "$(tree)" 82000
@@ -93,7 +93,7 @@ cgroup2() {
 }
 
 @test "with cgroups, an executor killed -9 while the agent is down: the restarted agent empties its task's cgroup" {
-	m=$(cgroup2)
+	need_cgroup2
 	agent_start --cgroup-root auto
 	wait_event '.event=="registered"'
 	launch --checkpoint F E1 T1 -- sh "$(tree)" 84000

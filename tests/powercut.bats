@@ -19,6 +19,10 @@ setup() {
 	common_setup
 	[ -s "$PC/trace" ] || skip "no recording"
 	[ "$(id -u)" = 0 ] || skip "the oracle needs a private pid namespace (root)"
+	# A container or a plain chroot may refuse new namespaces (unshare:
+	# cannot change root filesystem propagation): said, not failed.
+	unshare -p -f -m --mount-proc true 2>/dev/null ||
+	    skip "no private pid and mount namespace here (unshare -p -f -m --mount-proc fails)"
 }
 
 @test "power loss at every sync barrier and event: strict recovery, nothing acknowledged redelivered, nothing emitted lost, nothing forgotten" {
