@@ -11,8 +11,12 @@ BUILD    ?= build
 VERSION  := 0.1.0
 
 PKGS     := libprotobuf-c libbsd-overlay jansson libdeflate smartcols
-DEB_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
-            libbsd-dev libjansson-dev libdeflate-dev libsmartcols-dev bats bats-assert bats-support \
+# Debian packages: to build (make, make install), to run, and what the
+# tests, benchmarks and the fuzzers add (make check, bench, demo).
+BUILD_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
+            libbsd-dev libjansson-dev libdeflate-dev libsmartcols-dev
+RUN_PKGS := libprotobuf-c1 libbsd0 libjansson4 libdeflate0 libsmartcols1
+DEB_PKGS := $(BUILD_PKGS) bats bats-assert bats-support \
             bats-file python3 procps util-linux mandoc strace bc jq zsh clang libclang-rt-dev valgrind
 
 CFLAGS   ?= -O2 -g
@@ -51,10 +55,17 @@ BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_TIME ?= 60
 
-.PHONY: all check bench benches demo install uninstall dist clean deps stress fuzz fuzzers valgrind
+.PHONY: all check bench benches demo install uninstall dist clean deps build-deps stress fuzz fuzzers valgrind
 .SECONDARY:
 
+# Without the build packages (pkg-config's flags are read when this file
+# is), they are installed (as root) or named, then a sub-make builds.
+ifeq ($(shell pkg-config --exists $(PKGS) 2>/dev/null && command -v protoc-c >/dev/null && echo yes),yes)
 all: $(BINS)
+else
+all: build-deps
+	@$(MAKE) --no-print-directory $(BINS)
+endif
 
 $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: proto/%.proto
 	@mkdir -p $(@D)
@@ -106,9 +117,10 @@ valgrind: deps
 	$(MAKE) all
 	tests/valgrind.sh $(BUILD)/bin
 
-# Missing Debian packages: installed when root, else the exact command.
-deps:
-	@missing=$$(for p in $(DEB_PKGS); do \
+# Missing Debian packages ($(1)): installed when root, else the exact
+# command, and make stops (69).
+define need_pkgs
+	@missing=$$(for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -119,6 +131,13 @@ deps:
 	    echo "  apt-get install -y $$missing"; exit 69; \
 	  fi; \
 	fi
+endef
+
+deps:
+	$(call need_pkgs,$(DEB_PKGS))
+
+build-deps:
+	$(call need_pkgs,$(BUILD_PKGS))
 
 check: deps
 	$(MAKE) all

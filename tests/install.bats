@@ -28,6 +28,21 @@ load helpers
 	assert_output ""
 }
 
+@test "make and make install without the build packages: the exact apt-get line, and stop (as a user; root installs them)" {
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	# (bats's own directories are 0700: nobody reads a copy in /tmp)
+	MK=$(mktemp -d /tmp/agent-tools-make.XXXXXX)
+	cp "$BATS_TEST_DIRNAME/../Makefile" "$MK/Makefile"
+	chmod -R a+rX "$MK"
+	for t in all install; do
+		run su nobody -s /bin/bash -c "cd '$MK' && make $t PKGS=no-such-pc-module BUILD_PKGS='gcc no-such-deb-package'"
+		assert_failure
+		assert_output --partial "missing Debian packages; run as root:"
+		assert_output --partial "apt-get install -y no-such-deb-package"
+		refute_output --partial "protoc-c"
+	done
+}
+
 @test "the installed units pass systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
 	p=$BATS_TEST_TMPDIR/prefix
@@ -82,6 +97,7 @@ while True:
 teardown() {
 	common_teardown
 	if [ -e "$BATS_TEST_TMPDIR/our-dev-log" ]; then rm -f /dev/log; fi
+	[ -z "${MK:-}" ] || rm -rf "$MK"
 }
 
 # cron_lines FILE: the command of each schedule line of a cron.d file.
