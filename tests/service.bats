@@ -196,6 +196,40 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)' "$S"
 	assert_output --partial "none.sock: cannot connect"
 }
 
+@test "--attach never hangs: a socket that takes the connection and never answers (an agent that cannot start) exits 69 after --timeout" {
+	mkdir -m 0700 "$BATS_TEST_TMPDIR/ctl"
+	S=$BATS_TEST_TMPDIR/ctl/mute.sock
+	spawn python3 -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+c = s.accept()[0]; time.sleep(120)' "$S"
+	wait_for 10 test -S "$S"
+	run timeout 60 bash -c 'echo ping | agent-run --attach "$0" --timeout 1s' "$S"
+	assert_failure 69
+	assert_output --partial "no answer from the agent within 1000 ms (--timeout)"
+	run agent-run -d "$W" --timeout 1s </dev/null
+	assert_failure 64
+	assert_output --partial "--timeout goes with --attach"
+}
+
+@test "--attach tells done from gone: 0 when its input ended and all was answered, 75 when the agent went away first" {
+	set_socket
+	agent_start --listen "$S"
+	wait_for 10 test -S "$S"
+	attach ping
+	assert_success
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	(cd "$BATS_TEST_TMPDIR" && { s=0; agent-run --attach "$S" <in >out 2>err || s=$?; echo $s >rc; }) &
+	exec {D}>"$BATS_TEST_TMPDIR/in"
+	echo ping >&$D
+	wait_for 10 grep -q pong "$BATS_TEST_TMPDIR/out"
+	kill -TERM "$AGENT_PID"
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/rc"
+	exec {D}>&-
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" 75
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output --partial "the agent went away before the input ended"
+}
+
 @test "commands refuse words they do not take (nothing done); a bare ack gets its usage" {
 	agent_start
 	launch --checkpoint F1 E1 T1 -- sleep 1000

@@ -75,8 +75,9 @@ struct agent_options {
  * empty when the agent said it already (a fatal error, as an event). */
 int agent_main(const struct agent_options *o, struct ckpt_error *e);
 /* agent-run --attach: drive the agent listening on path from stdin and
- * stdout (attach.c); returns the exit status. */
-int attach_main(const char *path);
+ * stdout (attach.c), an answer owed waited for timeout_ms at most (0:
+ * forever); returns the exit status. */
+int attach_main(const char *path, long long timeout_ms);
 
 /* ---- inside the program ---- */
 

@@ -4,10 +4,12 @@
  * events come to stdout, exactly as when driving the agent on its stdin.
  * It exits 0 once its input has ended and every command it sent has been
  * answered (an answer names its line; the agent then closes the
- * connection), 69 when no agent listens, 77 when
- * the agent refuses it, 75 when the agent went away with commands
- * unanswered, 65 when its input ended in a line without a newline (never
- * carried out), 74 when stdout cannot be written.
+ * connection), 69 when no agent listens, or none answers a command
+ * within --timeout (a socket-activated agent that cannot start), 77 when
+ * the agent refuses it, 75 when the agent went away before its input
+ * ended or with commands unanswered ("gone", not "done"), 65 when its
+ * input ended in a line without a newline (never carried out), 74 when
+ * stdout cannot be written.
  *
  * Nothing blocks: stdin is read only while what it gave has been sent
  * (at most QUEUE bytes wait), and events are read all the while, so a
@@ -30,6 +32,7 @@
 
 #include "agent.h"
 #include "command.h"
+#include "update.h"
 
 #define QUEUE	(1 << 20)
 
@@ -153,6 +156,8 @@ struct attach {
 	struct buf out, in, line;	/* to the agent, from it, a line read */
 	unsigned long sent, answers;	/* commands sent; answers read */
 	bool in_eof, half_closed, refused, cut;
+	long long timeout_ms;		/* for an answer, while one is owed */
+	long long quiet_since;		/* last heard, or first owed, then */
 	char chunk[65536];
 };
 
@@ -176,6 +181,8 @@ from_stdin(struct attach *a)
 			a->line.len = 0;
 		}
 	}
+	if (a->sent == a->answers)
+		a->quiet_since = monotonic_ms();	/* an answer is owed from now */
 	count_lines(&a->line, a->chunk, n > 0 ? (size_t)n : 0, &a->sent);
 	if (n > 0)
 		buf_add(&a->out, a->chunk, (size_t)n);
@@ -206,6 +213,7 @@ from_agent(struct attach *a)
 		return true;
 	if (n <= 0)
 		return false;
+	a->quiet_since = monotonic_ms();
 	buf_add(&a->in, a->chunk, (size_t)n);
 	while ((nl = memchr(a->in.p, '\n', a->in.len)) != NULL) {
 		size_t len = (size_t)(nl - a->in.p) + 1;
@@ -235,13 +243,30 @@ verdict(const struct attach *a, const char *path)
 		    "commands unanswered", path, a->sent - a->answers, a->sent);
 		return EX_TEMPFAIL;
 	}
+	if (!a->in_eof) {
+		warnx("--attach %s: the agent went away before the input ended "
+		    "(stopped or restarting: attach again)", path);
+		return EX_TEMPFAIL;
+	}
 	return a->cut ? EX_DATAERR : EX_OK;
 }
 
-int
-attach_main(const char *path)
+/* How long poll may wait: until an owed answer is overdue, or -1. */
+static int
+wait_ms(const struct attach *a)
 {
-	struct attach a = { .fd = connect_to(path) };
+	long long left;
+
+	if (a->sent == a->answers || a->timeout_ms <= 0)
+		return -1;
+	left = a->quiet_since + a->timeout_ms - monotonic_ms();
+	return left <= 0 ? 0 : left > 0x7fffffff ? 0x7fffffff : (int)left;
+}
+
+int
+attach_main(const char *path, long long timeout_ms)
+{
+	struct attach a = { .fd = connect_to(path), .timeout_ms = timeout_ms };
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -257,10 +282,17 @@ attach_main(const char *path)
 			shutdown(a.fd, SHUT_WR);
 			a.half_closed = true;
 		}
-		if (poll(p, 2, -1) < 0) {
+		if (poll(p, 2, wait_ms(&a)) < 0) {
 			if (errno == EINTR)
 				continue;
 			err(EX_OSERR, "poll");
+		}
+		if (wait_ms(&a) == 0) {
+			warnx("--attach %s: no answer from the agent within %lld ms "
+			    "(--timeout): it is not running, or cannot start "
+			    "(journalctl -u agent-run)", path, a.timeout_ms);
+			close(a.fd);
+			return EX_UNAVAILABLE;
 		}
 		if (p[0].revents)
 			from_stdin(&a);

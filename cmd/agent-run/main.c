@@ -32,7 +32,7 @@ usage(FILE *fp, int status)
 	    "                 [--executor-registration-timeout DUR]\n"
 	    "                 [--task-log-max SIZE] [--task-log-keep N]\n"
 	    "                 [--log-level info|debug]\n"
-	    "       agent-run --attach SOCKET\n"
+	    "       agent-run --attach SOCKET [--timeout DUR]\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
 	    "  launch [--checkpoint] [--name NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
@@ -135,6 +135,7 @@ static const struct option longopts[] = {
 	{ "log-level", required_argument, NULL, 'v' },
 	{ "listen", required_argument, NULL, 'A' },
 	{ "attach", required_argument, NULL, 'c' },
+	{ "timeout", required_argument, NULL, 'W' },
 	{ "update-retry-interval", required_argument, NULL, 'U' },
 	{ "driver-queue", required_argument, NULL, 'Q' },
 	{ "executor-registration-timeout", required_argument, NULL, 'G' },
@@ -147,6 +148,8 @@ static const struct option longopts[] = {
 /* What the command line asks besides the agent's options. */
 struct args {
 	const char *work, *attach, *cgroup;
+	long long timeout_ms;		/* --attach: for an answer */
+	bool timeout_given;
 	struct command launcher;
 };
 
@@ -190,6 +193,11 @@ option(struct agent_options *o, struct args *g, int ch, const char *arg)
 	case 'C': g->cgroup = arg; break;
 	case 'A': o->listen = arg; break;
 	case 'c': g->attach = arg; break;
+	case 'W':
+		if (cli_duration("--timeout", arg, &g->timeout_ms, &e) < 0)
+			errx(EX_USAGE, "%s", e.reason);
+		g->timeout_given = true;
+		break;
 	case 'h': usage(stdout, EX_OK); break;
 	case 'V': cli_version(); exit(EX_OK);
 	default:
@@ -208,7 +216,7 @@ main(int argc, char *argv[])
 	    .registration_timeout_ms = 60000,
 	    .bounds = { .log_max = 10 << 20, .log_keep = 2,
 	    .disk_reserve = 64 << 20 } };
-	struct args g = { .work = NULL };
+	struct args g = { .timeout_ms = 60000 };
 	struct ckpt_error e;
 	int ch, rc;
 
@@ -217,7 +225,9 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
 	if (g.attach != NULL)
-		return attach_main(g.attach);
+		return attach_main(g.attach, g.timeout_ms);
+	if (g.timeout_given)
+		errx(EX_USAGE, "--timeout goes with --attach");
 	if ((o.work = path_work_dir(g.work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
 	/* Containment by default: a cgroup per task wherever a writable
