@@ -192,11 +192,23 @@ install: all
 	  sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
 	  chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u || exit 1; done
 	install -d $(DESTDIR)$(SYSCONFDIR)/cron.d
-	sed 's|@BINDIR@|$(BINDIR)|g' contrib/crontab > $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|^@CRON@|$(if $(filter 1,$(ENABLE_CRON)),,#)|' \
+	  contrib/crontab > $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
 	chmod 0644 $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
 
-# What install put there, and nothing else.
+# What install put there, and nothing else.  On the running system (no
+# DESTDIR, systemd up) the units are stopped and disabled first, and said:
+# the executors (agent-executors.slice) and their tasks keep running,
+# until `recover --orphans | executor-kill` or a reboot.
+UNINSTALL_UNITS := agent-run.socket agent-run.service agent-gc.timer agent-orphans.timer
 uninstall:
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then \
+	  for u in $(UNINSTALL_UNITS); do \
+	    if [ -e $(PREFIX)/lib/systemd/system/$$u ] && systemctl list-unit-files $$u >/dev/null 2>&1; then \
+	      echo "systemctl disable --now $$u"; systemctl disable --now $$u 2>/dev/null || true; fi; \
+	  done; \
+	  echo "the executors (agent-executors.slice) and their tasks keep running: recover --orphans | executor-kill stops them"; \
+	fi
 	rm -f $(PROGS:%=$(DESTDIR)$(BINDIR)/%) \
 	  $(PROGS:%=$(DESTDIR)$(MANDIR)/man1/%.1) \
 	  $(patsubst man/%,$(DESTDIR)$(MANDIR)/man7/%,$(wildcard man/*.7)) \
@@ -209,6 +221,8 @@ uninstall:
 	  $(UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
 	  $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
 	-rmdir $(DESTDIR)$(PREFIX)/lib/bats/agent-tools $(DESTDIR)$(PREFIX)/share/doc/agent-tools 2>/dev/null
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then \
+	  echo "systemctl daemon-reload"; systemctl daemon-reload || true; fi
 
 # A versioned tarball of the tree as committed (git archive), which
 # builds and passes make check once unpacked.

@@ -43,6 +43,21 @@ load helpers
 	done
 }
 
+@test "one cleanup scheduler: the cron file is installed disabled (no schedule line), enabled only with ENABLE_CRON=1" {
+	p=$BATS_TEST_TMPDIR/prefix
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
+	assert_success
+	assert_equal "$(cron_lines "$p/etc/cron.d/agent-tools" | wc -l)" 0
+	assert_equal "$(grep -c '^#.* root ' "$p/etc/cron.d/agent-tools")" 2
+	run grep -c 'systemctl enable --now agent-orphans.timer' "$p/etc/cron.d/agent-tools"
+	assert_output 1
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc" ENABLE_CRON=1
+	assert_success
+	assert_equal "$(cron_lines "$p/etc/cron.d/agent-tools" | wc -l)" 2
+	run grep -c '@CRON@' "$p/etc/cron.d/agent-tools"
+	assert_output 0
+}
+
 @test "the installed units pass systemd-analyze verify" {
 	command -v systemd-analyze >/dev/null || skip "no systemd-analyze"
 	p=$BATS_TEST_TMPDIR/prefix
@@ -116,7 +131,7 @@ cron_env() {
 	[ "$(id -u)" = 0 ] || skip "needs root (the syslog socket)"
 	[ -e /dev/log ] && skip "a syslog socket exists here; its messages are not ours to read"
 	p=$BATS_TEST_TMPDIR/prefix
-	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
+	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc" ENABLE_CRON=1
 	assert_success
 	tab=$p/etc/cron.d/agent-tools
 	assert_file_exist "$tab"
