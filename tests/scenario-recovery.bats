@@ -60,6 +60,29 @@ load helpers
 	assert_file_exist "$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/executor.sentinel"
 }
 
+@test "7b: an orderly reboot (systemd stopped the executors, which stopped their tasks): TASK_LOST 'the host rebooted', not KILLED; a task that exited by itself keeps its end" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	x1=$XPID
+	launch --checkpoint F1 E2 T2 -- sh -c 'exit 3'
+	wait_event '.task_id=="T2" and .state=="TASK_FAILED"'
+	agent_kill9
+	# The shutdown: SIGTERM to the executor, which stops its task, records
+	# how it ended, and leaves.
+	kill -TERM "$x1"
+	wait_for 10 dead "$x1"
+	run cat "$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/executor.exit"
+	assert_output "signaled 15"
+	echo 00000000-1111-2222-3333-444444444444 > "$W/meta/boot_id"
+	agent_start
+	wait_event '.event=="reregistered"'
+	assert_equal "$(field '.task_id=="T1" and .event=="update" and (.redelivered|not)' state)" TASK_LOST
+	assert_equal "$(field '.task_id=="T1" and .event=="update" and (.redelivered|not)' message)" "the host rebooted; the task was stopped by signal 15 at its shutdown (executor.exit)"
+	assert_equal "$(count '.task_id=="T1" and .state=="TASK_KILLED"')" 0
+	assert_equal "$(field '.event=="reregistered"' lost)" 1
+	assert_equal "$(count '.task_id=="T2" and .state=="TASK_LOST"')" 0
+}
+
 @test "8: a corrupt task.info: strict exits 65 naming the file; non-strict recovers every other task and reports it" {
 	agent_start
 	launch --checkpoint F1 E1 T1 -- sleep 1000

@@ -479,9 +479,14 @@ stop_orphans(struct agent *a, struct aexec *x)
 	}
 }
 
-/* The task's end, as executor.exit tells it: 0, or -1 (none readable). */
+/* The task's end, as executor.exit tells it: 0, or -1 (none readable).
+ * After a reboot, a task stopped by a signal was stopped by the
+ * shutdown (systemd stops the executors, and they their tasks): lost, as
+ * Mesos reports the tasks of a rebooted host, not killed (a scheduler
+ * reschedules LOST); one that exited by itself before stays as it
+ * ended. */
 static int
-exit_end(struct agent *a, struct aexec *x)
+exit_end(struct agent *a, struct aexec *x, bool reboot)
 {
 	struct ckpt_ids ids = x_ids(x, a->id);
 	char path[PATH_MAX], text[64], msg[128];
@@ -493,6 +498,13 @@ exit_end(struct agent *a, struct aexec *x)
 	    text_read(path, text, sizeof(text), NULL) < 0 ||
 	    exit_parse(text, &kind, &value) < 0)
 		return -1;
+	if (reboot && kind == EXIT_SIGNAL) {
+		snprintf(msg, sizeof(msg), "the host rebooted; the task was "
+		    "stopped by signal %d at its shutdown (executor.exit)", value);
+		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, msg);
+		a->lost++;
+		return 0;
+	}
 	if (kind == EXIT_CODE)
 		snprintf(msg, sizeof(msg), "executor gone; the task exited with "
 		    "status %d (executor.exit)", value);
@@ -515,7 +527,7 @@ end(struct agent *a, struct aexec *x, bool reboot)
 {
 	if (!reboot)
 		stop_orphans(a, x);
-	if (x->task && !x->terminal && exit_end(a, x) < 0) {
+	if (x->task && !x->terminal && exit_end(a, x, reboot) < 0) {
 		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, reboot ?
 		    "the host rebooted" : x->pid == 0 ?
 		    "the executor was never started" : "the executor is gone");
