@@ -163,6 +163,52 @@ load helpers
 	wait_for 5 grep -q bogus2 "$BATS_TEST_TMPDIR/agent.log"
 }
 
+@test "the journal tells the story: under journald (JOURNAL_STREAM) each line has its priority (<6>); start with its recovery, launch, kill, the terminal state, stop with the executors left" {
+	n=$((AGENT_N + 1))
+	: > "$BATS_TEST_TMPDIR/events.$n.err"
+	js=$(stat -c '%d:%i' "$BATS_TEST_TMPDIR/events.$n.err")
+	AGENT_WRAP="env JOURNAL_STREAM=$js" agent_start
+	wait_event '.event=="registered"'
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	launch --checkpoint F1 E2 T2 -- sleep 1000
+	agent_send kill F1 T1
+	wait_event '.task_id=="T1" and .state=="TASK_KILLED"'
+	agent_send bogus
+	wait_event '.event=="error"'
+	kill -TERM "$AGENT_PID"
+	agent_wait_exit
+	run cat "$EV.err"
+	assert_line --regexp '^<6>registered agent .* \(agent-run [0-9.]+, work dir .*\): reconnected 0, lost 0, killed 0, in [0-9]+ ms$'
+	assert_line --regexp '^<6>launch: task T1 of framework F1 \(executor E1, run [-0-9a-f]+\): pid [0-9]+$'
+	assert_line --regexp '^<6>kill: task T1 of framework F1 .*SIGKILL after 3000 ms$'
+	assert_line --regexp '^<6>task T1 of framework F1 \(run [-0-9a-f]+\): TASK_KILLED'
+	assert_line "<3>unknown command 'bogus' (launch, kill, ack, reconcile, shutdown, ping)"
+	# (T1's executor too: its end is not acknowledged yet)
+	assert_line '<6>stopped: 2 executors left running (the next agent reconnects them)'
+	# Every line carries a priority.
+	refute_line --regexp '^[^<]'
+	# Restarted: the recovery in one line.
+	n=$((AGENT_N + 1))
+	: > "$BATS_TEST_TMPDIR/events.$n.err"
+	js=$(stat -c '%d:%i' "$BATS_TEST_TMPDIR/events.$n.err")
+	AGENT_WRAP="env JOURNAL_STREAM=$js" agent_start
+	wait_event '.event=="reregistered"'
+	run cat "$EV.err"
+	assert_line --regexp '^<6>reregistered agent .*: reconnected 2, lost 0, killed 0, in [0-9]+ ms$'
+}
+
+@test "--log-level: the story at info on a terminal or pipe too, without a priority prefix; a bad level is a usage error" {
+	agent_start --log-level info
+	launch F1 E1 T1 -- true
+	wait_event '.state=="TASK_FINISHED"'
+	run cat "$EV.err"
+	assert_line --regexp '^agent-run: launch: task T1 of framework F1 '
+	assert_line --regexp '^agent-run: task T1 of framework F1 \(run [-0-9a-f]+\): TASK_FINISHED'
+	run agent-run -d "$W" --log-level loud </dev/null
+	assert_failure 64
+	assert_output --partial "--log-level: 'loud' is not one of error, warning, notice, info, debug"
+}
+
 @test "a relative work dir: resolved once, executors reach their sockets, tasks run" {
 	mkfifo "$BATS_TEST_TMPDIR/in"
 	(cd "$BATS_TEST_TMPDIR" && exec agent-run -d w <in >ev 2>err 3>&-) &

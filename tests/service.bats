@@ -196,6 +196,21 @@ s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(120)' "$S"
 	assert_output --partial "none.sock: cannot connect"
 }
 
+@test "a late driver learns what happened: the (re)registered summary when it attaches; reconcile names the agent, the boot and since when it is up" {
+	agent_start --listen "$S"
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_kill9
+	agent_start --listen "$S"
+	wait_event '.event=="reregistered"'
+	attach ping
+	assert_success
+	assert_line --regexp '^\{"event":"reregistered",.*"reconnected":1,"lost":0,"killed":0,'
+	attach reconcile
+	assert_success
+	echo "$output" | jq -e --arg b "$(cat /proc/sys/kernel/random/boot_id)" \
+	    'select(.event=="reconciled") | .boot_id==$b and (.agent_id|length) > 0 and .up_since > 1700000000 and .tasks==1'
+}
+
 @test "--attach never hangs: a socket that takes the connection and never answers (an agent that cannot start) exits 69 after --timeout" {
 	mkdir -m 0700 "$BATS_TEST_TMPDIR/ctl"
 	S=$BATS_TEST_TMPDIR/ctl/mute.sock

@@ -397,6 +397,9 @@ time.sleep(30)
 	echo max > "$g/pids.max"
 	agent_send shutdown
 	agent_wait_exit
+	# (the executor may still be leaving after the agent is gone)
+	empty() { [ ! -s "$g/cgroup.procs" ]; }
+	wait_for 10 empty
 	rmdir "$g"
 }
 

@@ -25,7 +25,7 @@
  *   pending.c  reserve.c              updates pending, their stream
  *   index.c                           runs by task, executor, timer, pid
  *   events.c                          the events, built once each
- *   out.c (out.h)                     the drivers' output queues
+ *   out.c (out.h), log.c              the drivers' output queues; the log
  */
 #ifndef CKPT_AGENT_H
 #define CKPT_AGENT_H
@@ -68,7 +68,7 @@ struct agent_options {
 	const char *listen;		/* the control socket, or NULL */
 	long long retry_ms;		/* first retry of a pending update */
 	size_t driver_bound;		/* a driver's queue; 0: the default */
-	bool debug;			/* --log-level debug: transitions */
+	int log_level;			/* --log-level; -1: the default */
 };
 
 /* Run the agent: 0 once stopped, or a negative code: e says why, or is
@@ -200,6 +200,7 @@ struct deferred_ack {
 struct agent {
 	const struct agent_options *o;
 	char id[ID_MAX + 1];
+	struct log log;			/* diagnostics (log.h) */
 	struct drivers dr;		/* who drives it (out.h) */
 	struct task_tree tasks;		/* live runs by (task, framework) */
 	struct executor_tree executors;	/* ... by (framework, executor) */
@@ -232,6 +233,9 @@ struct agent {
 	int code;			/* why it stopped: 0, or -errno */
 	long long start_ms, shutdown_deadline;
 	int reconnected, lost, killed;
+	json_t *summary;		/* (re)registered, for late drivers */
+	char boot_id[64];		/* of this boot, as recovered */
+	double up_since;		/* seconds since the epoch */
 };
 
 /* Epoll tags of the main set (a driver's connection is tagged with its

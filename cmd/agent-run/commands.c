@@ -98,6 +98,9 @@ cmd_kill(struct agent *a, struct command *c)
 	m.has_grace_ms = 1;
 	m.grace_ms = a->o->grace_ms;
 	x_send(a, x, &m);
+	log_line(&a->log, LOG_INFO, "kill: task %s of framework %s (run %s, "
+	    "pid %ld): its executor stops its tree, SIGKILL after %lld ms",
+	    x->task, x->framework, x->run, (long)x->pid, a->o->grace_ms);
 	answer(&a->dr, x_json("killing", x));
 }
 
@@ -155,7 +158,11 @@ cmd_reconcile(struct agent *a, struct command *c)
 			    "pid", "alive", 0, "executor"));
 		n += found ? found : 1;
 	}
-	answer(&a->dr, json_pack("{s:s, s:i}", "event", "reconciled", "tasks", n));
+	/* Which boot, and since when this agent is up: a task the answer does
+	 * not name is unknown to this agent of this boot. */
+	answer(&a->dr, json_pack("{s:s, s:i, s:s, s:s, s:f}", "event",
+	    "reconciled", "tasks", n, "agent_id", a->id, "boot_id", a->boot_id,
+	    "up_since", a->up_since));
 }
 
 static void

@@ -187,8 +187,8 @@ listen_accept(struct agent *a)
 			static const char refused[] = "{\"event\":\"refused\","
 			    "\"message\":\"only the agent's uid or root may "
 			    "drive it\"}\n";
-			fprintf(stderr, "agent-run: control socket: refused pid "
-			    "%ld, uid %ld (only uid %ld or root may connect)\n",
+			log_line(ds->log, LOG_WARNING, "control socket: refused pid "
+			    "%ld, uid %ld (only uid %ld or root may connect)",
 			    (long)cred.pid, (long)cred.uid, (long)geteuid());
 			(void)!write(fd, refused, sizeof(refused) - 1);
 			close(fd);
@@ -199,7 +199,10 @@ listen_accept(struct agent *a)
 		d->uid = cred.uid;
 		d->poll_in = d->nonblocking = true;
 		snprintf(why, sizeof(why), "attached");
-		log_driver(d, why);
+		log_driver(ds, d, LOG_NOTICE, why);
+		/* What happened at the start, for a driver that was not there. */
+		if (a->summary != NULL)
+			emit_to(ds, d, json_incref(a->summary));
 		d->catch_end = a->pend_seq;
 	}
 }
@@ -335,7 +338,7 @@ driver_lines(struct agent *a, struct driver *d)
 		for (char *q = what; *q; q++)
 			if ((unsigned char)*q < 0x20 || *q == 0x7f)
 				*q = '?';
-		log_driver(d, what);
+		log_driver(ds, d, LOG_WARNING, what);
 		ds->cur.d = d;
 		ds->cur.line = ++d->line;
 		ds->cur.id = NULL;
@@ -441,7 +444,7 @@ drivers_poll(struct agent *a)
 		if (d->gone || (d->eof && !driver_lines_waiting(d) &&
 		    d->olen == 0 && d->catch_next >= d->catch_end)) {
 			if (!d->gone)
-				log_driver(d, "detached");
+				log_driver(ds, d, LOG_NOTICE, "detached");
 			driver_close(a, d);
 			continue;
 		}

@@ -26,7 +26,8 @@ x_json(const char *event, const struct aexec *x)
 
 /* fmt (with arg), then what e says: logged, and as an error event. */
 static json_t *
-error_event(const char *fmt, const char *arg, const struct ckpt_error *e)
+error_event(struct agent *a, const char *fmt, const char *arg,
+    const struct ckpt_error *e)
 {
 	char msg[1024], buf[PATH_MAX + 600];
 
@@ -35,7 +36,7 @@ error_event(const char *fmt, const char *arg, const struct ckpt_error *e)
 		strlcat(msg, ": ", sizeof(msg));
 		strlcat(msg, error_format(e, buf, sizeof(buf)), sizeof(msg));
 	}
-	fprintf(stderr, "agent-run: %s\n", msg);
+	log_line(&a->log, LOG_ERR, "%s", msg);
 	return json_pack("{s:s, s:o}", "event", "error", "message",
 	    jw_text(msg));
 }
@@ -44,7 +45,7 @@ void
 emit_error(struct agent *a, const char *fmt, const char *arg,
     const struct ckpt_error *e)
 {
-	answer(&a->dr, error_event(fmt, arg, e));
+	answer(&a->dr, error_event(a, fmt, arg, e));
 }
 
 /* A checkpoint could not be written: nothing may be acknowledged or
@@ -60,7 +61,7 @@ fatal(struct agent *a, const char *fmt, const char *arg,
 		return;
 	out_drop_uncommitted(&a->dr);
 	/* Every driver hears of it, not only the one whose command failed. */
-	emit(&a->dr, error_event(fmt, arg, e));
+	emit(&a->dr, error_event(a, fmt, arg, e));
 	out_commit(&a->dr);
 	a->code = e->code ? e->code : -EIO;
 	a->failed = a->quit = true;

@@ -490,6 +490,9 @@ cmd_launch(struct agent *a, struct command *c)
 	run_event(a, x, EV_LAUNCH, NULL);
 	x_check(a, x);
 	a->n_launches++;
+	log_line(&a->log, LOG_INFO, "launch: task %s of framework %s (executor "
+	    "%s, run %s): pid %ld", x->task, x->framework, x->executor, x->run,
+	    (long)x->pid);
 	json_t *ev = x_json("launched", x);
 	json_object_set_new(ev, "pid", json_integer(x->pid));
 	json_object_set_new(ev, "checkpoint", json_boolean(l.checkpoint));

@@ -77,15 +77,21 @@ announce_if_ready(struct agent *a)
 	if (a->announced || a->n_waiting > 0)
 		return;
 	a->announced = true;
+	log_line(&a->log, LOG_INFO, "%s agent %s (agent-run %s, work dir %s): "
+	    "reconnected %d, lost %d, killed %d, in %lld ms", a->is_new ?
+	    "registered" : "reregistered", a->id, VERSION, a->o->work,
+	    a->reconnected, a->lost, a->killed, monotonic_ms() - a->start_ms);
 	/* What bounds it: descriptors (one socket per live executor, and
-	 * room for the rest) and how tasks are contained. */
-	emit(&a->dr, json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:I, s:I, s:s?}", "event",
-	    a->is_new ? "registered" : "reregistered", "agent_id", a->id,
-	    "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms), "reconnected",
-	    a->reconnected, "lost", a->lost, "killed", a->killed,
+	 * room for the rest) and how tasks are contained.  Kept: a driver
+	 * that attaches later is told it first (drivers.c). */
+	a->summary = json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:I, s:I, s:s?}",
+	    "event", a->is_new ? "registered" : "reregistered", "agent_id",
+	    a->id, "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms),
+	    "reconnected", a->reconnected, "lost", a->lost, "killed", a->killed,
 	    "descriptors", (json_int_t)a->nofile, "executors_max",
 	    (json_int_t)(a->nofile > 48 ? a->nofile - 48 : 0), "cgroup_root",
-	    a->o->cgroup_root));
+	    a->o->cgroup_root);
+	emit(&a->dr, json_incref(a->summary));
 }
 
 static void
@@ -235,16 +241,14 @@ agent_open(struct agent *a, int *lock, struct ckpt_error *e)
 	if (o->log_path && log_open(o->log_path) < 0)
 		return error_set(e, -errno ? -errno : -EIO, o->log_path, -1,
 		    "--log: %s", strerror(errno));
-	/* The diagnostics log (stderr holds errors only) says what bounds
-	 * this agent; the registered event says it too. */
-	if (o->log_path)
-		fprintf(stderr, "agent-run: %zu descriptors allowed (RLIMIT_NOFILE, "
-		    "raised to its hard limit): room for about %zu live "
-		    "executors; tasks contained %s%s\n", a->nofile,
-		    a->nofile > 48 ? a->nofile - 48 : 0, o->cgroup_root ?
-		    "in cgroups below " : "without cgroups (no writable "
-		    "cgroup2 hierarchy, or --cgroup-root none)", o->cgroup_root ?
-		    o->cgroup_root : "");
+	log_setup(&a->log, o->log_level, o->log_path != NULL);
+	/* What bounds this agent (the registered event says it too). */
+	log_line(&a->log, LOG_INFO, "%zu descriptors allowed (RLIMIT_NOFILE, "
+	    "raised to its hard limit): room for about %zu live executors; "
+	    "tasks contained %s%s", a->nofile, a->nofile > 48 ?
+	    a->nofile - 48 : 0, o->cgroup_root ? "in cgroups below " :
+	    "without cgroups (no writable cgroup2 hierarchy, or --cgroup-root "
+	    "none)", o->cgroup_root ? o->cgroup_root : "");
 	if ((rc = workdir_check(o->work, e)) < 0 ||
 	    (rc = durable_mkdirs(o->work, e)) < 0 ||
 	    (rc = *lock = workdir_lock(o->work, e)) < 0)
@@ -278,6 +282,7 @@ agent_close(struct agent *a)
 	contain_marks_free(&a->marks);
 	dbatch_abort(&a->batch);
 	free(a->acks);
+	json_decref(a->summary);
 	if (a->signal_fd >= 0)
 		close(a->signal_fd);
 	if (a->ep >= 0)
@@ -290,6 +295,7 @@ int
 agent_main(const struct agent_options *o, struct ckpt_error *e)
 {
 	struct agent a = { .o = o, .start_ms = monotonic_ms(),
+	    .up_since = update_now(),
 	    .signal_fd = -1, .ep = -1, .xep = -1 };
 	int lock = -1, rc;
 
@@ -303,7 +309,8 @@ agent_main(const struct agent_options *o, struct ckpt_error *e)
 	RB_INIT(&a.retries);
 	RB_INIT(&a.by_seq);
 	TAILQ_INIT(&a.lru);
-	out_init(&a.dr, o->driver_bound);
+	log_setup(&a.log, o->log_level, false);
+	out_init(&a.dr, o->driver_bound, &a.log);
 	dbatch_init(&a.batch);
 	a.nofile = nofile();
 	signal(SIGPIPE, SIG_IGN);
@@ -315,7 +322,11 @@ agent_main(const struct agent_options *o, struct ckpt_error *e)
 			agent_commit(&a);
 			a.quit = true;
 		}
+		error_clear(e);		/* what stops it now is said as it happens */
 		serve(&a);
+		log_line(&a.log, LOG_INFO, "stopped: %zu "
+		    "executors left running (the next agent reconnects them)",
+		    a.n_live);
 		rc = a.code;
 	}
 	agent_close(&a);

@@ -31,7 +31,7 @@ usage(FILE *fp, int status)
 	    "                 [--driver-queue BYTES] [--disk-reserve SIZE]\n"
 	    "                 [--executor-registration-timeout DUR]\n"
 	    "                 [--task-log-max SIZE] [--task-log-keep N]\n"
-	    "                 [--log-level info|debug]\n"
+	    "                 [--log-level error|warning|notice|info|debug]\n"
 	    "       agent-run --attach SOCKET [--timeout DUR]\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
@@ -185,10 +185,9 @@ option(struct agent_options *o, struct args *g, int ch, const char *arg)
 		break;
 	case 'l': o->log_path = arg; break;
 	case 'v':
-		if (strcmp(arg, "debug") != 0 && strcmp(arg, "info") != 0)
-			errx(EX_USAGE, "--log-level: '%s' is neither info nor "
-			    "debug", arg);
-		o->debug = strcmp(arg, "debug") == 0;
+		if ((o->log_level = log_level_parse(arg)) < 0)
+			errx(EX_USAGE, "--log-level: '%s' is not one of error, "
+			    "warning, notice, info, debug", arg);
 		break;
 	case 'C': g->cgroup = arg; break;
 	case 'A': o->listen = arg; break;
@@ -210,7 +209,7 @@ int
 main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
-	struct agent_options o = { .strict = 1,
+	struct agent_options o = { .strict = 1, .log_level = -1,
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
 	    .grace_ms = 3000, .retry_ms = 10000,
 	    .registration_timeout_ms = 60000,

@@ -12,8 +12,9 @@
 #include "out.h"
 
 void
-out_init(struct drivers *ds, size_t bound)
+out_init(struct drivers *ds, size_t bound, const struct log *log)
 {
+	ds->log = log;
 	TAILQ_INIT(&ds->list);
 	ds->bound = bound ? bound : 4 << 20;
 	ds->listen_fd = -1;
@@ -32,12 +33,13 @@ driver_lines_waiting(const struct driver *d)
 }
 
 void
-log_driver(const struct driver *d, const char *what)
+log_driver(const struct drivers *ds, const struct driver *d, int prio,
+    const char *what)
 {
 	if (d->stdio)
-		fprintf(stderr, "agent-run: stdin/stdout: %s\n", what);
+		log_line(ds->log, prio, "stdin/stdout: %s", what);
 	else
-		fprintf(stderr, "agent-run: driver %lu (pid %ld, uid %ld): %s\n",
+		log_line(ds->log, prio, "driver %lu (pid %ld, uid %ld): %s",
 		    d->serial, (long)d->pid, (long)d->uid, what);
 }
 
@@ -77,7 +79,7 @@ driver_drop(struct drivers *ds, struct driver *d, const char *why)
 	if (d->gone)
 		return;
 	if (why != NULL)
-		log_driver(d, why);
+		log_driver(ds, d, LOG_WARNING, why);
 	d->gone = d->eof = true;
 	if (!d->waited)
 		ds->total -= d->olen;

@@ -22,6 +22,8 @@
 #include <sys/queue.h>
 #include <sys/types.h>
 
+#include "log.h"
+
 #define OUT_BOUND	(256 * 1024)
 
 struct driver {
@@ -50,6 +52,7 @@ struct drivers {
 	unsigned long serials;
 	size_t bound;			/* a socket driver's queue */
 	size_t total;			/* queued to drivers not waited for */
+	const struct log *log;		/* the agent's diagnostics */
 	int listen_fd;			/* the control socket, or -1 */
 	char listen_path[108];
 	bool listen_bound;		/* ours to unlink at the end */
@@ -62,14 +65,15 @@ struct drivers {
 	} cur;
 };
 
-void out_init(struct drivers *ds, size_t bound);
+void out_init(struct drivers *ds, size_t bound, const struct log *log);
 /* All of them together: two drivers' worth (8 MiB at least). */
 size_t out_total_bound(const struct drivers *ds);
 struct driver *driver_new(struct drivers *ds, int in, int out);
 /* Done with d: nothing more is read from it or written to it. */
 void driver_drop(struct drivers *ds, struct driver *d, const char *why);
 void driver_forget(struct drivers *ds, struct driver *d);
-void log_driver(const struct driver *d, const char *what);
+void log_driver(const struct drivers *ds, const struct driver *d, int prio,
+    const char *what);
 /* Has d whole lines not yet done? */
 bool driver_lines_waiting(const struct driver *d);
 /* Write what d takes now of its committed bytes (all of them with wait,

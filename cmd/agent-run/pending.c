@@ -164,6 +164,11 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	struct pend *p = x_add_pending(a, x, uuid, u->status->state,
 	    u->timestamp, u->status->message, strcmp(source, "agent") == 0);
 	x->state = u->status->state;
+	if (task_state_terminal(x->state) && !x->terminal)
+		log_line(&a->log, LOG_INFO, "task %s of framework %s (run %s): "
+		    "%s%s%s", x->task, x->framework, x->run,
+		    task_state_name(x->state), u->status->message ? ": " : "",
+		    u->status->message ? u->status->message : "");
 	if (task_state_terminal(x->state))
 		x->terminal = true;
 	pend_emit(a, p, false, NULL);

@@ -41,10 +41,11 @@ struct recovering {
 static void
 log_errors(void *ctx, const struct state_errors *l)
 {
-	(void)ctx;
+	struct recovering *rc = ctx;
+
 	for (size_t i = 0; i < l->n; i++)
-		fprintf(stderr, "agent-run: --no-strict: skipped: %s%s%lld: %s\n",
-		    l->v[i].path, l->v[i].offset >= 0 ? ": offset " : "",
+		log_line(&rc->a->log, LOG_NOTICE, "--no-strict: skipped: %s%s%lld: "
+		    "%s", l->v[i].path, l->v[i].offset >= 0 ? ": offset " : "",
 		    l->v[i].offset >= 0 ? l->v[i].offset : 0LL, l->v[i].reason);
 }
 
@@ -243,5 +244,7 @@ recover(struct agent *a, struct ckpt_error *e)
 	if (a->failed)
 		return a->code;		/* said already */
 	/* Rewritten only now: a crash during recovery sees the reboot again. */
-	return bootid_write(o->work, p.boot_id[0] ? p.boot_id : "unknown", e);
+	strlcpy(a->boot_id, p.boot_id[0] ? p.boot_id : "unknown",
+	    sizeof(a->boot_id));
+	return bootid_write(o->work, a->boot_id, e);
 }

@@ -74,9 +74,8 @@ reserve_give(struct agent *a)
 	/* Freed blocks are reusable once the truncation is durable. */
 	if (ftruncate(a->reserve_fd, have) < 0 || fsync(a->reserve_fd) < 0)
 		return false;
-	if (a->o->log_path)
-		fprintf(stderr, "agent-run: the work dir's file system is full: "
-		    "%lld bytes of the reserve given to checkpoints, %lld left\n",
-		    part, have);
+	log_line(&a->log, LOG_INFO, "the work dir's file system is full: "
+	    "%lld bytes of the reserve given to checkpoints, %lld left", part,
+	    have);
 	return true;
 }

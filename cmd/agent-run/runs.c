@@ -160,11 +160,10 @@ run_event(struct agent *a, struct aexec *x, enum run_event ev,
 		return;		/* not in the table: ignored */
 	if (s->next != SAME && s->next != x->st)
 		set_state(a, x, s->next);
-	if (a->o->debug && s->next != SAME)
-		fprintf(stderr, "agent-run: debug: run %s (task %s): %s -%s-> "
-		    "%s\n", x->run, x->task ? x->task : "-",
-		    run_state_name(from), event_names[ev],
-		    run_state_name(x->st));
+	if (a->log.level >= LOG_DEBUG && s->next != SAME)
+		log_line(&a->log, LOG_DEBUG, "run %s (task %s): %s -%s-> %s",
+		    x->run, x->task ? x->task : "-", run_state_name(from),
+		    event_names[ev], run_state_name(x->st));
 	if (s->act)
 		s->act(a, x, arg);
 }
