@@ -19,15 +19,15 @@ static void
 usage(FILE *fp, int status)
 {
 	fprintf(fp,
-	    "usage: executor-kill [--grace DUR] [--force] < recover-lines\n"
-	    "       executor-kill [--grace DUR] [--force] -d WORK -f FRAMEWORK -e EXECUTOR [-r RUN]\n");
+	    "usage: executor-kill [--grace DUR] [--force] [--summary] < recover-lines\n"
+	    "       executor-kill [--grace DUR] [--force] [--summary] -d WORK -f FRAMEWORK -e EXECUTOR [-r RUN]\n");
 	exit(status);
 }
 
 /* What killing x gives ("killed", "gone", "refused", "failed"), and
  * why in msg; counted in n[] (failed, refused by an agent's lock,
  * disagreeing with the checkpoint). */
-enum { FAILED, REFUSED, FORGED };
+enum { FAILED, REFUSED, FORGED, KILLED, GONE, OTHER };
 
 static const char *
 kill_one(const struct target *x, bool force, long long grace, char *msg,
@@ -55,16 +55,21 @@ kill_one(const struct target *x, bool force, long long grace, char *msg,
 		n[REFUSED]++;
 		return "refused";
 	}
-	if (id == PROC_GONE)
+	if (id == PROC_GONE) {
+		n[GONE]++;
 		return "gone";
+	}
 	if (id == PROC_RECYCLED) {
 		snprintf(msg, len, "pid %ld is not the checkpointed executor "
 		    "(pid recycled): not signalled", (long)x->pid);
+		n[OTHER]++;
 		return "refused";
 	}
 	if ((rc = proc_terminate(x->pid, x->start_time, x->pid_mtime,
-	    x->run_id, grace)) == 0)
+	    x->run_id, grace)) == 0) {
+		n[KILLED]++;
 		return "killed";
+	}
 	snprintf(msg, len, "pid %ld: %s", (long)x->pid, rc == -ESRCH ?
 	    "identity changed" : "survived SIGKILL");
 	n[FAILED]++;
@@ -79,6 +84,7 @@ main(int argc, char *argv[])
 		TARGET_OPTIONS,
 		{ "grace", required_argument, NULL, 'g' },
 		{ "force", no_argument, NULL, 'F' },
+		{ "summary", no_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -87,8 +93,8 @@ main(int argc, char *argv[])
 	struct targets t;
 	struct ckpt_error e;
 	long long grace = 5000;
-	int ch, rc, n[3] = { 0, 0, 0 };
-	bool force = false;
+	int ch, rc, n[6] = { 0 };
+	bool force = false, summary = false;
 
 	while ((ch = getopt_long(argc, argv, TARGET_OPTSTRING "h", longopts,
 	    NULL)) != -1) {
@@ -100,6 +106,7 @@ main(int argc, char *argv[])
 				errx(EX_USAGE, "%s", e.reason);
 			break;
 		case 'F': force = true; break;
+		case 'Y': summary = true; break;
 		case 'h': usage(stdout, EX_OK); break;
 		case 'V': cli_version(); return EX_OK;
 		default: usage(stderr, EX_USAGE);
@@ -122,6 +129,11 @@ main(int argc, char *argv[])
 		json_decref(o);
 	}
 	targets_free(&t);
+	/* One line whatever happened, for the log of a timer or cron. */
+	if (summary)
+		fprintf(stderr, "executor-kill: killed %d, gone %d, refused %d, "
+		    "failed %d\n", n[KILLED], n[GONE], n[REFUSED] + n[FORGED] +
+		    n[OTHER], n[FAILED]);
 	return n[FAILED] ? 1 : n[FORGED] ? EX_DATAERR : n[REFUSED] ?
 	    EX_TEMPFAIL : EX_OK;
 }

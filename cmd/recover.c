@@ -21,6 +21,7 @@
  * or words. */
 struct gc_out {
 	int nul, json, dry;
+	size_t n;			/* paths removed (or to be) */
 };
 
 /* --gc: an entry passed over is reported, never followed. */
@@ -37,8 +38,9 @@ gc_skipped(void *ctx, const char *path, const char *why)
 static void
 gc_print(void *ctx, const char *path)
 {
-	const struct gc_out *o = ctx;
+	struct gc_out *o = ctx;
 
+	o->n++;
 	if (o->nul) {
 		fputs(path, stdout);
 		putchar('\0');
@@ -70,6 +72,8 @@ gc_delay(const char *work, long long delay, double headroom)
 
 struct print {
 	int table, orphans, none;	/* none: an agent holds the work dir */
+	time_t now;
+	size_t waiting;			/* --orphans: within their deadline */
 	size_t n;			/* runs printed */
 	struct libscols_table *t;	/* --table: sized once every row is in */
 	struct jsonw w;			/* --json lines */
@@ -82,6 +86,12 @@ print_run(void *ctx, const struct recovery_plan *p, const struct recovery_run *r
 
 	if (pr->orphans && (pr->none || r->identity != PROC_SAME))
 		return 0;
+	/* An executor still within its recovery timeout waits for an agent
+	 * (one restarting, say): not an orphan yet. */
+	if (pr->orphans && r->run->deadline > pr->now) {
+		pr->waiting++;
+		return 0;
+	}
 	pr->n++;
 	if (pr->table) {
 		struct libscols_line *l = scols_table_new_line(pr->t, NULL);
@@ -112,9 +122,9 @@ usage(FILE *fp, int status)
 	    "usage: recover [-d WORK] [--strict | --no-strict] [--repair] [--orphans]\n"
 	    "               [--json | --table] [--framework ID]... [--executor ID]...\n"
 	    "               [--task ID]... [--state STATE]... [--unacked]\n"
-	    "               [--exit-status]\n"
+	    "               [--exit-status] [--summary]\n"
 	    "       recover [-d WORK] --gc [DELAY] [--disk-headroom FRACTION]\n"
-	    "               [--dry-run] [-0 | --print0 | --json]\n");
+	    "               [--dry-run] [-0 | --print0 | --json] [--summary]\n");
 	exit(status);
 }
 
@@ -132,6 +142,7 @@ static const struct option longopts[] = {
 	{ "print0", no_argument, NULL, '0' },
 	{ "disk-headroom", required_argument, NULL, 'H' },
 	{ "exit-status", no_argument, NULL, 'E' },
+	{ "summary", no_argument, NULL, 'Y' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -141,7 +152,7 @@ struct args {
 	const char *work;
 	struct state_options so;
 	struct walk_filter filter;
-	int orphans, table, gc, dry, nul, json, exit_status;
+	int orphans, table, gc, dry, nul, json, exit_status, summary;
 	long long delay;		/* --gc: Mesos's default, one week */
 	double headroom;		/* Mesos's default */
 };
@@ -175,6 +186,7 @@ parse(struct args *g, int argc, char *argv[])
 			break;
 		case 'n': g->dry = 1; break;
 		case 'E': g->exit_status = 1; break;
+		case 'Y': g->summary = 1; break;
 		case '0': g->nul = 1; break;
 		case 'H':
 			g->headroom = strtod(optarg, &end);
@@ -204,7 +216,7 @@ parse(struct args *g, int argc, char *argv[])
 static int
 gc_main(const struct args *g)
 {
-	struct gc_out out = { g->nul, g->json, g->dry };
+	struct gc_out out = { g->nul, g->json, g->dry, 0 };
 	struct ckpt_error e;
 	long long delay = gc_delay(g->work, g->delay, g->headroom);
 	int rc;
@@ -215,6 +227,10 @@ gc_main(const struct args *g)
 		error_print(&e);
 		return error_exit_code(rc);
 	}
+	if (g->summary)
+		fprintf(stderr, "recover: gc: %s %zu path%s (what terminated "
+		    "more than %llds ago)\n", g->dry ? "would remove" :
+		    "removed", out.n, out.n == 1 ? "" : "s", delay / 1000);
 	return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 }
 
@@ -236,6 +252,33 @@ table_new(void)
 	return t;
 }
 
+/* --orphans --summary: one line on stderr, whatever was found: how many
+ * orphans, how many executors still wait for an agent, or why none were
+ * looked for (who holds the work dir). */
+static void
+orphans_summary(const struct args *g, const struct print *pr)
+{
+	char path[PATH_MAX], text[32] = "", comm[64] = "?";
+	long pid = 0;
+
+	if (pr->none) {
+		snprintf(path, sizeof(path), "%s/meta/agent.lock", g->work);
+		if (cli_read_text(path, text, sizeof(text), NULL) == 0)
+			pid = atol(text);
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		if (pid <= 0 || cli_read_text(path, comm, sizeof(comm), NULL) < 0)
+			strlcpy(comm, "?", sizeof(comm));
+		fprintf(stderr, "recover: orphans: skipped: the work dir is held by "
+		    "%s (pid %ld)%s\n", comm, pid, strcmp(comm, "recover") == 0 ?
+		    ": gc running" : strcmp(comm, "agent-run") == 0 ?
+		    ": an agent runs" : "");
+		return;
+	}
+	fprintf(stderr, "recover: orphans: %zu; %zu executor%s within %s "
+	    "recovery timeout, waiting for an agent\n", pr->n, pr->waiting,
+	    pr->waiting == 1 ? "" : "s", pr->waiting == 1 ? "its" : "their");
+}
+
 /* The plan, as a table or JSON lines. */
 static int
 plan_main(struct args *g)
@@ -243,6 +286,7 @@ plan_main(struct args *g)
 	struct ckpt_error e;
 	int rc;
 
+	g->so.deadlines = true;
 	/* --repair writes: only into a work dir a writer may use. */
 	if (g->so.repair && (rc = workdir_check(g->work, &e)) < 0) {
 		error_print(&e);
@@ -250,7 +294,7 @@ plan_main(struct args *g)
 	}
 	/* An orphan: a live executor while no agent holds the work dir. */
 	struct print pr = { g->table, g->orphans, g->orphans &&
-	    workdir_locked(g->work), 0, NULL, { 0 } };
+	    workdir_locked(g->work), time(NULL), 0, 0, NULL, { 0 } };
 	jw_init(&pr.w, stdout);
 	if (g->table)
 		pr.t = table_new();
@@ -270,6 +314,8 @@ plan_main(struct args *g)
 	}
 	if (fflush(stdout) != 0)
 		err(EX_IOERR, "stdout");
+	if (g->summary && g->orphans)
+		orphans_summary(g, &pr);
 	/* As grep and jq -e: no run in the plan is 1. */
 	return g->exit_status && pr.n == 0 ? 1 : EX_OK;
 }

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -306,5 +307,32 @@ secret_load(const char *work, const struct ckpt_ids *ids,
 	if (secret_parse(text, secret) < 0)
 		return error_set(e, -EBADMSG, path, -1, "not a secret (%d hex "
 		    "digits)", 2 * SECRET_LEN);
+	return 0;
+}
+
+int
+checkpoint_note(const char *work, enum path_kind kind,
+    const struct ckpt_ids *ids, const char *text, struct ckpt_error *e)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	size_t n = strlen(text);
+	int fd, rc;
+
+	if ((rc = path_build(path, sizeof(path), work, kind, ids, e)) < 0)
+		return rc;
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0)
+		return error_set(e, -errno, tmp, -1, "%s", strerror(errno));
+	if (write(fd, text, n) != (ssize_t)n || close(fd) < 0) {
+		rc = error_set(e, -EIO, tmp, -1, "write: %s", strerror(errno));
+		unlink(tmp);
+		return rc;
+	}
+	if (rename(tmp, path) < 0) {
+		rc = error_set(e, -errno, path, -1, "rename: %s", strerror(errno));
+		unlink(tmp);
+		return rc;
+	}
 	return 0;
 }

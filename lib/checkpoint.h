@@ -27,6 +27,11 @@ int checkpoint_info(struct dbatch *b, const char *work, enum path_kind kind,
 int checkpoint_agent(struct dbatch *b, const char *work, const char *agent,
     const Mesos__SlaveInfo *info, struct ckpt_error *e);
 /* A small text file of kind (pid files, framework.pid, exit status). */
+/* A note, not a checkpoint: text written whole under kind (a temporary
+ * file renamed over it) but not synced: after a power cut it may be
+ * absent, which its readers take as "nothing noted".  0, or -errno. */
+int checkpoint_note(const char *work, enum path_kind kind,
+    const struct ckpt_ids *ids, const char *text, struct ckpt_error *e);
 int checkpoint_text(struct dbatch *b, const char *work, enum path_kind kind,
     const struct ckpt_ids *ids, const char *text, struct ckpt_error *e);
 /* The run's directories (meta and sandbox) and the runs/latest link. */

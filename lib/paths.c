@@ -102,6 +102,8 @@ static const struct {
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.cgroup", 4, 0 },
 	[PATH_TASK_LOG] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.log", 4, 0 },
+	[PATH_EXECUTOR_DEADLINE] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.deadline", 4, 0 },
 	[PATH_EXECUTOR_EXIT] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/executor.exit", 4, 0 },
 	[PATH_SENTINEL] =

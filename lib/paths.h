@@ -53,6 +53,7 @@ enum path_kind {
 	PATH_TASK_CGROUP,	/* ours: the task's cgroup directory */
 	PATH_TASK_LOG,		/* ours: "max BYTES keep N" of the task's stdout, stderr */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
+	PATH_EXECUTOR_DEADLINE,	/* ours: when the executor gives up on agents */
 	PATH_SENTINEL,		/* .../runs/R/executor.sentinel */
 	PATH_TASK,		/* .../runs/R/tasks/T */
 	PATH_TASK_INFO,

@@ -170,6 +170,12 @@ recovery_run_write(struct jsonw *w, const struct recovery_plan *p,
 	jw_bool(w, "reboot", p->reboot);
 	jw_bool(w, "checkpoint", r->checkpoint);
 	jw_string(w, "action", recovery_action_name(r->action));
+	/* When its executor gives up waiting for an agent (recover reads
+	 * it; null when not read, or no agent was lost). */
+	if (run->deadline > 0)
+		jw_int(w, "deadline", (long long)run->deadline);
+	else
+		jw_null(w, "deadline");
 	jw_int(w, "pending", (long long)r->pending);
 	jw_array(w, "tasks");
 	for (size_t t = 0; t < run->n_tasks; t++) {

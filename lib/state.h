@@ -72,6 +72,7 @@ struct state_run {
 	char *libprocess_pid;
 	char *socket;
 	char *secret;			/* executor.secret, when asked for */
+	time_t deadline;		/* executor.deadline (when asked), 0 */
 	enum exit_kind exit_kind;	/* executor.exit */
 	int exit_value;
 	struct state_task *tasks;
@@ -118,6 +119,7 @@ struct state_options {
 	bool strict;
 	bool repair;			/* truncate torn tails (writes!) */
 	bool latest_only;		/* only the agent slaves/latest names */
+	bool deadlines;			/* read each run's executor.deadline */
 	/* Also read each run's executor.secret (the agent, which proves
 	 * itself with it; never an error: a run without one is reached
 	 * without proof, as before). */

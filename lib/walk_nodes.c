@@ -76,6 +76,13 @@ read_pids(struct walker *w, int run, struct state_run *r)
 	    &r->errors)) < 0)
 		goto out;
 	rc = wk_text_dup_at(w, fd, "executor.socket", &r->socket, &r->errors);
+	if (rc == 0 && w->o->deadlines) {
+		char buf[32];
+		struct ckpt_error ignored;
+		if (at_read_text(fd, "executor.deadline", buf, sizeof(buf),
+		    "executor.deadline", &ignored) == 0)
+			r->deadline = (time_t)strtoll(buf, NULL, 10);
+	}
 	if (rc == 0 && w->o->secrets) {
 		char buf[128];
 		struct ckpt_error ignored;

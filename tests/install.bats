@@ -138,10 +138,14 @@ cron_env() {
 	run grep -c '@BINDIR@' "$tab"
 	assert_output 0
 	syslog_start "$BATS_TEST_TMPDIR/syslog"
-	# An orphan: a checkpointed executor whose agent died.
+	# An orphan: a checkpointed executor whose agent died, past its
+	# recovery timeout (noted by the executor; moved to the past here).
 	agent_start
 	launch --checkpoint F1 E1 T1 -- sleep 1000
 	agent_kill9
+	dl=$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/pids/executor.deadline
+	wait_for 5 test -s "$dl"
+	echo 1 > "$dl"
 	mapfile -t envv < <(cron_env "$tab" "AGENT_WORK_DIR=$W")
 	shell=$(sed -n 's/^SHELL=//p' "$tab")
 	while IFS= read -r line; do
@@ -151,6 +155,10 @@ cron_env() {
 	done < <(cron_lines "$tab")
 	wait_for 10 dead "$XPID"
 	wait_for 5 grep -q 'agent-orphans: .*"result":"killed"' "$BATS_TEST_TMPDIR/syslog"
+	# One summary line each, whatever happened.
+	wait_for 5 grep -q 'agent-orphans: recover: orphans: 1; 0 executors within' "$BATS_TEST_TMPDIR/syslog"
+	wait_for 5 grep -q 'agent-orphans: executor-kill: killed 1, gone 0' "$BATS_TEST_TMPDIR/syslog"
+	wait_for 5 grep -q 'agent-gc: recover: gc: removed 0 paths' "$BATS_TEST_TMPDIR/syslog"
 	# Syslog's header: a priority and a time before the tag.
 	run grep -E '^<[0-9]+>[A-Z][a-z]{2} [ 0-9][0-9] [0-9:]{8} .*agent-orphans' "$BATS_TEST_TMPDIR/syslog"
 	assert_success

@@ -77,16 +77,36 @@ load helpers
 	assert_output --partial "\"offset\":$off"
 }
 
-@test "--orphans: live executors only while no agent holds the work dir" {
+@test "--orphans: live executors no agent holds and whose recovery timeout has passed; the deadline is in the plan; one summary line" {
 	agent_start
 	launch --checkpoint F1 E1 T1 -- sleep 1000
 	run recover -d "$W" --orphans
 	assert_success
 	assert_output ""
+	run recover -d "$W" --orphans --summary
+	assert_output --regexp '^recover: orphans: skipped: the work dir is held by agent-run \(pid [0-9]+\): an agent runs$'
 	agent_kill9
+	# The executor notes when it gives up on agents (now + 15 min).
+	dl=$W/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest/pids/executor.deadline
+	wait_for 5 test -s "$dl"
+	d=$(cat "$dl")
+	[ "$d" -gt $(( $(date +%s) + 800 )) ]
+	run recover -d "$W" --json
+	echo "$output" | jq -e --argjson d "$d" '.deadline == $d'
+	# Within it, an executor waits for an agent (one restarting): not an
+	# orphan, and nothing kills it.
+	run recover -d "$W" --orphans --summary
+	assert_success
+	assert_output "recover: orphans: 0; 1 executor within its recovery timeout, waiting for an agent"
+	recover -d "$W" --orphans | executor-kill
+	alive "$XPID"
+	# Past it and still there (hung): an orphan.
+	echo 1 > "$dl"
 	run recover -d "$W" --orphans
 	assert_output --partial '"executor_id":"E1"'
-	kill -9 "$XPID"
+	run bash -c "recover -d '$W' --orphans --summary 2>&1 >/dev/null | cat; recover -d '$W' --orphans | executor-kill --grace 1s --summary"
+	assert_line "recover: orphans: 1; 0 executors within their recovery timeout, waiting for an agent"
+	assert_line "executor-kill: killed 1, gone 0, refused 0, failed 0"
 	wait_for 5 dead "$XPID"
 	run recover -d "$W" --orphans
 	assert_output ""
@@ -128,6 +148,15 @@ gc_setup() {
 	assert_not_exist "$W/slaves/A1/frameworks/F1/executors/E1/runs/R1"
 	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R2"
 	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R3"
+}
+
+@test "--gc --summary: one line on stderr, also when there is nothing to collect" {
+	gc_setup
+	run bash -c "recover -d '$W' --gc --summary 2>&1 >/dev/null"
+	# (the delay: a week, less as the disk fills: --disk-headroom)
+	assert_output --regexp '^recover: gc: removed 2 paths \(what terminated more than [0-9]+s ago\)$'
+	run bash -c "recover -d '$W' --gc --summary 2>&1 >/dev/null"
+	assert_output --regexp '^recover: gc: removed 0 paths \('
 }
 
 @test "--gc DELAY --dry-run --print0: NUL-separated paths, nothing removed" {

@@ -99,6 +99,8 @@ void updates_free(struct executor *x);
  * TASK_FAILED). */
 int start_task(struct executor *x, char *msg, size_t len,
     struct ckpt_error *e);
+/* The agent is gone: the executor gives up at now + ms (noted). */
+void note_deadline(struct executor *x, long long ms);
 /* SIGTERM (or SIGKILL) to the task's whole tree. */
 void signal_tree(struct executor *x, int sig);
 /* What the task reported, and its output, up to its end. */

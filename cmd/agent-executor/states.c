@@ -132,6 +132,8 @@ on_agent_gone(struct executor *x, const void *arg)
 	(void)arg;
 	if (!x->o->checkpoint)
 		x_event(x, XE_AWAY, NULL);
-	else
+	else {
 		x->away_deadline = monotonic_ms() + x->o->recovery_timeout_ms;
+		note_deadline(x, x->o->recovery_timeout_ms);
+	}
 }

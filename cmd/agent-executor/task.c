@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "checkpoint.h"
@@ -21,6 +22,23 @@
 #include "spawn.h"
 #include "state.h"
 #include "update.h"
+
+/* No agent: it gives up at now + ms, noted where recover reads it (the
+ * orphan cleanup waits for it: agent-tools(7)). */
+void
+note_deadline(struct executor *x, long long ms)
+{
+	struct ckpt_error e;
+	char text[32], buf[PATH_MAX + 600];
+
+	if (!x->o->checkpoint)
+		return;
+	snprintf(text, sizeof(text), "%lld\n", (long long)time(NULL) +
+	    (ms + 999) / 1000);
+	if (checkpoint_note(x->o->work, PATH_EXECUTOR_DEADLINE, &x->o->ids, text,
+	    &e) < 0)
+		logmsg("%s", error_format(&e, buf, sizeof(buf)));
+}
 
 void
 signal_tree(struct executor *x, int sig)
