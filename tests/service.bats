@@ -223,7 +223,7 @@ c = s.accept()[0]; time.sleep(120)' "$S"
 	assert_output --partial "no answer from the agent within 1000 ms (--timeout)"
 	run agent-run -d "$W" --timeout 1s </dev/null
 	assert_failure 64
-	assert_output --partial "--timeout goes with --attach"
+	assert_output --partial "--timeout and --retry go with --attach"
 }
 
 @test "--attach tells done from gone: 0 when its input ended and all was answered, 75 when the agent went away first" {
@@ -243,6 +243,52 @@ c = s.accept()[0]; time.sleep(120)' "$S"
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" 75
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output --partial "the agent went away before the input ended"
+}
+
+@test "--attach --retry: the agent restarted under an attached driver; it attaches again, nothing sent twice, exit 0 once all was answered" {
+	set_socket
+	agent_start --listen "$S"
+	wait_for 10 test -S "$S"
+	# The driver's input is a pipe only python holds (an agent started by
+	# this shell would hold a FIFO's writer open): one ping, then, once
+	# told, another.
+	spawn python3 -c 'import subprocess, sys, time, os
+d = sys.argv[2]
+p = subprocess.Popen([sys.argv[1], "--attach", sys.argv[3], "--retry", "30s"],
+    stdin=subprocess.PIPE, stdout=open(d + "/out", "w"), stderr=open(d + "/err", "w"))
+p.stdin.write(b"@one ping\n"); p.stdin.flush()
+while not os.path.exists(d + "/go"):
+    time.sleep(0.02)
+p.stdin.write(b"@two ping\n"); p.stdin.close()
+open(d + "/rc", "w").write("%d\n" % p.wait())' "$(command -v agent-run)" "$BATS_TEST_TMPDIR" "$S"
+	pongs() { [ "$(grep -c '"event":"pong"' "$BATS_TEST_TMPDIR/out")" -ge "$1" ]; }
+	wait_for 10 pongs 1
+	agent_kill9
+	agent_start --listen "$S"
+	wait_event '.event=="registered" or .event=="reregistered"'
+	touch "$BATS_TEST_TMPDIR/go"
+	wait_for 20 pongs 2
+	wait_for 10 test -s "$BATS_TEST_TMPDIR/rc"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" 0
+	assert_equal "$(grep -c '"id":"one"' "$BATS_TEST_TMPDIR/out")" 1
+	assert_equal "$(grep -c '"id":"two"' "$BATS_TEST_TMPDIR/out")" 1
+	run cat "$BATS_TEST_TMPDIR/err"
+	assert_output --partial "the agent went away; attached again"
+}
+
+@test "--attach --retry waits for an agent not there yet (socket activation, a restart)" {
+	set_socket
+	(cd "$BATS_TEST_TMPDIR" && { s=0; echo ping | agent-run --attach "$S" --retry 30s >out 2>err || s=$?; echo $s >rc; }) &
+	# (it is trying before the agent is there)
+	wait_for 10 pgrep -f "attach $S --retry"
+	agent_start --listen "$S"
+	wait_for 30 test -s "$BATS_TEST_TMPDIR/rc"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/rc")" 0
+	run cat "$BATS_TEST_TMPDIR/out"
+	assert_line --partial '"event":"pong"'
+	run timeout 60 bash -c 'echo ping | agent-run --attach "$0/none.sock" --retry 1s' "$BATS_TEST_TMPDIR"
+	assert_failure 69
+	assert_output --partial "no agent came back within --retry"
 }
 
 @test "commands refuse words they do not take (nothing done); a bare ack gets its usage" {

@@ -76,8 +76,9 @@ struct agent_options {
 int agent_main(const struct agent_options *o, struct ckpt_error *e);
 /* agent-run --attach: drive the agent listening on path from stdin and
  * stdout (attach.c), an answer owed waited for timeout_ms at most (0:
- * forever); returns the exit status. */
-int attach_main(const char *path, long long timeout_ms);
+ * forever), an agent that went away for retry_ms (0: not); returns the
+ * exit status. */
+int attach_main(const char *path, long long timeout_ms, long long retry_ms);
 
 /* ---- inside the program ---- */
 

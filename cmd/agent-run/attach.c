@@ -9,7 +9,8 @@
  * the agent refuses it, 75 when the agent went away before its input
  * ended or with commands unanswered ("gone", not "done"), 65 when its
  * input ended in a line without a newline (never carried out), 74 when
- * stdout cannot be written.
+ * stdout cannot be written.  With --retry it waits for an agent that went
+ * away (or is not there yet) to come back, and attaches again.
  *
  * Nothing blocks: stdin is read only while what it gave has been sent
  * (at most QUEUE bytes wait), and events are read all the while, so a
@@ -112,11 +113,12 @@ count_lines(struct buf *line, const char *p, size_t n, unsigned long *sent)
 	buf_add(line, p + s, keep);
 }
 
+/* A connection to the agent at path: its fd (non-blocking), or -errno. */
 static int
-connect_to(const char *path)
+try_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	int fd, saved;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		errx(EX_USAGE, "--attach %s: longer than a socket path may be",
@@ -125,14 +127,33 @@ connect_to(const char *path)
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		err(EX_OSERR, "socket");
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int saved = errno;
-		warnx("--attach %s: cannot connect: %s%s", path, strerror(saved),
-		    saved == EACCES ? "" : " (is an agent listening there? "
-		    "agent-run --listen)");
-		exit(saved == EACCES ? EX_NOPERM : EX_UNAVAILABLE);
+		saved = errno;
+		close(fd);
+		return -saved;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	return fd;
+}
+
+/* Connected within wait_ms (0: one try; agents restarting or socket
+ * activation come and go): the fd, or exit 69 (77 when refused). */
+static int
+connect_to(const char *path, long long wait_ms)
+{
+	long long until = monotonic_ms() + wait_ms, pause = 50;
+	int fd;
+
+	while ((fd = try_connect(path)) < 0 && fd != -EACCES &&
+	    monotonic_ms() < until) {
+		usleep((useconds_t)pause * 1000);
+		pause = pause * 2 > 1000 ? 1000 : pause * 2;
+	}
+	if (fd >= 0)
+		return fd;
+	warnx("--attach %s: cannot connect: %s%s", path, strerror(-fd),
+	    fd == -EACCES ? "" : wait_ms > 0 ? " (no agent came back within "
+	    "--retry)" : " (is an agent listening there? agent-run --listen)");
+	exit(fd == -EACCES ? EX_NOPERM : EX_UNAVAILABLE);
 }
 
 static void
@@ -152,11 +173,17 @@ write_all(int fd, const char *p, size_t n)
 }
 
 struct attach {
+	const char *path;
 	int fd;
 	struct buf out, in, line;	/* to the agent, from it, a line read */
-	unsigned long sent, answers;	/* commands sent; answers read */
-	bool in_eof, half_closed, refused, cut;
+	struct buf wline;		/* the line being written to the agent */
+	unsigned long sent;		/* commands queued, still to answer */
+	unsigned long written;		/* ... of them written on this connection */
+	unsigned long answers;		/* answers read on this connection */
+	unsigned long lost;		/* unanswered by an agent that went away */
+	bool in_eof, half_closed, refused, cut, broken;
 	long long timeout_ms;		/* for an answer, while one is owed */
+	long long retry_ms;		/* --retry: for the agent to come back */
 	long long quiet_since;		/* last heard, or first owed, then */
 	char chunk[65536];
 };
@@ -193,12 +220,46 @@ to_agent(struct attach *a)
 {
 	ssize_t n = write(a->fd, a->out.p, a->out.len);
 
-	if (n > 0)
+	if (n > 0) {
+		count_lines(&a->wline, a->out.p, (size_t)n, &a->written);
 		buf_take(&a->out, (size_t)n);
-	else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		a->out.len = 0;		/* the agent is gone: read the rest */
-		a->in_eof = true;
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		/* The agent is gone: read the rest; with --retry what is not
+		 * written waits for the next agent. */
+		a->broken = true;
+		if (a->retry_ms <= 0) {
+			a->out.len = 0;
+			a->in_eof = true;
+		}
 	}
+}
+
+/* The agent went away before the end: attach again (--retry), within
+ * retry_ms, without sending a command twice: what it never answered is
+ * counted lost, not sent again; a line it got cut short (never carried
+ * out without its newline) goes again whole.  False: no retry. */
+static bool
+reattach(struct attach *a)
+{
+	struct buf rest = { 0 };
+
+	if (a->retry_ms <= 0 || (a->in_eof && a->half_closed))
+		return false;
+	a->lost += a->written > a->answers ? a->written - a->answers : 0;
+	a->sent -= a->written < a->sent ? a->written : a->sent;
+	a->written = a->answers = 0;
+	buf_add(&rest, a->wline.p, a->wline.len);
+	buf_add(&rest, a->out.p, a->out.len);
+	free(a->out.p);
+	a->out = rest;
+	a->wline.len = a->in.len = 0;
+	close(a->fd);
+	a->fd = connect_to(a->path, a->retry_ms);
+	a->broken = a->half_closed = false;
+	a->quiet_since = monotonic_ms();
+	warnx("--attach %s: the agent went away; attached again%s", a->path,
+	    a->lost ? " (commands it did not answer are not sent again)" : "");
+	return true;
 }
 
 /* What the agent says, to stdout, whole lines, answers counted: false
@@ -238,9 +299,10 @@ verdict(const struct attach *a, const char *path)
 		warnx("--attach %s: the agent refused this connection", path);
 		return EX_NOPERM;
 	}
-	if (a->answers < a->sent) {
+	if (a->lost > 0 || a->answers < a->sent) {
 		warnx("--attach %s: the agent went away with %lu of %lu "
-		    "commands unanswered", path, a->sent - a->answers, a->sent);
+		    "commands unanswered", path, a->lost + a->sent - a->answers,
+		    a->lost + a->sent);
 		return EX_TEMPFAIL;
 	}
 	if (!a->in_eof) {
@@ -264,9 +326,10 @@ wait_ms(const struct attach *a)
 }
 
 int
-attach_main(const char *path, long long timeout_ms)
+attach_main(const char *path, long long timeout_ms, long long retry_ms)
 {
-	struct attach a = { .fd = connect_to(path), .timeout_ms = timeout_ms };
+	struct attach a = { .path = path, .fd = connect_to(path, retry_ms),
+	    .timeout_ms = timeout_ms, .retry_ms = retry_ms };
 	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -274,7 +337,8 @@ attach_main(const char *path, long long timeout_ms)
 		struct pollfd p[2] = {
 			{ .fd = a.in_eof || a.out.len >= QUEUE ? -1 :
 			  STDIN_FILENO, .events = POLLIN },
-			{ .fd = a.fd, .events = POLLIN | (a.out.len ? POLLOUT : 0) },
+			{ .fd = a.fd, .events = POLLIN |
+			  (a.out.len && !a.broken ? POLLOUT : 0) },
 		};
 		/* Our input is done: the agent answers what it got, then closes
 		 * the connection, which ends this loop. */
@@ -299,7 +363,7 @@ attach_main(const char *path, long long timeout_ms)
 		if (p[1].revents & POLLOUT)
 			to_agent(&a);
 		if ((p[1].revents & (POLLIN | POLLHUP | POLLERR)) &&
-		    !from_agent(&a))
+		    !from_agent(&a) && !reattach(&a))
 			break;
 	}
 	close(a.fd);
@@ -307,5 +371,6 @@ attach_main(const char *path, long long timeout_ms)
 	free(a.out.p);
 	free(a.in.p);
 	free(a.line.p);
+	free(a.wline.p);
 	return rc;
 }

@@ -32,7 +32,7 @@ usage(FILE *fp, int status)
 	    "                 [--executor-registration-timeout DUR]\n"
 	    "                 [--task-log-max SIZE] [--task-log-keep N]\n"
 	    "                 [--log-level error|warning|notice|info|debug]\n"
-	    "       agent-run --attach SOCKET [--timeout DUR]\n"
+	    "       agent-run --attach SOCKET [--timeout DUR] [--retry DUR]\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
 	    "  launch [--checkpoint] [--name NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
@@ -136,6 +136,7 @@ static const struct option longopts[] = {
 	{ "listen", required_argument, NULL, 'A' },
 	{ "attach", required_argument, NULL, 'c' },
 	{ "timeout", required_argument, NULL, 'W' },
+	{ "retry", required_argument, NULL, 'Z' },
 	{ "update-retry-interval", required_argument, NULL, 'U' },
 	{ "driver-queue", required_argument, NULL, 'Q' },
 	{ "executor-registration-timeout", required_argument, NULL, 'G' },
@@ -149,6 +150,7 @@ static const struct option longopts[] = {
 struct args {
 	const char *work, *attach, *cgroup;
 	long long timeout_ms;		/* --attach: for an answer */
+	long long retry_ms;		/* --attach: for an agent to come back */
 	bool timeout_given;
 	struct command launcher;
 };
@@ -197,6 +199,11 @@ option(struct agent_options *o, struct args *g, int ch, const char *arg)
 			errx(EX_USAGE, "%s", e.reason);
 		g->timeout_given = true;
 		break;
+	case 'Z':
+		if (cli_duration("--retry", arg, &g->retry_ms, &e) < 0)
+			errx(EX_USAGE, "%s", e.reason);
+		g->timeout_given = true;
+		break;
 	case 'h': usage(stdout, EX_OK); break;
 	case 'V': cli_version(); exit(EX_OK);
 	default:
@@ -224,9 +231,9 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
 	if (g.attach != NULL)
-		return attach_main(g.attach, g.timeout_ms);
+		return attach_main(g.attach, g.timeout_ms, g.retry_ms);
 	if (g.timeout_given)
-		errx(EX_USAGE, "--timeout goes with --attach");
+		errx(EX_USAGE, "--timeout and --retry go with --attach");
 	if ((o.work = path_work_dir(g.work)) == NULL)
 		errx(EX_USAGE, "no work dir: give -d WORK or set AGENT_WORK_DIR");
 	/* Containment by default: a cgroup per task wherever a writable
