@@ -295,16 +295,31 @@ plan_main(struct args *g)
 	/* An orphan: a live executor while no agent holds the work dir. */
 	struct print pr = { g->table, g->orphans, g->orphans &&
 	    workdir_locked(g->work), time(NULL), 0, 0, NULL, { 0 } };
-	jw_init(&pr.w, stdout);
+	/* What --orphans prints is killed: nothing leaves unless the whole
+	 * work dir was read, strictly (a damaged run could hide its
+	 * executor's agent, or make a live one look orphaned). */
+	if (g->orphans)
+		g->so.strict = true;
+	jw_init(&pr.w, g->orphans ? NULL : stdout);
 	if (g->table)
 		pr.t = table_new();
 	struct recovery_visitor v = { .ctx = &pr, .run = print_run };
 	rc = recovery_walk(g->work, &g->so, &g->filter, false, &v, NULL, &e);
-	if (jw_flush(&pr.w) < 0)
+	if (g->orphans && rc == 0) {
+		size_t n;
+		char *text = jw_take(&pr.w, &n);
+		if (text == NULL || fwrite(text, 1, n, stdout) != n)
+			err(EX_IOERR, "stdout");
+		free(text);
+	} else if (jw_flush(&pr.w) < 0)
 		errc(EX_IOERR, -pr.w.error, "stdout");
 	jw_free(&pr.w);
 	if (rc < 0) {
 		fflush(stdout);
+		if (g->orphans)
+			strlcat(e.reason, " (--orphans: nothing is listed, so "
+			    "nothing is killed, until the work dir reads whole)",
+			    sizeof(e.reason));
 		error_print(&e);
 		return error_exit_code(rc);
 	}

@@ -150,6 +150,31 @@ gc_setup() {
 	assert_dir_exist "$W/meta/slaves/A1/frameworks/F1/executors/E1/runs/R3"
 }
 
+@test "--orphans never lists (so nothing kills) anything in a work dir it cannot read whole, --no-strict or not" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	x1=$XPID
+	launch --checkpoint F1 E2 T2 -- sleep 1000
+	agent_kill9
+	r=$W/meta/slaves/latest/frameworks/F1/executors
+	wait_for 5 test -s "$r/E1/runs/latest/pids/executor.deadline"
+	echo 1 > "$r/E1/runs/latest/pids/executor.deadline"
+	run recover -d "$W" --orphans
+	assert_success
+	assert_output --partial '"executor_id":"E1"'
+	# E2's task.info damaged: E1 is read first, and still not listed.
+	printf 'garbage' > "$r/E2/runs/latest/tasks/T2/task.info"
+	for strict in --strict --no-strict; do
+		run recover -d "$W" --orphans "$strict"
+		assert_failure 65
+		refute_output --partial '"executor_id"'
+		assert_output --partial "E2/runs/"
+		assert_output --partial "(--orphans: nothing is listed, so nothing is killed, until the work dir reads whole)"
+	done
+	recover -d "$W" --orphans 2>/dev/null | executor-kill || true
+	alive "$x1"
+}
+
 @test "--gc --summary: one line on stderr, also when there is nothing to collect" {
 	gc_setup
 	run bash -c "recover -d '$W' --gc --summary 2>&1 >/dev/null"
