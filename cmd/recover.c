@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "gc.h"
 #include "paths.h"
+#include "quarantine.h"
 #include "recovery.h"
 #include "walk.h"
 #include "workdir.h"
@@ -124,7 +125,8 @@ usage(FILE *fp, int status)
 	    "               [--task ID]... [--state STATE]... [--unacked]\n"
 	    "               [--exit-status] [--summary]\n"
 	    "       recover [-d WORK] --gc [DELAY] [--disk-headroom FRACTION]\n"
-	    "               [--dry-run] [-0 | --print0 | --json] [--summary]\n");
+	    "               [--dry-run] [-0 | --print0 | --json] [--summary]\n"
+	    "       recover [-d WORK] --quarantine RUN\n");
 	exit(status);
 }
 
@@ -143,6 +145,7 @@ static const struct option longopts[] = {
 	{ "disk-headroom", required_argument, NULL, 'H' },
 	{ "exit-status", no_argument, NULL, 'E' },
 	{ "summary", no_argument, NULL, 'Y' },
+	{ "quarantine", required_argument, NULL, 'Q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -150,6 +153,7 @@ static const struct option longopts[] = {
 
 struct args {
 	const char *work;
+	const char *quarantine;		/* --quarantine RUN */
 	struct state_options so;
 	struct walk_filter filter;
 	int orphans, table, gc, dry, nul, json, exit_status, summary;
@@ -187,6 +191,7 @@ parse(struct args *g, int argc, char *argv[])
 		case 'n': g->dry = 1; break;
 		case 'E': g->exit_status = 1; break;
 		case 'Y': g->summary = 1; break;
+		case 'Q': g->quarantine = optarg; break;
 		case '0': g->nul = 1; break;
 		case 'H':
 			g->headroom = strtod(optarg, &end);
@@ -210,6 +215,35 @@ parse(struct args *g, int argc, char *argv[])
 		errx(EX_USAGE, "--disk-headroom goes with --gc");
 	if (g->nul && g->json && g->gc)
 		errx(EX_USAGE, "--print0 and --json: one or the other");
+}
+
+/* recover --quarantine RUN: a damaged run set aside (quarantine.h), said
+ * as one JSON line. */
+static int
+quarantine_main(const struct args *g)
+{
+	struct quarantine q;
+	struct ckpt_error e;
+	json_t *tasks = json_array(), *o;
+	int rc;
+
+	if ((rc = workdir_check(g->work, &e)) < 0 ||
+	    (rc = quarantine_run(g->work, g->quarantine, 5000, &q, &e)) < 0) {
+		json_decref(tasks);
+		error_print(&e);
+		return error_exit_code(rc);
+	}
+	for (size_t i = 0; i < q.n_tasks; i++)
+		json_array_append_new(tasks, jw_text(q.tasks[i]));
+	o = json_pack("{s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "type",
+	    "quarantine", "run_id", jw_text(g->quarantine), "framework_id",
+	    jw_text(q.framework), "executor_id", jw_text(q.executor), "tasks",
+	    tasks, "reason", jw_text(q.reason), "moved_to", jw_text(q.moved_to),
+	    "executor", q.executor_result);
+	json_dumpf(o, stdout, JSON_COMPACT);
+	putchar('\n');
+	json_decref(o);
+	return fflush(stdout) == 0 ? EX_OK : EX_IOERR;
 }
 
 /* recover --gc: the terminated runs older than the delay, removed. */
@@ -344,7 +378,8 @@ main(int argc, char *argv[])
 	int rc;
 
 	parse(&g, argc, argv);
-	rc = g.gc ? gc_main(&g) : plan_main(&g);
+	rc = g.quarantine ? quarantine_main(&g) : g.gc ? gc_main(&g) :
+	    plan_main(&g);
 	walk_filter_free(&g.filter);
 	return rc;
 }

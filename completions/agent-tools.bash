@@ -56,7 +56,7 @@ _agent_tools() {
 	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --secret-fd --cgroup-root --user --task-log-max --task-log-keep --disk-reserve --help --version" ;;
 	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --force --help --version" ;;
 	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --exit-status --help --version" ;;
-	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --framework --executor --task --state --unacked --gc --disk-headroom --dry-run --print0 --exit-status --summary --help --version" ;;
+	recover) opts="--work-dir --strict --no-strict --repair --orphans --json --table --framework --executor --task --state --unacked --gc --disk-headroom --dry-run --print0 --exit-status --summary --quarantine --help --version" ;;
 	executor-reconnect) opts="--work-dir --framework --executor --run --timeout --help --version" ;;
 	executor-kill) opts="--work-dir --framework --executor --run --grace --force --summary --help --version" ;;
 	esac

@@ -73,6 +73,7 @@ struct state_run {
 	char *socket;
 	char *secret;			/* executor.secret, when asked for */
 	time_t deadline;		/* executor.deadline (when asked), 0 */
+	char *quarantined;		/* set aside: why (quarantine.h), or NULL */
 	enum exit_kind exit_kind;	/* executor.exit */
 	int exit_value;
 	struct state_task *tasks;

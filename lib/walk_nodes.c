@@ -98,6 +98,39 @@ out:
 	return rc;
 }
 
+/* A run set aside (quarantine.h) has no tasks directory but a
+ * `quarantined` file: why, where, and its tasks (ids only). */
+static int
+read_quarantined(struct walker *w, int fd, struct state_run *r)
+{
+	char text[16384], *line, *save = NULL;
+	struct ckpt_error ignored;
+	size_t n = 0;
+
+	if (at_read_text(fd, "quarantined", text, sizeof(text),
+	    wk_file(w, "quarantined"), &ignored) < 0)
+		return 0;
+	if ((r->tasks = calloc(16, sizeof(*r->tasks))) == NULL)
+		return -ENOMEM;
+	for (line = strtok_r(text, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, "reason ", 7) == 0 && r->quarantined == NULL &&
+		    (r->quarantined = strdup(line + 7)) == NULL)
+			return -ENOMEM;
+		if (strncmp(line, "task ", 5) == 0 && n < 16 &&
+		    id_validate(line + 5, "task", NULL) == 0) {
+			if ((r->tasks[n].id = strdup(line + 5)) == NULL)
+				return -ENOMEM;
+			r->tasks[n++].latest_state = -1;
+		}
+	}
+	r->n_tasks = n;
+	if (r->quarantined == NULL &&
+	    (r->quarantined = strdup("set aside")) == NULL)
+		return -ENOMEM;
+	return 0;
+}
+
 static int
 read_run(struct walker *w, int fd, struct state_run *r)
 {
@@ -123,7 +156,7 @@ read_run(struct walker *w, int fd, struct state_run *r)
 	}
 	free(text);
 	if ((tasks = wk_sub_open(w, fd, "tasks", &r->errors)) < 0)
-		return tasks == -ENOENT ? 0 : tasks;
+		return tasks == -ENOENT ? read_quarantined(w, fd, r) : tasks;
 	size_t old = wk_push(w, "tasks");
 	if ((rc = wk_names_list(w, tasks, &l)) < 0)
 		rc = wk_problem(w, &r->errors);

@@ -345,10 +345,45 @@ open(d + "/rc", "w").write("%d\n" % p.wait())' "$(command -v agent-run)" "$BATS_
 	printf '\x04\x00\x00\x00\xff\xff\xff\xff' > "$bad"
 	run agent-run -d "$W" </dev/null
 	assert_failure 65
-	assert_output --partial "(--no-strict skips what cannot be recovered and recovers the rest)"
+	assert_output --partial "--no-strict skips what cannot be recovered)"
 	run agent-run -d "$W" --no-strict </dev/null
 	assert_success
 	assert_output --partial "agent-run: --no-strict: skipped: $bad: offset 0: record of 4 bytes is not a valid mesos.Task"
+}
+
+@test "the incident recipe: a damaged run set aside (recover --quarantine), its bytes kept, its task reported lost naming the file; the agent starts strict again; the others carry on" {
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	launch --checkpoint F1 E2 T2 -- sleep 1000
+	x2=$XPID
+	agent_kill9
+	run1=$(readlink "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest)
+	bad=$(readlink -f "$W"/meta/slaves/latest/frameworks/F1/executors/E1/runs/latest)/tasks/T1/task.info
+	printf '\x04\x00\x00\x00\xff\xff\xff\xff' > "$bad"
+	# Strict: it fails, every start, and says the way out.
+	run agent-run -d "$W" </dev/null
+	assert_failure 65
+	assert_output --partial "$bad: offset 0:"
+	assert_output --partial "recover -d $W --quarantine $run1"
+	# An unknown run: 66, nothing done.
+	run recover -d "$W" --quarantine no-such-run
+	assert_failure 66
+	run recover -d "$W" --quarantine "$run1"
+	assert_success
+	echo "$output" | jq -e --arg r "$run1" '.type=="quarantine" and .run_id==$r and .framework_id=="F1" and .executor_id=="E1" and (.tasks==["T1"]) and (.reason|test("task.info: offset 0")) and .executor=="killed"'
+	moved=$(echo "$output" | jq -r .moved_to)
+	cmp "$moved/tasks/T1/task.info" <(printf '\x04\x00\x00\x00\xff\xff\xff\xff')
+	# Strict again: the set-aside run's task is lost, naming the file; E2
+	# is reconnected.
+	agent_start
+	wait_event '.event=="reregistered"'
+	assert_equal "$(field '.event=="reregistered"' reconnected)" 1
+	assert_equal "$(field '.task_id=="T1" and .event=="update"' state)" TASK_LOST
+	run field '.task_id=="T1" and .event=="update"' message
+	assert_output --partial "quarantined: $bad: offset 0:"
+	alive "$x2"
+	agent_send ack "$(field '.task_id=="T1" and .event=="update"' uuid)"
+	wait_event '.event=="terminated" and .task_id=="T1"'
 }
 
 @test "launch --user: a root agent runs the task as that user, in a sandbox of that user's" {

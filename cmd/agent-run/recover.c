@@ -99,6 +99,9 @@ run_of(struct agent *a, const struct recovery_run *rr)
 	x->bound = run->pid_mtime;
 	if (run->socket && (x->socket = strdup(run->socket)) == NULL)
 		abort();
+	if (run->quarantined &&
+	    (x->quarantined = strdup(run->quarantined)) == NULL)
+		abort();
 	x->has_secret = run->secret && secret_parse(run->secret, x->secret) == 0;
 	if (t) {
 		x->state = task_effective_state(t);
@@ -144,6 +147,29 @@ found_run(void *ctx, const struct recovery_plan *p,
 	rc->v[rc->n++].ev = rr->action == ACTION_RECONNECT && !a->o->cleanup ?
 	    EV_RECOVER : p->reboot ? EV_REBOOT : EV_EOF;
 	return 0;
+}
+
+/* A strict start that fails fails again, every start: say the way out,
+ * with the run the damaged file belongs to. */
+static void
+quarantine_hint(const char *work, struct ckpt_error *e)
+{
+	const char *p = strstr(e->path, "/runs/");
+	char run[ID_MAX + 1] = "";
+
+	if (p != NULL) {
+		p += 6;
+		snprintf(run, sizeof(run), "%.*s", (int)strcspn(p, "/"), p);
+	}
+	if (run[0] != '\0' && id_validate(run, "run", NULL) == 0)
+		snprintf(e->reason + strlen(e->reason), sizeof(e->reason) -
+		    strlen(e->reason), " (to set the run aside, its bytes kept, "
+		    "its tasks reported lost, and start strict: recover -d %s "
+		    "--quarantine %s; or --no-strict skips what cannot be "
+		    "recovered)", work, run);
+	else
+		strlcat(e->reason, " (--no-strict skips what cannot be "
+		    "recovered and recovers the rest)", sizeof(e->reason));
 }
 
 /* Our id: the recovered agent's, the one given, or a new one. */
@@ -230,8 +256,7 @@ recover(struct agent *a, struct ckpt_error *e)
 	}
 	if (r < 0) {
 		if (r == -EBADMSG && o->strict)
-			strlcat(e->reason, " (--no-strict skips what cannot be "
-			    "recovered and recovers the rest)", sizeof(e->reason));
+			quarantine_hint(o->work, e);
 		if (rc.begun)
 			jw_free(&rc.w);
 		free(rc.v);

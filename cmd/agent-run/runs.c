@@ -526,7 +526,12 @@ end(struct agent *a, struct aexec *x, bool reboot)
 {
 	if (!reboot)
 		stop_orphans(a, x);
-	if (x->task && !x->terminal && exit_end(a, x, reboot) < 0) {
+	if (x->task && !x->terminal && x->quarantined) {
+		char msg[PATH_MAX + 700];
+		snprintf(msg, sizeof(msg), "quarantined: %s", x->quarantined);
+		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, msg);
+		a->lost++;
+	} else if (x->task && !x->terminal && exit_end(a, x, reboot) < 0) {
 		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, reboot ?
 		    "the host rebooted" : x->pid == 0 ?
 		    "the executor was never started" : "the executor is gone");
@@ -601,6 +606,7 @@ x_free(struct agent *a, struct aexec *x)
 	free(x->run);
 	free(x->task);
 	free(x->socket);
+	free(x->quarantined);
 	free(x->stream_path);
 	free(x);
 }
