@@ -211,6 +211,27 @@ contain_cgroup2_mount(char *buf, size_t len)
 }
 
 int
+contain_self_cgroup(char *buf, size_t len)
+{
+	char mnt[4096], line[4096];
+	FILE *fp;
+	int rc = -ENOENT;
+
+	if (contain_cgroup2_mount(mnt, sizeof(mnt)) < 0 ||
+	    (fp = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -ENOENT;
+	while (rc != 0 && fgets(line, sizeof(line), fp))
+		if (strncmp(line, "0::", 3) == 0) {
+			line[strcspn(line, "\n")] = '\0';
+			if (snprintf(buf, len, "%s%s", mnt, strcmp(line + 3, "/") ?
+			    line + 3 : "") < (int)len)
+				rc = 0;
+		}
+	fclose(fp);
+	return rc;
+}
+
+int
 contain_cgroup_kill(const char *dir)
 {
 	struct contain c = { .cgroup = (char *)dir };

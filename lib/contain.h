@@ -41,6 +41,9 @@ int contain_count(const struct contain *c);
 void contain_fini(struct contain *c);
 /* The cgroup v2 mount point, from /proc/self/mountinfo: 0, or -ENOENT. */
 int contain_cgroup2_mount(char *buf, size_t len);
+/* This process's own cgroup v2 directory (the cgroup2 mount and the
+ * "0::PATH" line of /proc/self/cgroup), into buf: 0, or -ENOENT. */
+int contain_self_cgroup(char *buf, size_t len);
 /* SIGKILL every process of cgroup dir (cgroup.kill, or one by one on
  * kernels without it) and remove it: how many were there, or -errno. */
 int contain_cgroup_kill(const char *dir);

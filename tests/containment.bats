@@ -105,6 +105,23 @@ need_cgroup2() {
 	wait_for 10 left_is 84000 0
 }
 
+@test "--cgroup-root self: each task's cgroup below its executor's own (a delegated scope under systemd); its tree killed whole, the cgroup removed" {
+	need_cgroup2
+	agent_start --cgroup-root self
+	wait_event '.event=="registered"'
+	launch --checkpoint F E1 T1 -- sh "$(tree)" 84200
+	wait_for 10 left_is 84200 5
+	cg=$(cat "$W"/meta/slaves/latest/frameworks/F/executors/E1/runs/latest/pids/task.cgroup)
+	self=$(awk -F: '$1 == "0" {print $3}' "/proc/$XPID/cgroup")
+	assert_equal "$cg" "$m${self%/}/$(readlink "$W"/meta/slaves/latest/frameworks/F/executors/E1/runs/latest)"
+	agent_send kill F T1
+	wait_event '.state=="TASK_KILLED"'
+	wait_for 10 left_is 84200 0
+	agent_send ack "$(field '.state=="TASK_KILLED"' uuid)"
+	wait_event '.event=="terminated"'
+	wait_for 10 test ! -d "$cg"
+}
+
 @test "executor-kill refuses an executor a running agent owns (75) unless --force" {
 	agent_start
 	wait_event '.event=="registered"'

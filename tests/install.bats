@@ -23,7 +23,7 @@ load helpers
 	assert_file_exist "$d/opt/at/lib/systemd/system/agent-executors.slice"
 	# The units name the installed binary, not a placeholder.
 	run grep -h '^ExecStart=' "$d/opt/at/lib/systemd/system/agent-run.service"
-	assert_output --partial 'ExecStart=/opt/at/bin/agent-run --launcher'
+	assert_output --partial 'ExecStart=/opt/at/bin/agent-run --cgroup-root self --launcher'
 	run grep -rl '@BINDIR@' "$d/opt/at/lib/systemd/system"
 	assert_output ""
 }

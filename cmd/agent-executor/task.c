@@ -353,7 +353,13 @@ start_task(struct executor *x, char *msg, size_t len, struct ckpt_error *e)
 		status_pipe[0] = status_pipe[1] = -1;
 	for (int i = 0; i < 2; i++)
 		x->logs[i].in = x->logs[i].out = -1;
-	if (contain_init(&x->tree, o->cgroup_root, o->ids.run, e) < 0) {
+	/* --cgroup-root self: below the executor's own cgroup (a delegated
+	 * scope of its own under systemd: the shipped units). */
+	char self[PATH_MAX];
+	const char *root = o->cgroup_root;
+	if (root != NULL && strcmp(root, "self") == 0)
+		root = contain_self_cgroup(self, sizeof(self)) == 0 ? self : NULL;
+	if (contain_init(&x->tree, root, o->ids.run, e) < 0) {
 		/* No cgroup of its own: contained without one, as where
 		 * there is no cgroup2 hierarchy (said in executor.log). */
 		char why[PATH_MAX + 600];

@@ -49,6 +49,17 @@ cgroup_root(const char *arg, bool quiet)
 	static char buf[PATH_MAX];
 	char probe[PATH_MAX + 16];
 
+	/* Each executor's task below the executor's own cgroup: a delegated
+	 * scope per executor under systemd (the shipped unit), which
+	 * `systemctl restart agent-run` never touches. */
+	if (strcmp(arg, "self") == 0) {
+		if (contain_cgroup2_mount(buf, sizeof(buf)) < 0) {
+			warnx("--cgroup-root self: no cgroup2 file system is "
+			    "mounted (see /proc/self/mountinfo)");
+			return NULL;
+		}
+		return "self";
+	}
 	if (strcmp(arg, "auto") == 0) {
 		if (contain_cgroup2_mount(buf, sizeof(buf)) < 0) {
 			if (!quiet)
