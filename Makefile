@@ -55,7 +55,7 @@ BENCHES  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(wildcard tests/bench/*
 FUZZERS  := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/*.c))
 FUZZ_TIME ?= 60
 
-.PHONY: all check bench benches demo install uninstall dist clean deps build-deps stress fuzz fuzzers valgrind
+.PHONY: all check bench benches demo install uninstall dist clean deps build-deps stress fuzz fuzzers valgrind systemd-test
 .SECONDARY:
 
 # Without the build packages (pkg-config's flags are read when this file
@@ -171,6 +171,13 @@ stress: deps
 demo: deps
 	$(MAKE) all
 	tests/demo.sh $(BUILD)/bin
+
+# The shipped units under a real systemd (Debian 12, debootstrap +
+# systemd-nspawn, as root): install, enable, launch, restart, stop/start,
+# kill -9, a tree with a setsid grandchild, the timers, a reboot.
+systemd-test: deps
+	$(MAKE) all
+	tests/systemd/run $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man7 \
