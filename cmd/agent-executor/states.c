@@ -23,6 +23,7 @@
  *            AWAY        -         leave once the task has ended
  */
 #include <signal.h>
+#include <stdio.h>
 
 #include "exec.h"
 #include "update.h"
@@ -54,15 +55,26 @@ static const struct step {
 	[T_ENDED][XE_AGENT_GONE] = { SAME, on_agent_gone },
 };
 
+static const char *const state_names[T_STATES] = { "running", "killing",
+    "ended" };
+static const char *const event_names[X_EVENTS] = { "kill", "shutdown",
+    "agent-gone", "away", "grace", "exited", "failed" };
+
 void
 x_event(struct executor *x, enum x_event ev, const void *arg)
 {
 	const struct step *s = &steps[x->st][ev];
+	char what[64];
 
 	if (s->act == NULL)
 		return;
-	if (s->next != SAME)
+	if (s->next != SAME && s->next != x->st) {
+		/* A few a run, each worth reading after an incident. */
+		snprintf(what, sizeof(what), "%s -%s-> %s", state_names[x->st],
+		    event_names[ev], state_names[s->next]);
+		logmsg("task: %s", what);
 		x->st = s->next;
+	}
 	s->act(x, arg);
 }
 
