@@ -23,8 +23,15 @@ signals(struct executor *x)
 	pid_t pid;
 
 	while (read(x->signal_fd, &si, sizeof(si)) == sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			/* From pid 1: the system stops it (its shutdown, or its
+			 * scope stopped), not an operator's kill: said, and
+			 * after a reboot the next agent reports the task lost. */
+			if (si.ssi_pid == 1)
+				logmsg("%s", "stopped by the system (pid 1: a "
+				    "shutdown, or its scope stopped)");
 			x_event(x, XE_SHUTDOWN, NULL);
+		}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (pid == x->task)
 			x_event(x, XE_EXITED, &status);
