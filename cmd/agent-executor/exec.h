@@ -76,6 +76,7 @@ struct executor {
 	pid_t task;			/* 0 once reaped */
 	int kill_reason;		/* TaskState a kill we made reports */
 	bool exiting;			/* leave once the task is gone */
+	bool system_stop;		/* SIGTERM came from pid 1 */
 	long long kill_deadline, away_deadline;	/* ms, 0: none */
 	struct queued *q;
 	size_t nq;

@@ -27,9 +27,11 @@ signals(struct executor *x)
 			/* From pid 1: the system stops it (its shutdown, or its
 			 * scope stopped), not an operator's kill: said, and
 			 * after a reboot the next agent reports the task lost. */
-			if (si.ssi_pid == 1)
+			if (si.ssi_pid == 1) {
 				logmsg("%s", "stopped by the system (pid 1: a "
 				    "shutdown, or its scope stopped)");
+				x->system_stop = true;
+			}
 			x_event(x, XE_SHUTDOWN, NULL);
 		}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)

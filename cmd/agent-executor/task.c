@@ -161,7 +161,7 @@ task_end(struct executor *x, const char *exit_text, int state, const char *msg)
 static void
 task_ended(struct executor *x, int status)
 {
-	char text[64], msg[128];
+	char text[64], msg[160];
 	enum exit_kind kind;
 	int value, state;
 
@@ -181,6 +181,18 @@ task_ended(struct executor *x, int status)
 	state = exit_state(kind, value);
 	if (x->kill_reason == MESOS__TASK_STATE__TASK_KILLED)
 		state = MESOS__TASK_STATE__TASK_KILLED;
+	/* Stopped by the system (its shutdown): lost, as Mesos reports the
+	 * tasks of a host that goes down, not killed (a scheduler
+	 * reschedules LOST; KILLED is a framework's own decision). */
+	if (x->system_stop && x->kill_reason == MESOS__TASK_STATE__TASK_KILLED) {
+		state = MESOS__TASK_STATE__TASK_LOST;
+		snprintf(msg, sizeof(msg), "stopped by the system (its shutdown, "
+		    "or the executor's scope stopped): %s", kind == EXIT_SIGNAL ?
+		    "killed by signal" : "exited");
+		if (kind == EXIT_SIGNAL)
+			snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), " %d",
+			    value);
+	}
 	snprintf(text, sizeof(text), "%s %d\n", kind == EXIT_CODE ? "exited" :
 	    kind == EXIT_SIGNAL ? "signaled" : "lost", value);
 	if (state == MESOS__TASK_STATE__TASK_KILLED && kind != EXIT_SIGNAL)
