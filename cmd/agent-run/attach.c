@@ -181,7 +181,7 @@ struct attach {
 	unsigned long written;		/* ... of them written on this connection */
 	unsigned long answers;		/* answers read on this connection */
 	unsigned long lost;		/* unanswered by an agent that went away */
-	bool in_eof, half_closed, refused, cut, broken;
+	bool in_eof, half_closed, refused, cut, broken, timed_out;
 	long long timeout_ms;		/* for an answer, while one is owed */
 	long long retry_ms;		/* --retry: for the agent to come back */
 	long long quiet_since;		/* last heard, or first owed, then */
@@ -355,8 +355,8 @@ attach_main(const char *path, long long timeout_ms, long long retry_ms)
 			warnx("--attach %s: no answer from the agent within %lld ms "
 			    "(--timeout): it is not running, or cannot start "
 			    "(journalctl -u agent-run)", path, a.timeout_ms);
-			close(a.fd);
-			return EX_UNAVAILABLE;
+			a.timed_out = true;
+			break;
 		}
 		if (p[0].revents)
 			from_stdin(&a);
@@ -367,7 +367,7 @@ attach_main(const char *path, long long timeout_ms, long long retry_ms)
 			break;
 	}
 	close(a.fd);
-	rc = verdict(&a, path);
+	rc = a.timed_out ? EX_UNAVAILABLE : verdict(&a, path);
 	free(a.out.p);
 	free(a.in.p);
 	free(a.line.p);
