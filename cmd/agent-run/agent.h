@@ -22,6 +22,7 @@
  *   commands.c  launch.c  recover.c   what drivers ask; the start
  *   commit.c                          group commit, then the effects
  *   runs.c                            a run's states: the table
+ *   ends.c                            how a run ends (executor gone)
  *   pending.c  reserve.c              updates pending, their stream
  *   index.c                           runs by task, executor, timer, pid
  *   events.c                          the events, built once each
@@ -310,6 +311,10 @@ void reserve_open(struct agent *a);
 bool reserve_refill(struct agent *a);
 /* Give a quarter of it back (the file system is full): true if any. */
 bool reserve_give(struct agent *a);
+
+/* ends.c: the executor is gone: its task's tree stopped (unless the
+ * host rebooted), its end reported from executor.exit, or lost. */
+void run_end(struct agent *a, struct aexec *x, bool reboot);
 
 /* runs.c: the one door of every change of a run's state. */
 void run_event(struct agent *a, struct aexec *x, enum run_event ev,

@@ -436,122 +436,18 @@ on_update(struct agent *a, struct aexec *x, const void *arg)
 
 /* ---- the end ---- */
 
-/* The executor is gone: its task's tree must not outlive it (the task
- * dies with its executor; what it forked is in its cgroup, or was the
- * executor's to kill).  The task is proven by its start time. */
-static void
-stop_orphans(struct agent *a, struct aexec *x)
-{
-	struct ckpt_ids ids = x_ids(x, a->id);
-	char path[PATH_MAX], text[PATH_MAX];
-	unsigned long long start;
-	long pid;
-
-	if (!x->checkpoint)
-		return;
-	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_PID, &ids,
-	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
-	    sscanf(text, "%ld %llu", &pid, &start) == 2 && pid > 0 &&
-	    start != 0 && proc_terminate((pid_t)pid, start, 0, NULL, 0) == 0)
-		a->killed++;
-	if (path_build(path, sizeof(path), a->o->work, PATH_TASK_CGROUP, &ids,
-	    NULL) == 0 && text_read(path, text, sizeof(text), NULL) == 0 &&
-	    text[0] == '/' && contain_cgroup_kill(text) != -ENOENT)
-		return;
-	/* No cgroup, and the executor died without recording the task's
-	 * end (killed -9): what the task forked (a setsid daemon too) carries
-	 * the run's mark in its environment. */
-	if (path_build(path, sizeof(path), a->o->work, PATH_EXECUTOR_EXIT,
-	    &ids, NULL) == 0 && access(path, F_OK) < 0 && errno == ENOENT &&
-	    path_build(path, sizeof(path), a->o->work, PATH_TASK_PID, &ids,
-	    NULL) == 0 && access(path, F_OK) == 0) {
-		/* One pass over /proc a turn, for every run that needs it. */
-		if (!a->marks_read || a->marks_turn != a->turn) {
-			contain_marks_free(&a->marks);
-			a->marks_read = contain_marks_scan(&a->marks) == 0;
-			a->marks_turn = a->turn;
-		}
-		if (contain_marks_kill(&a->marks, x->run) > 0) {
-			a->killed++;
-			a->marks_read = false;	/* what they forked meanwhile */
-		}
-	}
-}
-
-/* The task's end, as executor.exit tells it: 0, or -1 (none readable).
- * After a reboot, a task stopped by a signal was stopped by the
- * shutdown (systemd stops the executors, and they their tasks): lost, as
- * Mesos reports the tasks of a rebooted host, not killed (a scheduler
- * reschedules LOST); one that exited by itself before stays as it
- * ended. */
-static int
-exit_end(struct agent *a, struct aexec *x, bool reboot)
-{
-	struct ckpt_ids ids = x_ids(x, a->id);
-	char path[PATH_MAX], text[64], msg[128];
-	enum exit_kind kind;
-	int value;
-
-	if (!x->checkpoint || path_build(path, sizeof(path), a->o->work,
-	    PATH_EXECUTOR_EXIT, &ids, NULL) < 0 ||
-	    text_read(path, text, sizeof(text), NULL) < 0 ||
-	    exit_parse(text, &kind, &value) < 0)
-		return -1;
-	if (reboot && kind == EXIT_SIGNAL) {
-		snprintf(msg, sizeof(msg), "the host rebooted; the task was "
-		    "stopped by signal %d at its shutdown (executor.exit)", value);
-		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, msg);
-		a->lost++;
-		return 0;
-	}
-	if (kind == EXIT_CODE)
-		snprintf(msg, sizeof(msg), "executor gone; the task exited with "
-		    "status %d (executor.exit)", value);
-	else if (kind == EXIT_SIGNAL)
-		snprintf(msg, sizeof(msg), "executor gone; the task was killed "
-		    "by signal %d (executor.exit)", value);
-	else
-		snprintf(msg, sizeof(msg), "executor gone; it killed the task "
-		    "when no agent came back within the recovery timeout "
-		    "(executor.exit)");
-	x_generate(a, x, exit_state(kind, value), msg);
-	return 0;
-}
-
-/* The executor process is gone: its task's end comes from executor.exit,
- * or it is lost.  After a reboot the checkpointed pids name nothing of
- * ours: no process is signalled, and what executor.exit says stands. */
-static void
-end(struct agent *a, struct aexec *x, bool reboot)
-{
-	if (!reboot)
-		stop_orphans(a, x);
-	if (x->task && !x->terminal && x->quarantined) {
-		char msg[PATH_MAX + 700];
-		snprintf(msg, sizeof(msg), "quarantined: %s", x->quarantined);
-		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, msg);
-		a->lost++;
-	} else if (x->task && !x->terminal && exit_end(a, x, reboot) < 0) {
-		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, reboot ?
-		    "the host rebooted" : x->pid == 0 ?
-		    "the executor was never started" : "the executor is gone");
-		a->lost++;
-	}
-	x_check(a, x);
-}
-
 static void
 on_end(struct agent *a, struct aexec *x, const void *arg)
 {
 	(void)arg;
-	end(a, x, false);
+	run_end(a, x, false);
 }
 
 static void
 on_reboot(struct agent *a, struct aexec *x, const void *arg)
 {
 	(void)arg;
-	end(a, x, true);
+	run_end(a, x, true);
 }
 
 /* No answer in time: kill it (proven identity only); its task is lost. */
@@ -566,7 +462,7 @@ on_late(struct agent *a, struct aexec *x, const void *arg)
 	if (x->pid > 0 && proc_terminate(x->pid, x->start, x->bound, x->run,
 	    0) == 0)
 		a->killed++;
-	end(a, x, false);
+	run_end(a, x, false);
 }
 
 /* Gone, its task terminal and every update acknowledged: its sentinel
