@@ -8,7 +8,7 @@ MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 CC       ?= cc
 BUILD    ?= build
-VERSION  := 0.1.0
+VERSION  := 0.2.0
 
 PKGS     := libprotobuf-c libbsd-overlay jansson libdeflate smartcols
 # Debian packages: to build (make, make install), to run, and what the

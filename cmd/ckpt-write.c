@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "version.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "paths.h"
@@ -413,7 +414,7 @@ main(int argc, char *argv[])
 		case 'F': b.file = optarg; break;
 		case 'X': force = true; break;
 		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); return EX_OK;
+		case 'V': { char v[160]; puts(version_line(getprogname(), false, v, sizeof(v))); } return EX_OK;
 		default: usage(stderr, EX_USAGE);
 		}
 	}

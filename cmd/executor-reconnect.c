@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "channel.h"
 #include "checkpoint.h"
 #include "cli.h"
@@ -110,13 +111,19 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 			return snprintf(msg, len, "the executor closed the connection"), -1;
 		}
 		while ((r = channel_next(&c, &m)) > 0) {
-			if (!session_hello(m, &expect) && m->type ==
+			enum session_answer sa = session_answer(m, &expect, NULL,
+			    msg, len);
+			if (sa == SESSION_OTHER && m->type ==
 			    AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE &&
 			    m->update && ids.task) {
 				got++;
 				update_seen(&c, x, &ids, m->update);
 			}
 			agentproto__executor_message__free_unpacked(m, NULL);
+			if (sa == SESSION_INCOMPATIBLE) {
+				channel_close(&c);
+				return -1;	/* msg says why */
+			}
 		}
 		if (r < 0) {
 			channel_close(&c);
@@ -156,7 +163,7 @@ main(int argc, char *argv[])
 				errx(EX_USAGE, "%s", e.reason);
 			break;
 		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); return EX_OK;
+		case 'V': { char v[160]; puts(version_line(getprogname(), false, v, sizeof(v))); } return EX_OK;
 		default: usage(stderr, EX_USAGE);
 		}
 	}

@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "cli.h"
 #include "gc.h"
 #include "paths.h"
@@ -201,7 +202,7 @@ parse(struct args *g, int argc, char *argv[])
 				    "fraction from 0 to 1", optarg);
 			break;
 		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); exit(EX_OK);
+		case 'V': { char v[160]; puts(version_line(getprogname(), false, v, sizeof(v))); } exit(EX_OK);
 		default: usage(stderr, EX_USAGE);
 		}
 	}
@@ -321,6 +322,7 @@ plan_main(struct args *g)
 	int rc;
 
 	g->so.deadlines = true;
+	g->so.versions = true;
 	/* --repair writes: only into a work dir a writer may use. */
 	if (g->so.repair && (rc = workdir_check(g->work, &e)) < 0) {
 		error_print(&e);

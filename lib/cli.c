@@ -9,10 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef VERSION
-#define VERSION "0"
-#endif
-
 int
 cli_read_text(const char *file, char *buf, size_t len, struct ckpt_error *e)
 {
@@ -31,12 +27,6 @@ cli_read_text(const char *file, char *buf, size_t len, struct ckpt_error *e)
 		return error_set(e, -EBADMSG, file ? file : "stdin", -1,
 		    "text contains NUL");
 	return 0;
-}
-
-void
-cli_version(void)
-{
-	printf("%s %s\n", getprogname(), VERSION);
 }
 
 static int

@@ -1,6 +1,6 @@
 /*
  * cli.h: what every binary's main shares: reading its JSON or text input
- * (a file, or stdin), durations, the --version line.
+ * (a file, or stdin), durations.
  */
 #ifndef CKPT_CLI_H
 #define CKPT_CLI_H
@@ -13,7 +13,6 @@
 /* All of file (or stdin) as text, at most len-1 bytes, newline cut. */
 int cli_read_text(const char *file, char *buf, size_t len,
     struct ckpt_error *e);
-void cli_version(void);
 /* Each of fds 0, 1 and 2 that is closed is opened on /dev/null, so that
  * nothing opened later (a lock, a checkpoint) takes its number.  Called
  * first thing in every main.  0, or -errno. */
@@ -37,6 +36,11 @@ int cli_count(const char *opt, const char *text, long long min,
 struct cli_bounds {
 	long long log_max, log_keep, disk_reserve;
 };
+/* The defaults, the same in both: an agent passes only what differs,
+ * so that an executor of an older release (without these options) runs
+ * the tasks of an agent that bounds nothing new. */
+#define CLI_BOUNDS_DEFAULT { .log_max = 10 << 20, .log_keep = 2, \
+	.disk_reserve = 64 << 20 }
 enum { CLI_OPT_LOG_MAX = 0x201, CLI_OPT_LOG_KEEP, CLI_OPT_DISK_RESERVE };
 #define CLI_BOUNDS_OPTIONS \
 	{ "task-log-max", required_argument, NULL, CLI_OPT_LOG_MAX }, \

@@ -77,6 +77,8 @@ error_exit_code(int code)
 	case EISDIR:
 	case EROFS:
 		return EX_CANTCREAT;
+	case EPROTONOSUPPORT:
+		return EX_PROTOCOL;
 	case ESRCH:
 	case ECONNREFUSED:
 	case ETIMEDOUT:

@@ -66,6 +66,8 @@ static const struct {
 } layout[] = {
 	[PATH_META] = { "%s/meta", 0, 0 },
 	[PATH_BOOT_ID] = { "%s/meta/boot_id", 0, 0 },
+	[PATH_VERSIONS] = { "%s/meta/versions", 0, 0 },
+	[PATH_CAPABILITIES] = { "%s/meta/capabilities", 0, 0 },
 	[PATH_LOCK] = { "%s/meta/agent.lock", 0, 0 },
 	[PATH_SLAVES] = { "%s/meta/slaves", 0, 0 },
 	[PATH_SLAVES_LATEST] = { "%s/meta/slaves/latest", 0, 0 },
@@ -104,6 +106,8 @@ static const struct {
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.log", 4, 0 },
 	[PATH_EXECUTOR_DEADLINE] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.deadline", 4, 0 },
+	[PATH_EXECUTOR_VERSION] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.version", 4, 0 },
 	[PATH_EXECUTOR_EXIT] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/executor.exit", 4, 0 },
 	[PATH_SENTINEL] =

@@ -31,6 +31,8 @@ int ids_validate(const struct ckpt_ids *ids, struct ckpt_error *e);
 enum path_kind {
 	PATH_META,		/* WORK/meta */
 	PATH_BOOT_ID,		/* WORK/meta/boot_id */
+	PATH_VERSIONS,		/* WORK/meta/versions: a line per agent start */
+	PATH_CAPABILITIES,	/* WORK/meta/capabilities: what recovering needs */
 	PATH_LOCK,		/* WORK/meta/agent.lock */
 	PATH_SLAVES,		/* WORK/meta/slaves */
 	PATH_SLAVES_LATEST,	/* WORK/meta/slaves/latest */
@@ -54,6 +56,7 @@ enum path_kind {
 	PATH_TASK_LOG,		/* ours: "max BYTES keep N" of the task's stdout, stderr */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
 	PATH_EXECUTOR_DEADLINE,	/* ours: when the executor gives up on agents */
+	PATH_EXECUTOR_VERSION,	/* ours: the executor's release and protocol */
 	PATH_SENTINEL,		/* .../runs/R/executor.sentinel */
 	PATH_TASK,		/* .../runs/R/tasks/T */
 	PATH_TASK_INFO,

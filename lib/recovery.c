@@ -177,6 +177,7 @@ recovery_run_write(struct jsonw *w, const struct recovery_plan *p,
 	else
 		jw_null(w, "deadline");
 	jw_string(w, "quarantined", run->quarantined);
+	jw_string(w, "executor_version", run->version);
 	jw_int(w, "pending", (long long)r->pending);
 	jw_array(w, "tasks");
 	for (size_t t = 0; t < run->n_tasks; t++) {

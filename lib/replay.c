@@ -183,6 +183,8 @@ state_task_reset(struct state_task *t)
 	t->n_pending = t->n_updates = t->n_acks = 0;
 	t->latest_state = -1;
 	t->terminal = t->torn = t->repaired = false;
+	t->unchecked = 0;
+	t->unchecked_at = -1;
 	t->valid_end = 0;
 }
 
@@ -378,6 +380,19 @@ light_of(const Mesos__StatusUpdateRecord *rec, struct light *l)
 	}
 }
 
+/* A record that stands on its own: an update with its uuid, or an ack
+ * of one.  (What a writer without checksums appends; damage that
+ * happens to parse seldom carries a 16-byte uuid where one belongs.) */
+static bool
+whole(const Mesos__StatusUpdateRecord *rec)
+{
+	if (rec->type == MESOS__STATUS_UPDATE_RECORD__TYPE__ACK)
+		return rec->has_uuid && rec->uuid.len == 16;
+	return rec->type == MESOS__STATUS_UPDATE_RECORD__TYPE__UPDATE &&
+	    rec->update && rec->update->status &&
+	    update_uuid_bytes(rec->update) != NULL;
+}
+
 /* One pass over the stream: pass 0 replays into s, pass 1 calls cb. */
 static int
 replay_pass(struct record_reader *r, struct pendset *s, int pass,
@@ -406,16 +421,22 @@ replay_pass(struct record_reader *r, struct pendset *s, int pass,
 			    mesos__status_update_record__descriptor.name) :
 			    replay_light(s, &l, r->path, off, e);
 		}
-		else if (sum == 0 && checksummed)
-			rc = error_set(e, -EBADMSG, r->path, off, "record of "
-			    "%zu bytes lacks the checksum the records before "
-			    "it carry", len);
 		else if ((rec = mesos__status_update_record__unpack(NULL, len,
-		    data)) == NULL)
-			rc = error_set(e, -EBADMSG, r->path, off, "record of "
-			    "%zu bytes is not a valid %s", len,
+		    data)) == NULL || (sum == 0 && checksummed &&
+		    !whole(rec)))
+			rc = sum == 0 && checksummed ? error_set(e, -EBADMSG,
+			    r->path, off, "record of %zu bytes lacks the "
+			    "checksum the records before it carry, and is not "
+			    "a whole update or ack", len) : error_set(e,
+			    -EBADMSG, r->path, off, "record of %zu bytes is not "
+			    "a valid %s", len,
 			    mesos__status_update_record__descriptor.name);
 		else if (pass == 0) {
+			/* Without a checksum after records with one: an older
+			 * writer (a rollback) appended it.  Whole, it is
+			 * accepted, and counted (ckpt-inspect reports it). */
+			if (sum == 0 && checksummed && s->t->unchecked++ == 0)
+				s->t->unchecked_at = off;
 			light_of(rec, &l);
 			rc = replay_light(s, &l, r->path, off, e);
 		}

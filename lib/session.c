@@ -1,10 +1,42 @@
 #include "session.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "record.h"
+#include "version.h"
+
+/* What this build can do, said in REGISTER and HELLO. */
+static char *capabilities[] = { "refuse" };
+#define N_CAPABILITIES (sizeof(capabilities) / sizeof(capabilities[0]))
+
+static void
+say_self(Agentproto__ExecutorMessage *m)
+{
+	m->version = (char *)version_release();
+	m->n_capabilities = N_CAPABILITIES;
+	m->capabilities = capabilities;
+}
+
+static void
+peer_of(const Agentproto__ExecutorMessage *m, int protocol,
+    struct session_peer *p)
+{
+	if (p == NULL)
+		return;
+	p->protocol = protocol;
+	snprintf(p->version, sizeof(p->version), "%s", m->version ?
+	    m->version : "before 0.2.0");
+	p->capabilities[0] = '\0';
+	for (size_t i = 0; i < m->n_capabilities; i++) {
+		if (i)
+			strlcat(p->capabilities, " ", sizeof(p->capabilities));
+		strlcat(p->capabilities, m->capabilities[i],
+		    sizeof(p->capabilities));
+	}
+}
 
 int
 session_register(struct channel *c, const char *agent_id,
@@ -19,16 +51,38 @@ session_register(struct channel *c, const char *agent_id,
 		m.secret.len = SECRET_LEN;
 		m.secret.data = (uint8_t *)secret;
 	}
+	m.has_protocol_min = m.has_protocol = 1;
+	m.protocol_min = PROTOCOL_MIN;
+	m.protocol = PROTOCOL_MAX;
+	say_self(&m);
 	return channel_send(c, &m);
 }
 
-bool
-session_hello(const Agentproto__ExecutorMessage *m, int *resends)
+enum session_answer
+session_answer(const Agentproto__ExecutorMessage *m, int *resends,
+    struct session_peer *peer, char *why, size_t len)
 {
-	if (m->type != AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO)
-		return false;
-	*resends = m->has_pending && m->pending > 0 ? m->pending : 0;
-	return true;
+	int protocol = m->has_protocol ? m->protocol : 1;
+
+	switch (m->type) {
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__HELLO:
+		*resends = m->has_pending && m->pending > 0 ? m->pending : 0;
+		peer_of(m, protocol, peer);
+		if (version_shared(protocol, protocol) != 0)
+			return SESSION_HELLO;
+		snprintf(why, len, "its executor (agent-executor %s) answered "
+		    "in executor protocol %d; this agent-run %s speaks %d-%d",
+		    m->version ? m->version : "before 0.2.0", protocol,
+		    version_release(), PROTOCOL_MIN, PROTOCOL_MAX);
+		return SESSION_INCOMPATIBLE;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REFUSED:
+		peer_of(m, 0, peer);
+		snprintf(why, len, "%s", m->reason ? m->reason :
+		    "its executor refused this agent");
+		return SESSION_INCOMPATIBLE;
+	default:
+		return SESSION_OTHER;
+	}
 }
 
 int
@@ -43,18 +97,45 @@ session_ack(struct channel *c, const uint8_t uuid[16])
 	return channel_send(c, &m);
 }
 
-bool
-session_proven(const Agentproto__ExecutorMessage *m, const uint8_t *secret)
+enum session_verdict
+session_judge(const Agentproto__ExecutorMessage *m, const uint8_t *secret,
+    struct session_peer *peer, char *why, size_t len)
 {
-	if (secret == NULL)
-		return true;
-	return m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER &&
-	    m->has_secret && m->secret.len == SECRET_LEN &&
-	    memcmp(m->secret.data, secret, SECRET_LEN) == 0;
+	int hi, lo, shared;
+
+	if (m->type != AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REGISTER)
+		return secret == NULL ? SESSION_PROVEN : SESSION_STRANGER;
+	if (secret != NULL && (!m->has_secret || m->secret.len != SECRET_LEN ||
+	    memcmp(m->secret.data, secret, SECRET_LEN) != 0))
+		return SESSION_STRANGER;
+	hi = m->has_protocol ? m->protocol : 1;
+	lo = m->has_protocol_min ? m->protocol_min : hi;
+	shared = version_shared(lo, hi);
+	peer_of(m, shared, peer);
+	if (shared != 0)
+		return SESSION_PROVEN;
+	snprintf(why, len, "agent-run %s speaks executor protocol %d-%d; this "
+	    "agent-executor %s speaks %d-%d: no version shared",
+	    m->version ? m->version : "before 0.2.0", lo, hi, version_release(),
+	    PROTOCOL_MIN, PROTOCOL_MAX);
+	return SESSION_REFUSE;
+}
+
+int
+session_refuse(struct channel *c, const char *why)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__REFUSED;
+	m.reason = (char *)why;
+	say_self(&m);
+	m.n_capabilities = 0;
+	return channel_send(c, &m);
 }
 
 uint8_t *
-session_hello_frame(pid_t task, size_t pending, size_t extra, size_t *len)
+session_hello_frame(pid_t task, size_t pending, int protocol, size_t extra,
+    size_t *len)
 {
 	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 	uint8_t *frame, *all;
@@ -64,6 +145,9 @@ session_hello_frame(pid_t task, size_t pending, size_t extra, size_t *len)
 	m.task_pid = task;
 	m.has_pending = 1;
 	m.pending = (int32_t)pending;
+	m.has_protocol = 1;
+	m.protocol = protocol;
+	say_self(&m);
 	if (record_encode(&m.base, &frame, len) < 0)
 		return NULL;
 	if ((all = realloc(frame, *len + extra)) == NULL)

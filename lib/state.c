@@ -48,6 +48,7 @@ state_run_clear(struct state_run *r)
 	free(r->libprocess_pid);
 	free(r->socket);
 	free(r->secret);
+	free(r->version);
 	free(r->quarantined);
 	state_errors_clear(&r->errors);
 	free(r->id);

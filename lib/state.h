@@ -53,6 +53,10 @@ struct state_task {
 	bool torn;			/* the stream has a torn tail ... */
 	long long valid_end;		/* ... after this many bytes */
 	bool repaired;			/* ... which was truncated away */
+	size_t unchecked;		/* records without the checksum after
+					 * records with one (an older writer
+					 * appended them): accepted */
+	long long unchecked_at;		/* ... the first one's offset, or -1 */
 	bool ended;			/* executor.exit says it ended, the stream
 					 * does not: its final update is to come */
 	int end_state;			/* ... and what that update will be */
@@ -73,6 +77,10 @@ struct state_run {
 	char *socket;
 	char *secret;			/* executor.secret, when asked for */
 	time_t deadline;		/* executor.deadline (when asked), 0 */
+	char *version;			/* executor.version (when asked): "0.2.0
+					 * 2", the release and protocol of the
+					 * executor that runs it; NULL: before
+					 * 0.2.0 (or not asked) */
 	char *quarantined;		/* set aside: why (quarantine.h), or NULL */
 	enum exit_kind exit_kind;	/* executor.exit */
 	int exit_value;
@@ -121,6 +129,7 @@ struct state_options {
 	bool repair;			/* truncate torn tails (writes!) */
 	bool latest_only;		/* only the agent slaves/latest names */
 	bool deadlines;			/* read each run's executor.deadline */
+	bool versions;			/* ... and its executor.version */
 	/* Also read each run's executor.secret (the agent, which proves
 	 * itself with it; never an error: a run without one is reached
 	 * without proof, as before). */

@@ -77,6 +77,9 @@ statejson_task_members(struct jsonw *w, const struct state_task *t,
 	else
 		jw_null(w, "valid_end");
 	jw_bool(w, "repaired", t->repaired);
+	jw_int(w, "unchecked_records", (long long)t->unchecked);
+	if (t->unchecked)
+		jw_int(w, "unchecked_at", t->unchecked_at);
 	if (verbose && t->info) {
 		json_t *info = pbjson_from_message(&t->info->base);
 		jw_json(w, "info", info);
@@ -126,6 +129,9 @@ statejson_run_members(struct jsonw *w, const struct state_run *r)
 		jw_string(w, "socket", r->socket);
 	if (r->libprocess_pid)
 		jw_string(w, "libprocess_pid", r->libprocess_pid);
+	/* Which executor runs it: its release ("0.2.0 2": and protocol);
+	 * null: a release before 0.2.0. */
+	jw_string(w, "executor_version", r->version);
 	if (r->exit_kind != EXIT_NONE)
 		statejson_exit(w, "exit", r);
 	statejson_errors(w, "errors", &r->errors);

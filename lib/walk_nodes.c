@@ -83,6 +83,14 @@ read_pids(struct walker *w, int run, struct state_run *r)
 		    "executor.deadline", &ignored) == 0)
 			r->deadline = (time_t)strtoll(buf, NULL, 10);
 	}
+	if (rc == 0 && w->o->versions) {
+		char buf[64];
+		struct ckpt_error ignored;
+		if (at_read_text(fd, "executor.version", buf, sizeof(buf),
+		    "executor.version", &ignored) == 0 &&
+		    (r->version = strdup(buf)) == NULL)
+			rc = -ENOMEM;
+	}
 	if (rc == 0 && w->o->secrets) {
 		char buf[128];
 		struct ckpt_error ignored;

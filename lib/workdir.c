@@ -12,6 +12,7 @@
 #include "at.h"
 #include "durable.h"
 #include "paths.h"
+#include "version.h"
 
 static int meta_open(const char *work, struct ckpt_error *e);
 
@@ -54,6 +55,107 @@ bootid_write(const char *work, const char *id, struct ckpt_error *e)
 		return rc;
 	n = snprintf(line, sizeof(line), "%s\n", id);
 	return durable_write(path, line, (size_t)n, e);
+}
+
+int
+workdir_version_note(const char *work, const char *line,
+    struct ckpt_error *e)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	if ((rc = meta_open(work, e)) < 0)
+		return rc;
+	close(rc);
+	if ((rc = path_build(path, sizeof(path), work, PATH_VERSIONS, NULL,
+	    e)) < 0)
+		return rc;
+	/* A line per start: past 64 KiB the file starts again (the
+	 * latest starts are what an incident needs). */
+	if (stat(path, &st) == 0 && st.st_size > 65536)
+		return durable_write(path, line, strlen(line), e);
+	return durable_append(path, line, strlen(line), e);
+}
+
+static int
+caps_read(const char *work, char *path, size_t plen, char *text,
+    size_t tlen, struct ckpt_error *e)
+{
+	int rc;
+
+	if ((rc = path_build(path, plen, work, PATH_CAPABILITIES, NULL, e)) < 0)
+		return rc;
+	text[0] = '\0';
+	if ((rc = text_read(path, text, tlen, e)) < 0 && rc != -ENOENT)
+		return rc;
+	return 0;
+}
+
+int
+workdir_caps_check(const char *work, struct ckpt_error *e)
+{
+	char path[PATH_MAX], text[4096], lacks[1024] = "", *save, *name;
+	int rc;
+
+	if ((rc = caps_read(work, path, sizeof(path), text, sizeof(text),
+	    e)) < 0)
+		return rc;
+	for (name = strtok_r(text, "\n", &save); name;
+	    name = strtok_r(NULL, "\n", &save)) {
+		if (name[0] == '#' || name[0] == '\0' || version_knows(name))
+			continue;
+		if (lacks[0])
+			strlcat(lacks, ", ", sizeof(lacks));
+		strlcat(lacks, name, sizeof(lacks));
+	}
+	if (lacks[0] == '\0')
+		return 0;
+	return error_set(e, -EPROTONOSUPPORT, path, -1, "the work dir's tasks "
+	    "use what release %s lacks: %s (a newer release recorded it; "
+	    "recover with that release or a later one, or kill its tasks "
+	    "and start afresh: --recover=cleanup)", version_release(), lacks);
+}
+
+int
+workdir_caps_record(const char *work, const char *name,
+    struct ckpt_error *e)
+{
+	char path[PATH_MAX], text[4096], line[256], *p;
+	size_t n;
+	int rc;
+
+	if ((rc = caps_read(work, path, sizeof(path), text, sizeof(text),
+	    e)) < 0)
+		return rc;
+	n = strlen(name);
+	for (p = text; (p = strstr(p, name)) != NULL; p += n)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' ||
+		    p[n] == '\0'))
+			return 0;	/* there already */
+	if (text[0] == '\0')
+		snprintf(text, sizeof(text), "# what recovering this work dir "
+		    "needs: an agent-run that lacks one refuses to start\n");
+	else
+		strlcat(text, "\n", sizeof(text));
+	snprintf(line, sizeof(line), "%s\n", name);
+	if (strlcat(text, line, sizeof(text)) >= sizeof(text))
+		return error_set(e, -ENOSPC, path, -1, "too many capabilities");
+	return durable_write(path, text, strlen(text), e);
+}
+
+int
+workdir_caps_clear(const char *work, struct ckpt_error *e)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = path_build(path, sizeof(path), work, PATH_CAPABILITIES, NULL,
+	    e)) < 0)
+		return rc;
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	return durable_unlink(path, e);
 }
 
 /* meta/ of the work dir (made if absent), opened without following a

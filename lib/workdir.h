@@ -20,6 +20,18 @@ int bootid_write(const char *work, const char *id, struct ckpt_error *e);
 
 /* Take the lock of work (creating meta/): the fd, or -EAGAIN when
  * another process holds it (the error names its pid when known). */
+/* meta/versions: a line appended (synced) per agent start, line. */
+int workdir_version_note(const char *work, const char *line,
+    struct ckpt_error *e);
+/* meta/capabilities: the capabilities (version.h) the dir's tasks use,
+ * one per line.  Check: 0, or -EPROTONOSUPPORT naming those this build
+ * lacks (nothing changed).  Record: name added (durable) unless there. */
+int workdir_caps_check(const char *work, struct ckpt_error *e);
+int workdir_caps_record(const char *work, const char *name,
+    struct ckpt_error *e);
+/* Every task of the dir killed (--recover=cleanup): none needed. */
+int workdir_caps_clear(const char *work, struct ckpt_error *e);
+
 int workdir_lock(const char *work, struct ckpt_error *e);
 /* 1 when some process holds the lock of work now, 0 when none. */
 int workdir_locked(const char *work);

@@ -25,7 +25,7 @@ load helpers
 @test "a new agent: registered with the given id; work dir 0700; stdin closed: exits 0" {
 	run agent-run -d "$W" --agent-id A-new --hostname h9 </dev/null
 	assert_success
-	assert_line --index 1 --regexp '^\{"event":"registered","agent_id":"A-new","elapsed_ms":[0-9]+'
+	assert_line --index 1 --regexp '^\{"event":"registered","agent_id":"A-new","version":"[0-9.]+","elapsed_ms":[0-9]+'
 	assert_equal "$(stat -c %a "$W")" 700
 	run ckpt-inspect --file "$W/meta/slaves/A-new/slave.info"
 	assert_output --partial '"hostname": "h9"'
@@ -178,7 +178,7 @@ load helpers
 	kill -TERM "$AGENT_PID"
 	agent_wait_exit
 	run cat "$EV.err"
-	assert_line --regexp '^<6>registered agent .* \(agent-run [0-9.]+, work dir .*\): reconnected 0, lost 0, killed 0, in [0-9]+ ms$'
+	assert_line --regexp '^<6>registered agent .* \(agent-run [0-9.]+, work dir .*\): reconnected 0, lost 0, killed 0, incompatible 0, in [0-9]+ ms$'
 	assert_line --regexp '^<6>launch: task T1 of framework F1 \(executor E1, run [-0-9a-f]+\): pid [0-9]+$'
 	assert_line --regexp '^<6>kill: task T1 of framework F1 .*SIGKILL after 3000 ms$'
 	assert_line --regexp '^<6>task T1 of framework F1 \(run [-0-9a-f]+\): TASK_KILLED'
@@ -194,7 +194,7 @@ load helpers
 	AGENT_WRAP="env JOURNAL_STREAM=$js" agent_start
 	wait_event '.event=="reregistered"'
 	run cat "$EV.err"
-	assert_line --regexp '^<6>reregistered agent .*: reconnected 2, lost 0, killed 0, in [0-9]+ ms$'
+	assert_line --regexp '^<6>reregistered agent .*: reconnected 2, lost 0, killed 0, incompatible 0, in [0-9]+ ms$'
 }
 
 @test "--log-level: the story at info on a terminal or pipe too, without a priority prefix; a bad level is a usage error" {

@@ -71,7 +71,7 @@ load helpers
 	printf '\x02\x00\x00\x00\xff\xff' >> "$W/$TASK_DIR/task.updates"
 	run recover -d "$W"
 	assert_failure 65
-	assert_output "recover: $W/$TASK_DIR/task.updates: offset $off: record of 2 bytes lacks the checksum the records before it carry"
+	assert_output "recover: $W/$TASK_DIR/task.updates: offset $off: record of 2 bytes lacks the checksum the records before it carry, and is not a whole update or ack"
 	run recover -d "$W" --no-strict
 	assert_success
 	assert_output --partial "\"offset\":$off"

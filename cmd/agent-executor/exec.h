@@ -65,6 +65,7 @@ struct executor {
 	uint8_t secret[SECRET_LEN];
 	struct contain tree;		/* the task and all it forks */
 	bool registered;		/* HELLO sent on this connection */
+	int protocol;			/* the executor protocol this agent speaks */
 	int listen_fd, signal_fd;
 	int status_fd;			/* read end of the task's fd 3, or -1 */
 	char status_buf[LINE_MAX_BYTES + 1];
@@ -101,6 +102,7 @@ void updates_free(struct executor *x);
 int start_task(struct executor *x, char *msg, size_t len,
     struct ckpt_error *e);
 /* The agent is gone: the executor gives up at now + ms (noted). */
+void note_version(struct executor *x);
 void note_deadline(struct executor *x, long long ms);
 /* SIGTERM (or SIGKILL) to the task's whole tree. */
 void signal_tree(struct executor *x, int sig);

@@ -36,7 +36,8 @@ hello(struct executor *x)
 	x->registered = true;
 	for (size_t i = 0; i < x->nq; i++)
 		extra += x->q[i].len;
-	if ((all = session_hello_frame(x->task, x->nq, extra, &n)) == NULL)
+	if ((all = session_hello_frame(x->task, x->nq, x->protocol, extra,
+	    &n)) == NULL)
 		abort();	/* out of memory */
 	for (size_t i = 0; i < x->nq; i++) {
 		memcpy(all + n, x->q[i].frame, x->q[i].len);
@@ -56,16 +57,31 @@ candidate(struct executor *x)
 	int more = channel_fill(&x->cand), r;
 
 	if ((r = channel_next(&x->cand, &m)) > 0) {
-		if (session_proven(m, x->has_secret ? x->secret : NULL)) {
+		struct session_peer peer;
+		char why[256];
+		switch (session_judge(m, x->has_secret ? x->secret : NULL, &peer,
+		    why, sizeof(why))) {
+		case SESSION_PROVEN:
 			channel_close(&x->agent);	/* replaced */
 			x->agent = x->cand;
 			channel_init(&x->cand, -1);
 			x->registered = false;
+			x->protocol = peer.protocol;
 			hello(x);
-		} else {
+			break;
+		case SESSION_REFUSE:
+			/* Said on both sides; the agent leaves us alone, and
+			 * the current one (if any) stays. */
+			logmsg("refused agent: %s", why);
+			session_refuse(&x->cand, why);
+			channel_flush(&x->cand);
+			channel_close(&x->cand);
+			break;
+		case SESSION_STRANGER:
 			logmsg("%s", "refused a connection that did not prove "
 			    "itself with the run's secret");
 			channel_close(&x->cand);
+			break;
 		}
 		agentproto__executor_message__free_unpacked(m, NULL);
 		return;

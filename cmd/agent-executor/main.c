@@ -8,6 +8,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "cli.h"
 #include "executor.h"
 
@@ -103,7 +104,7 @@ option(struct executor_options *o, int ch, const char *arg)
 	case 'C': o->cgroup_root = arg; break;
 	case 'u': o->user = arg; break;
 	case 'h': usage(stdout, EX_OK); break;
-	case 'V': cli_version(); exit(EX_OK);
+	case 'V': { char v[160]; puts(version_line(getprogname(), true, v, sizeof(v))); } exit(EX_OK);
 	default: usage(stderr, EX_USAGE);
 	}
 	if (rc < 0)
@@ -117,7 +118,7 @@ main(int argc, char *argv[])
 	struct executor_options o = { .secret_fd = -1,
 	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000,
-	    .bounds = { .log_max = 10 << 20, .log_keep = 2 } };
+	    .bounds = CLI_BOUNDS_DEFAULT };
 	struct ckpt_error e;
 	int ch, rc;
 

@@ -22,6 +22,7 @@
 #include "spawn.h"
 #include "state.h"
 #include "update.h"
+#include "version.h"
 
 /* No agent: it gives up at now + ms, noted where recover reads it (the
  * orphan cleanup waits for it: agent-tools(7)). */
@@ -36,6 +37,22 @@ note_deadline(struct executor *x, long long ms)
 	snprintf(text, sizeof(text), "%lld\n", (long long)time(NULL) +
 	    (ms + 999) / 1000);
 	if (checkpoint_note(x->o->work, PATH_EXECUTOR_DEADLINE, &x->o->ids, text,
+	    &e) < 0)
+		logmsg("%s", error_format(&e, buf, sizeof(buf)));
+}
+
+/* Which release runs the task, and its protocol: what ckpt-inspect and
+ * recover show per run (a rolling upgrade lists the old executors). */
+void
+note_version(struct executor *x)
+{
+	struct ckpt_error e;
+	char text[64], buf[PATH_MAX + 600];
+
+	if (!x->o->checkpoint)
+		return;
+	snprintf(text, sizeof(text), "%s %d\n", version_release(), PROTOCOL_MAX);
+	if (checkpoint_note(x->o->work, PATH_EXECUTOR_VERSION, &x->o->ids, text,
 	    &e) < 0)
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
 }

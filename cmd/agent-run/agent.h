@@ -48,6 +48,7 @@
 #include "mesos.pb-c.h"
 #include "out.h"
 #include "paths.h"
+#include "session.h"
 #include "state.h"
 
 struct agent_options {
@@ -93,6 +94,7 @@ enum run_state {
 	RUN_GONE,		/* the process is gone; updates may wait */
 	RUN_FINISHING,		/* its sentinel is in the batch */
 	RUN_DONE,		/* `terminated`; freed */
+	RUN_INCOMPATIBLE,	/* no protocol shared: left alone */
 	RUN_STATES
 };
 
@@ -105,6 +107,7 @@ enum run_event {
 	EV_CONNECT,		/* connect() worked (arg: the fd) */
 	EV_LATE,		/* no answer by the deadline, not starved */
 	EV_HELLO,		/* HELLO (arg: the updates it resends) */
+	EV_INCOMPATIBLE,	/* refused, or no version shared (arg: why) */
 	EV_UPDATE,		/* an update (arg: the StatusUpdate) */
 	EV_EOF,			/* end of file or error on its socket */
 	EV_REAPED,		/* our child, waited for */
@@ -156,6 +159,8 @@ struct aexec {
 	int state;			/* latest task state, -1: none */
 	bool terminal;
 	int resends;			/* updates HELLO said it sends again */
+	struct session_peer peer;	/* its executor, as HELLO said */
+	char *incompatible;		/* why it is left alone, or NULL */
 	TAILQ_HEAD(, pend) pending;
 	size_t n_pending;
 	int stream_fd;			/* task.updates, open for appending */
@@ -235,7 +240,8 @@ struct agent {
 	bool quit, failed, shutting_down, announced, is_new;
 	int code;			/* why it stopped: 0, or -errno */
 	long long start_ms, shutdown_deadline;
-	int reconnected, lost, killed;
+	int reconnected, lost, killed, incompatible;
+	char caps_noted[256];		/* " cap " each recorded (launch.c) */
 	json_t *summary;		/* (re)registered, for late drivers */
 	char boot_id[64];		/* of this boot, as recovered */
 	double up_since;		/* seconds since the epoch */
@@ -314,7 +320,8 @@ bool reserve_give(struct agent *a);
 
 /* ends.c: the executor is gone: its task's tree stopped (unless the
  * host rebooted), its end reported from executor.exit, or lost. */
-void run_end(struct agent *a, struct aexec *x, bool reboot);
+void run_end(struct agent *a, struct aexec *x, bool reboot,
+    const int *status);
 
 /* runs.c: the one door of every change of a run's state. */
 void run_event(struct agent *a, struct aexec *x, enum run_event ev,

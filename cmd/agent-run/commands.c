@@ -89,6 +89,12 @@ cmd_kill(struct agent *a, struct command *c)
 		emit_error(a, "kill: no running task '%s'", c->argv[c->argc - 1], NULL);
 		return;
 	}
+	if (x->st == RUN_INCOMPATIBLE) {
+		emit_error(a, "kill: the executor of task '%s' is left alone, "
+		    "incompatible with this agent (recover --recover=cleanup "
+		    "kills it)", x->task, NULL);
+		return;
+	}
 	if (x->st != RUN_CONNECTED) {
 		emit_error(a, "kill: the executor of task '%s' is not connected",
 		    x->task, NULL);
@@ -114,7 +120,8 @@ status_event(const struct aexec *x)
 	    proc_identify(x->pid, x->start, x->bound, x->run) == PROC_SAME);
 	/* What reconcile has always said: connecting until connected. */
 	static const char *const names[RUN_STATES] = { "gone", "connecting",
-	    "connecting", "connecting", "connected", "gone", "gone", "gone" };
+	    "connecting", "connecting", "connected", "gone", "gone", "gone",
+	    "incompatible" };
 
 	json_object_set_new(o, "state", x->state >= 0 ?
 	    json_string(task_state_name(x->state)) : json_null());
@@ -123,6 +130,14 @@ status_event(const struct aexec *x)
 	    json_null());
 	json_object_set_new(o, "alive", json_boolean(alive));
 	json_object_set_new(o, "executor", json_string(names[x->st]));
+	/* Which executor runs it (a rolling upgrade lists the old ones):
+	 * known once it has answered this agent. */
+	json_object_set_new(o, "executor_version", x->peer.version[0] ?
+	    json_string(x->peer.version) : json_null());
+	json_object_set_new(o, "executor_protocol", x->peer.protocol > 0 ?
+	    json_integer(x->peer.protocol) : json_null());
+	if (x->incompatible)
+		json_object_set_new(o, "reason", json_string(x->incompatible));
 	return o;
 }
 

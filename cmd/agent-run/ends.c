@@ -5,6 +5,8 @@
  * previous boot's: the host rebooted).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,11 +100,49 @@ exit_end(struct agent *a, struct aexec *x, bool reboot)
 	return 0;
 }
 
+/* The executor this agent started exited before it ever registered and
+ * without a task's end (it could not exec, refused an option, found no
+ * socket): its task failed, in the executor's own words, the last line
+ * of its executor.log. */
+static void
+start_failed(struct agent *a, struct aexec *x, int status)
+{
+	struct ckpt_ids ids = x_ids(x, a->id);
+	char path[PATH_MAX], tail[512] = "", msg[800], how[64];
+	ssize_t n = 0;
+	int fd;
+
+	if (path_build(path, sizeof(path), a->o->work, PATH_SANDBOX, &ids,
+	    NULL) == 0 && strlcat(path, "/executor.log", sizeof(path)) <
+	    sizeof(path) && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+		off_t end = lseek(fd, 0, SEEK_END);
+		n = pread(fd, tail, sizeof(tail) - 1, end > (off_t)sizeof(tail) -
+		    1 ? end - (off_t)sizeof(tail) + 1 : 0);
+		close(fd);
+	}
+	tail[n > 0 ? n : 0] = '\0';
+	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' '))
+		tail[--n] = '\0';
+	char *last = strrchr(tail, '\n');
+	last = last ? last + 1 : tail;
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "was killed by signal %d",
+		    WTERMSIG(status));
+	snprintf(msg, sizeof(msg), "the executor %s before it registered%s%s",
+	    how, last[0] ? ": " : " (its executor.log is empty)", last);
+	log_line(&a->log, LOG_ERR, "task %s (run %s): %s", x->task, x->run,
+	    msg);
+	x_generate(a, x, MESOS__TASK_STATE__TASK_FAILED, msg);
+}
+
 /* The executor process is gone: its task's end comes from executor.exit,
  * or it is lost.  After a reboot the checkpointed pids name nothing of
  * ours: no process is signalled, and what executor.exit says stands. */
 void
-run_end(struct agent *a, struct aexec *x, bool reboot)
+run_end(struct agent *a, struct aexec *x, bool reboot, const int *status)
 {
 	if (!reboot)
 		stop_orphans(a, x);
@@ -112,10 +152,15 @@ run_end(struct agent *a, struct aexec *x, bool reboot)
 		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, msg);
 		a->lost++;
 	} else if (x->task && !x->terminal && exit_end(a, x, reboot) < 0) {
-		x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, reboot ?
-		    "the host rebooted" : x->pid == 0 ?
-		    "the executor was never started" : "the executor is gone");
-		a->lost++;
+		if (status != NULL)	/* ours, never registered */
+			start_failed(a, x, *status);
+		else {
+			x_generate(a, x, MESOS__TASK_STATE__TASK_LOST, reboot ?
+			    "the host rebooted" : x->pid == 0 ?
+			    "the executor was never started" :
+			    "the executor is gone");
+			a->lost++;
+		}
 	}
 	x_check(a, x);
 }

@@ -23,6 +23,7 @@
 #include "proc.h"
 #include "spawn.h"
 #include "uuid.h"
+#include "workdir.h"
 
 struct launch {
 	struct ckpt_ids ids;
@@ -33,6 +34,24 @@ struct launch {
 	char run[UUID_TEXT], sock[PATH_MAX];
 	uint8_t secret[SECRET_LEN];
 };
+
+/* A checkpointed task uses capability cap, which older releases lack:
+ * meta/capabilities says so (durable) before the task starts, so that
+ * they refuse the dir instead of misreading it. */
+static int __attribute__((unused))
+uses(struct agent *a, const char *cap, struct ckpt_error *e)
+{
+	char word[80];
+
+	snprintf(word, sizeof(word), " %s ", cap);
+	if (strstr(a->caps_noted, word))
+		return 0;
+	if (workdir_caps_record(a->o->work, cap, e) < 0)
+		return -1;
+	if (strlen(a->caps_noted) + strlen(word) < sizeof(a->caps_noted))
+		strlcat(a->caps_noted, word, sizeof(a->caps_noted));
+	return 0;
+}
 
 /* Checkpoints before sandboxes: below --disk-reserve of free space on
  * the work dir's file system a launch is refused (running tasks' updates
@@ -323,6 +342,14 @@ checkpoint(struct agent *a, const struct launch *l,
 		return -1;
 	}
 	fw_note(a, ids->framework, l->user);
+#ifdef DIR_CAPABILITY_EXTRA
+	/* A feature no release knows (a test build's): every checkpointed
+	 * launch uses it. */
+	if (uses(a, DIR_CAPABILITY_EXTRA, &e) < 0) {
+		fatal(a, "launch of task %s", ids->task, &e);
+		return -1;
+	}
+#endif
 	return 0;
 }
 
@@ -351,6 +378,7 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 {
 	const struct agent_options *o = a->o;
 	const struct ckpt_ids *ids = &l->ids;
+	const struct cli_bounds def = CLI_BOUNDS_DEFAULT;
 	size_t nl = 0, na = 0, k = 0;
 
 	snprintf(rt, 32, "%lldms", o->recovery_timeout_ms);
@@ -363,7 +391,12 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",
 	    ids->run, "--task", ids->task, "--socket", l->sock,
 	    "--recovery-timeout", rt, "--grace", gr,
-	    "--task-log-max", lm, "--task-log-keep", lk, "--disk-reserve", dr,
+	    o->bounds.log_max != def.log_max ? "--task-log-max" : NULL,
+	    o->bounds.log_max != def.log_max ? lm : NULL,
+	    o->bounds.log_keep != def.log_keep ? "--task-log-keep" : NULL,
+	    o->bounds.log_keep != def.log_keep ? lk : NULL,
+	    o->bounds.disk_reserve != def.disk_reserve ? "--disk-reserve" : NULL,
+	    o->bounds.disk_reserve != def.disk_reserve ? dr : NULL,
 	    /* absent options are NULL, skipped below */
 	    o->cgroup_root ? "--cgroup-root" : NULL, o->cgroup_root,
 	    l->user_given ? "--user" : NULL, l->user_given ? l->user : NULL,

@@ -28,6 +28,7 @@
 #include "checkpoint.h"
 #include "proc.h"
 #include "update.h"
+#include "version.h"
 #include "workdir.h"
 
 /* Diagnostics to path (line-buffered): at start, and again on SIGHUP so
@@ -50,14 +51,15 @@ signals(struct agent *a)
 		if (si.ssi_signo == SIGCHLD) {
 			struct aexec key = { .pid = 0 }, *x, *next;
 			pid_t pid;
-			while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+			int status;
+			while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 				key.pid = pid;
 				for (x = RB_NFIND(pid_tree, &a->children, &key);
 				    x && x->pid == pid; x = next) {
 					next = RB_NEXT(pid_tree, &a->children, x);
 					RB_REMOVE(pid_tree, &a->children, x);
 					x->launched = false;
-					run_event(a, x, EV_REAPED, NULL);
+					run_event(a, x, EV_REAPED, &status);
 				}
 			}
 		} else if (si.ssi_signo == SIGHUP) {
@@ -78,17 +80,20 @@ announce_if_ready(struct agent *a)
 		return;
 	a->announced = true;
 	log_line(&a->log, LOG_INFO, "%s agent %s (agent-run %s, work dir %s): "
-	    "reconnected %d, lost %d, killed %d, in %lld ms", a->is_new ?
-	    "registered" : "reregistered", a->id, VERSION, a->o->work,
-	    a->reconnected, a->lost, a->killed, monotonic_ms() - a->start_ms);
+	    "reconnected %d, lost %d, killed %d, incompatible %d, in %lld ms",
+	    a->is_new ?
+	    "registered" : "reregistered", a->id, version_release(), a->o->work,
+	    a->reconnected, a->lost, a->killed, a->incompatible,
+	    monotonic_ms() - a->start_ms);
 	/* What bounds it: descriptors (one socket per live executor, and
 	 * room for the rest) and how tasks are contained.  Kept: a driver
 	 * that attaches later is told it first (drivers.c). */
-	a->summary = json_pack("{s:s, s:s, s:I, s:i, s:i, s:i, s:I, s:I, s:s?}",
+	a->summary = json_pack("{s:s, s:s, s:s, s:I, s:i, s:i, s:i, s:i, s:I, "
+	    "s:I, s:s?}",
 	    "event", a->is_new ? "registered" : "reregistered", "agent_id",
-	    a->id, "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms),
+	    a->id, "version", version_release(), "elapsed_ms", (json_int_t)(monotonic_ms() - a->start_ms),
 	    "reconnected", a->reconnected, "lost", a->lost, "killed", a->killed,
-	    "descriptors", (json_int_t)a->nofile, "executors_max",
+	    "incompatible", a->incompatible, "descriptors", (json_int_t)a->nofile, "executors_max",
 	    (json_int_t)(a->nofile > 48 ? a->nofile - 48 : 0), "cgroup_root",
 	    a->o->cgroup_root);
 	emit(&a->dr, json_incref(a->summary));

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "version.h"
 #include "agent.h"
 #include "contain.h"
 #include "cli.h"
@@ -216,7 +217,7 @@ option(struct agent_options *o, struct args *g, int ch, const char *arg)
 		g->timeout_given = true;
 		break;
 	case 'h': usage(stdout, EX_OK); break;
-	case 'V': cli_version(); exit(EX_OK);
+	case 'V': { char v[160]; puts(version_line(getprogname(), true, v, sizeof(v))); } exit(EX_OK);
 	default:
 		if (!option_amount(o, ch, arg))
 			usage(stderr, EX_USAGE);
@@ -231,8 +232,7 @@ main(int argc, char *argv[])
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
 	    .grace_ms = 3000, .retry_ms = 10000,
 	    .registration_timeout_ms = 60000,
-	    .bounds = { .log_max = 10 << 20, .log_keep = 2,
-	    .disk_reserve = 64 << 20 } };
+	    .bounds = CLI_BOUNDS_DEFAULT };
 	struct args g = { .timeout_ms = 60000 };
 	struct ckpt_error e;
 	int ch, rc;

@@ -19,6 +19,7 @@
 #include "recovery.h"
 #include "taskstate.h"
 #include "uuid.h"
+#include "version.h"
 #include "workdir.h"
 
 /* What the walk found, to act on once it is done. */
@@ -208,6 +209,23 @@ agent_info(struct agent *a, struct ckpt_error *e)
 	return checkpoint_agent(NULL, a->o->work, a->id, &si, e);
 }
 
+/* Which release started on the dir, and when (meta/versions): what an
+ * operator reads after an upgrade or a rollback. */
+static int
+version_note(struct agent *a, struct ckpt_error *e)
+{
+	char line[512], when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+	snprintf(line, sizeof(line), "%s agent-run %s executor-protocol %d-%d "
+	    "format %d agent %s pid %ld%s\n", when, version_release(),
+	    PROTOCOL_MIN, PROTOCOL_MAX, FORMAT_VERSION, a->id, (long)getpid(),
+	    a->o->cleanup ? " cleanup" : "");
+	return workdir_version_note(a->o->work, line, e);
+}
+
 /* The event out, then each run: its updates again, then its fate. */
 static void
 act(struct recovering *rc, const struct recovery_plan *p)
@@ -249,6 +267,10 @@ recover(struct agent *a, struct ckpt_error *e)
 	struct recovery_plan p;
 	int r;
 
+	/* What the dir's tasks use that this release lacks: refused before
+	 * anything is read or changed (--recover=cleanup kills them). */
+	if (!o->cleanup && (r = workdir_caps_check(o->work, e)) < 0)
+		return r;
 	r = recovery_walk(o->work, &so, NULL, o->cleanup, &v, &p, e);
 	if (r == 0) {
 		agent_id(a, &p);
@@ -271,5 +293,10 @@ recover(struct agent *a, struct ckpt_error *e)
 	/* Rewritten only now: a crash during recovery sees the reboot again. */
 	strlcpy(a->boot_id, p.boot_id[0] ? p.boot_id : "unknown",
 	    sizeof(a->boot_id));
-	return bootid_write(o->work, a->boot_id, e);
+	if ((r = bootid_write(o->work, a->boot_id, e)) < 0)
+		return r;
+	/* Every task was killed: what they used is needed no more. */
+	if (o->cleanup && (r = workdir_caps_clear(o->work, e)) < 0)
+		return r;
+	return version_note(a, e);
 }

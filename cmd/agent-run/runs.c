@@ -18,6 +18,9 @@
  *                                       timeout
  *  REGISTERING  TIMER      -            read first; LATE past deadline
  *  REGISTERING  HELLO      CONNECTED    `reconnected` (recovered runs)
+ *  REGISTERING  INCOMPAT.  INCOMPATIBLE `incompatible`; left alone (never
+ *                                       lost, never killed)
+ *  INCOMPATIBLE REAPED     GONE         end (our child: it gave up)
  *  CONNECTING,
  *  REGISTERING  LATE       GONE         executor_timeout; killed (proven);
  *                                       end
@@ -26,7 +29,9 @@
  *                                       TASK_LOST
  *  LAUNCHING,
  *  CONNECTING,
- *  REGISTERING  REAPED     GONE         end (connected: its EOF says it)
+ *  REGISTERING  REAPED     GONE         end (connected: its EOF says it);
+ *                                       TASK_FAILED with the executor's
+ *                                       last words if no executor.exit
  *  GONE         SETTLED    FINISHING    sentinel into the batch
  *  FINISHING    TERMINATED DONE         `terminated`
  *  any          FREE       DONE         (the agent stops, or a refused
@@ -56,7 +61,7 @@
 typedef void action(struct agent *, struct aexec *, const void *);
 
 static action on_release, on_recover, on_connecting_timer, on_connect,
-    on_registering_timer, on_hello, on_late, on_update, on_end, on_reboot,
+    on_registering_timer, on_hello, on_incompatible, on_late, on_update, on_end, on_reboot,
     on_settled, on_terminated;
 
 #define SAME	RUN_STATES	/* the state stays */
@@ -81,6 +86,10 @@ static const struct step {
 	[RUN_CONNECTING][EV_LATE] = { RUN_GONE, on_late },
 	[RUN_REGISTERING][EV_TIMER] = { SAME, on_registering_timer },
 	[RUN_REGISTERING][EV_HELLO] = { RUN_CONNECTED, on_hello },
+	[RUN_REGISTERING][EV_INCOMPATIBLE] = { RUN_INCOMPATIBLE,
+	    on_incompatible },
+	[RUN_INCOMPATIBLE][EV_REAPED] = { RUN_GONE, on_end },
+	[RUN_INCOMPATIBLE][EV_FREE] = { RUN_DONE, NULL },
 	[RUN_REGISTERING][EV_LATE] = { RUN_GONE, on_late },
 	[RUN_CONNECTED][EV_UPDATE] = { SAME, on_update },
 	LIVE(EV_EOF, RUN_GONE, on_end),
@@ -96,9 +105,11 @@ static const struct step {
 };
 
 static const char *const state_names[RUN_STATES] = { "new", "launching",
-    "connecting", "registering", "connected", "gone", "finishing", "done" };
+    "connecting", "registering", "connected", "gone", "finishing", "done",
+    "incompatible" };
 static const char *const event_names[RUN_EVENTS] = { "launch", "recover",
-    "release", "timer", "connect", "late", "hello", "update", "eof",
+    "release", "timer", "connect", "late", "hello", "incompatible",
+    "update", "eof",
     "reaped", "reboot", "settled", "terminated", "free" };
 
 const char *
@@ -208,12 +219,21 @@ static void
 x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 {
 	int resends;
+	char why[512];
 
-	if (session_hello(m, &resends))
+	switch (session_answer(m, &resends, &x->peer, why, sizeof(why))) {
+	case SESSION_HELLO:
 		run_event(a, x, EV_HELLO, &resends);
+		return;
+	case SESSION_INCOMPATIBLE:
+		run_event(a, x, EV_INCOMPATIBLE, why);
+		return;
+	case SESSION_OTHER:
+		break;
+	}
 	/* Before HELLO an update could overtake those it resends: the
 	 * table takes updates only when connected. */
-	else if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE &&
+	if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPDATE &&
 	    m->update && m->update->status)
 		run_event(a, x, EV_UPDATE, m->update);
 }
@@ -399,6 +419,28 @@ on_hello(struct agent *a, struct aexec *x, const void *arg)
 	}
 }
 
+/* It shares no protocol version with this agent: said, and left alone
+ * for an agent that does (or for recover --recover=cleanup): never
+ * reported lost, never killed. */
+static void
+on_incompatible(struct agent *a, struct aexec *x, const void *arg)
+{
+	const char *why = arg;
+	json_t *o = x_json("incompatible", x);
+
+	free(x->incompatible);
+	if ((x->incompatible = strdup(why)) == NULL)
+		abort();	/* as x_new: out of memory */
+	json_object_set_new(o, "pid", json_integer(x->pid));
+	json_object_set_new(o, "reason", json_string(why));
+	json_object_set_new(o, "executor_version", json_string(x->peer.version));
+	emit(&a->dr, o);
+	log_line(&a->log, LOG_ERR, "task %s (run %s, executor pid %ld): left "
+	    "alone, incompatible: %s", x->task ? x->task : "-", x->run,
+	    (long)x->pid, why);
+	a->incompatible++;
+}
+
 static void
 on_update(struct agent *a, struct aexec *x, const void *arg)
 {
@@ -439,15 +481,14 @@ on_update(struct agent *a, struct aexec *x, const void *arg)
 static void
 on_end(struct agent *a, struct aexec *x, const void *arg)
 {
-	(void)arg;
-	run_end(a, x, false);
+	run_end(a, x, false, arg);	/* reaped: its wait status */
 }
 
 static void
 on_reboot(struct agent *a, struct aexec *x, const void *arg)
 {
 	(void)arg;
-	run_end(a, x, true);
+	run_end(a, x, true, NULL);
 }
 
 /* No answer in time: kill it (proven identity only); its task is lost. */
@@ -462,7 +503,7 @@ on_late(struct agent *a, struct aexec *x, const void *arg)
 	if (x->pid > 0 && proc_terminate(x->pid, x->start, x->bound, x->run,
 	    0) == 0)
 		a->killed++;
-	run_end(a, x, false);
+	run_end(a, x, false, NULL);
 }
 
 /* Gone, its task terminal and every update acknowledged: its sentinel
@@ -503,6 +544,7 @@ x_free(struct agent *a, struct aexec *x)
 	free(x->task);
 	free(x->socket);
 	free(x->quarantined);
+	free(x->incompatible);
 	free(x->stream_path);
 	free(x);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
+#include "version.h"
 #include "cli.h"
 #include "inspect.h"
 #include "paths.h"
@@ -74,7 +75,7 @@ parse(struct args *g, int argc, char *argv[])
 		case 'T': g->type = optarg; break;
 		case 'E': g->exit_status = true; break;
 		case 'h': usage(stdout, EX_OK); break;
-		case 'V': cli_version(); exit(EX_OK);
+		case 'V': { char v[160]; puts(version_line(getprogname(), false, v, sizeof(v))); } exit(EX_OK);
 		default: usage(stderr, EX_USAGE);
 		}
 	}
@@ -105,7 +106,7 @@ count_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 static int
 walk_verb(const struct args *g, enum verb verb)
 {
-	struct state_options so = { .strict = false };
+	struct state_options so = { .strict = false, .versions = true };
 	struct inspect in = { .work = g->work, .json = g->json || g->lines };
 	struct walk_visitor v = *visitors[verb];
 	struct ckpt_error e;
