@@ -23,7 +23,7 @@ CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -MMD -MP \
             -DVERSION='"$(VERSION)"' -I$(BUILD)/gen -Ilib \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv
+override LDLIBS += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lresolv -lm
 override LDFLAGS += -pthread -Wl,--as-needed
 
 ifeq ($(SANITIZE),1)

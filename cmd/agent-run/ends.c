@@ -123,8 +123,17 @@ start_failed(struct agent *a, struct aexec *x, int status)
 	tail[n > 0 ? n : 0] = '\0';
 	while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == ' '))
 		tail[--n] = '\0';
-	char *last = strrchr(tail, '\n');
-	last = last ? last + 1 : tail;
+	/* Its last word: the last line that is not part of a usage text
+	 * (indented, or "usage:"). */
+	char *last = tail;
+	for (char *line = tail, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl = '\0';
+		if (line[0] != ' ' && line[0] != '\t' &&
+		    strncmp(line, "usage:", 6) != 0)
+			last = line;
+	}
 	if (WIFEXITED(status))
 		snprintf(how, sizeof(how), "exited with status %d",
 		    WEXITSTATUS(status));

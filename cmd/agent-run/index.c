@@ -53,6 +53,12 @@ pid_cmp(struct aexec *a, struct aexec *b)
 {
 	if (a->pid != b->pid)
 		return a->pid < b->pid ? -1 : 1;
+	/* A lookup key (no run) comes before every run of its pid: the
+	 * address of a key on the stack says nothing (RB_NFIND missed the
+	 * runs of a reaped pid, and an executor that died before it
+	 * registered waited out its registration timeout). */
+	if (a->run == NULL || b->run == NULL)
+		return a->run == NULL ? (b->run == NULL ? 0 : -1) : 1;
 	return a < b ? -1 : a > b;
 }
 
@@ -97,7 +103,7 @@ run_live(enum run_state st)
 bool
 run_current(const struct aexec *x)
 {
-	return x->st < RUN_FINISHING;
+	return x->st < RUN_FINISHING || x->st == RUN_INCOMPATIBLE;
 }
 
 struct aexec *

@@ -254,7 +254,11 @@ agent_open(struct agent *a, int *lock, struct ckpt_error *e)
 	    a->nofile - 48 : 0, o->cgroup_root ? "in cgroups below " :
 	    "without cgroups (no writable cgroup2 hierarchy, or --cgroup-root "
 	    "none)", o->cgroup_root ? o->cgroup_root : "");
+	/* What the dir's tasks use that this release lacks: refused before
+	 * anything is changed, even the lock (--recover=cleanup kills them
+	 * and starts afresh). */
 	if ((rc = workdir_check(o->work, e)) < 0 ||
+	    (!o->cleanup && (rc = workdir_caps_check(o->work, e)) < 0) ||
 	    (rc = durable_mkdirs(o->work, e)) < 0 ||
 	    (rc = *lock = workdir_lock(o->work, e)) < 0)
 		return rc;

@@ -267,10 +267,6 @@ recover(struct agent *a, struct ckpt_error *e)
 	struct recovery_plan p;
 	int r;
 
-	/* What the dir's tasks use that this release lacks: refused before
-	 * anything is read or changed (--recover=cleanup kills them). */
-	if (!o->cleanup && (r = workdir_caps_check(o->work, e)) < 0)
-		return r;
 	r = recovery_walk(o->work, &so, NULL, o->cleanup, &v, &p, e);
 	if (r == 0) {
 		agent_id(a, &p);
