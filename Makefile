@@ -193,7 +193,7 @@ install: all
 	install -m 0644 completions/_agent-tools $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/bats/agent-tools $(DESTDIR)$(PREFIX)/share/doc/agent-tools
 	install -m 0644 contrib/bats/agent-tools/load.bash $(DESTDIR)$(PREFIX)/lib/bats/agent-tools/load.bash
-	install -m 0644 LICENSE README.md $(DESTDIR)$(PREFIX)/share/doc/agent-tools
+	install -m 0644 LICENSE README.md NEWS $(DESTDIR)$(PREFIX)/share/doc/agent-tools
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	for u in $(UNITS); do \
 	  sed 's|@BINDIR@|$(BINDIR)|g' contrib/systemd/$$u > $(DESTDIR)$(PREFIX)/lib/systemd/system/$$u && \
@@ -225,6 +225,7 @@ uninstall:
 	  $(DESTDIR)$(PREFIX)/lib/bats/agent-tools/load.bash \
 	  $(DESTDIR)$(PREFIX)/share/doc/agent-tools/LICENSE \
 	  $(DESTDIR)$(PREFIX)/share/doc/agent-tools/README.md \
+	  $(DESTDIR)$(PREFIX)/share/doc/agent-tools/NEWS \
 	  $(UNITS:%=$(DESTDIR)$(PREFIX)/lib/systemd/system/%) \
 	  $(DESTDIR)$(SYSCONFDIR)/cron.d/agent-tools
 	-rmdir $(DESTDIR)$(PREFIX)/lib/bats/agent-tools $(DESTDIR)$(PREFIX)/share/doc/agent-tools 2>/dev/null

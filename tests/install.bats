@@ -14,7 +14,7 @@ load helpers
 		assert_file_exist "$d/opt/at/share/bash-completion/completions/$b"
 		run "$d/opt/at/bin/$b" --version
 		assert_success
-		assert_output --regexp "^$b [0-9]+\.[0-9]+\.[0-9]+$"
+		assert_output --regexp "^$b [0-9]+\.[0-9]+\.[0-9]+( \(executor protocol [0-9]+, speaks [0-9]+-[0-9]+; work dir format [0-9]+\))?$"
 	done
 	assert_file_exist "$d/opt/at/share/man/man7/agent-tools.7"
 	assert_file_exist "$d/opt/at/share/zsh/site-functions/_agent-tools"
@@ -246,13 +246,13 @@ cron_env() {
 	assert_file_exist "$b/agent-tools-$v.tar.gz"
 	tar -xzf "$b/agent-tools-$v.tar.gz" -C "$BATS_TEST_TMPDIR"
 	s=$BATS_TEST_TMPDIR/agent-tools-$v
-	for f in Makefile LICENSE README.md .ci/run cmd lib proto tests man completions contrib; do
+	for f in Makefile LICENSE README.md NEWS .ci/run cmd lib proto tests man completions contrib tests/upgrade.previous; do
 		assert_exist "$s/$f"
 	done
 	run make -s -C "$s" all
 	assert_success
 	run "$s/build/bin/agent-run" --version
-	assert_output "agent-run $v"
+	assert_output --regexp "^agent-run $v \("
 }
 
 @test "every man page names the toolkit's version (.Os)" {

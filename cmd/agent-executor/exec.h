@@ -102,7 +102,6 @@ void updates_free(struct executor *x);
 int start_task(struct executor *x, char *msg, size_t len,
     struct ckpt_error *e);
 /* The agent is gone: the executor gives up at now + ms (noted). */
-void note_version(struct executor *x);
 void note_deadline(struct executor *x, long long ms);
 /* SIGTERM (or SIGKILL) to the task's whole tree. */
 void signal_tree(struct executor *x, int sig);

@@ -129,7 +129,6 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		    strerror(errno)), EX_OSERR;
 	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
 		return EX_CANTCREAT;
-	note_version(&x);
 	char why[2 * PATH_MAX];
 	if (start_task(&x, why, sizeof(why), e) < 0)
 		x_event(&x, XE_FAILED, why);

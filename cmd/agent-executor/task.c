@@ -41,22 +41,6 @@ note_deadline(struct executor *x, long long ms)
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
 }
 
-/* Which release runs the task, and its protocol: what ckpt-inspect and
- * recover show per run (a rolling upgrade lists the old executors). */
-void
-note_version(struct executor *x)
-{
-	struct ckpt_error e;
-	char text[64], buf[PATH_MAX + 600];
-
-	if (!x->o->checkpoint)
-		return;
-	snprintf(text, sizeof(text), "%s %d\n", version_release(), PROTOCOL_MAX);
-	if (checkpoint_note(x->o->work, PATH_EXECUTOR_VERSION, &x->o->ids, text,
-	    &e) < 0)
-		logmsg("%s", error_format(&e, buf, sizeof(buf)));
-}
-
 void
 signal_tree(struct executor *x, int sig)
 {
@@ -306,22 +290,27 @@ checkpoint_task(struct executor *x)
 {
 	unsigned long long start = 0;
 	struct ckpt_error e;
-	char text[64], logs[64], buf[PATH_MAX + 600];
+	char text[64], logs[64], version[64], buf[PATH_MAX + 600];
 
 	if (!x->o->checkpoint || x->task <= 0)
 		return;
+	/* Which release runs the task, and its protocol: what ckpt-inspect
+	 * and recover show per run (a rolling upgrade lists the old ones). */
+	snprintf(version, sizeof(version), "%s %d\n", version_release(),
+	    PROTOCOL_MAX);
 	proc_start_time(x->task, &start);
 	snprintf(text, sizeof(text), "%ld %llu\n", (long)x->task, start);
 	snprintf(logs, sizeof(logs), "max %lld keep %lld\n", x->o->bounds.log_max,
 	    x->o->bounds.log_keep);
-	/* One batch: one set of barriers for the three files. */
+	/* One batch: one set of barriers for the four files. */
 	struct dbatch b;
 	dbatch_init(&b);
 	if (checkpoint_text(&b, x->o->work, PATH_TASK_PID, &x->o->ids, text,
 	    &e) < 0 || (x->tree.cgroup && checkpoint_text(&b, x->o->work,
 	    PATH_TASK_CGROUP, &x->o->ids, x->tree.cgroup, &e) < 0) ||
 	    checkpoint_text(&b, x->o->work, PATH_TASK_LOG, &x->o->ids, logs,
-	    &e) < 0 || dbatch_commit(&b, &e) < 0) {
+	    &e) < 0 || checkpoint_text(&b, x->o->work, PATH_EXECUTOR_VERSION,
+	    &x->o->ids, version, &e) < 0 || dbatch_commit(&b, &e) < 0) {
 		dbatch_abort(&b);
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
 	}
