@@ -9,12 +9,12 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "version.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "paths.h"
 #include "pbjson.h"
 #include "uuid.h"
+#include "version.h"
 #include "workdir.h"
 
 

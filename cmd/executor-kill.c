@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "version.h"
 #include "cli.h"
 #include "jsonw.h"
 #include "proc.h"
 #include "targets.h"
+#include "version.h"
 #include "workdir.h"
 
 static void

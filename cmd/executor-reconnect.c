@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "version.h"
 #include "channel.h"
 #include "checkpoint.h"
 #include "cli.h"
@@ -22,6 +21,7 @@
 #include "targets.h"
 #include "update.h"
 #include "uuid.h"
+#include "version.h"
 #include "workdir.h"
 
 static void
@@ -94,7 +94,7 @@ reconnect(const struct target *x, long long timeout, char *msg, size_t len)
 	 * run, whose executor asks for none). */
 	uint8_t secret[SECRET_LEN];
 	session_register(&c, ids.agent, work && secret_load(work, &ids, secret,
-	    &e) == 0 ? secret : NULL);
+	    &e) == 0 ? secret : NULL, false);
 	while (expect < 0 || got < expect) {
 		struct pollfd p = { c.fd, POLLIN | (c.out_len ? POLLOUT : 0), 0 };
 		Agentproto__ExecutorMessage *m;

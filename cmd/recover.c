@@ -1,7 +1,10 @@
 /* recover: print the recovery plan an agent would follow on this work dir. */
 #include <err.h>
+#include <errno.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <libsmartcols.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -10,12 +13,16 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "version.h"
+#include "channel.h"
+#include "checkpoint.h"
 #include "cli.h"
 #include "gc.h"
 #include "paths.h"
 #include "quarantine.h"
 #include "recovery.h"
+#include "session.h"
+#include "update.h"
+#include "version.h"
 #include "walk.h"
 #include "workdir.h"
 
@@ -127,7 +134,9 @@ usage(FILE *fp, int status)
 	    "               [--exit-status] [--summary]\n"
 	    "       recover [-d WORK] --gc [DELAY] [--disk-headroom FRACTION]\n"
 	    "               [--dry-run] [-0 | --print0 | --json] [--summary]\n"
-	    "       recover [-d WORK] --quarantine RUN\n");
+	    "       recover [-d WORK] --quarantine RUN\n"
+	    "       recover [-d WORK] --upgrade-executors [--executor-path PATH]\n"
+	    "               [--summary]\n");
 	exit(status);
 }
 
@@ -147,6 +156,8 @@ static const struct option longopts[] = {
 	{ "exit-status", no_argument, NULL, 'E' },
 	{ "summary", no_argument, NULL, 'Y' },
 	{ "quarantine", required_argument, NULL, 'Q' },
+	{ "upgrade-executors", no_argument, NULL, 'U' },
+	{ "executor-path", required_argument, NULL, 'P' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -155,6 +166,8 @@ static const struct option longopts[] = {
 struct args {
 	const char *work;
 	const char *quarantine;		/* --quarantine RUN */
+	int upgrade;			/* --upgrade-executors */
+	const char *executor_path;	/* ... into this agent-executor */
 	struct state_options so;
 	struct walk_filter filter;
 	int orphans, table, gc, dry, nul, json, exit_status, summary;
@@ -193,6 +206,8 @@ parse(struct args *g, int argc, char *argv[])
 		case 'E': g->exit_status = 1; break;
 		case 'Y': g->summary = 1; break;
 		case 'Q': g->quarantine = optarg; break;
+		case 'U': g->upgrade = 1; break;
+		case 'P': g->executor_path = optarg; break;
 		case '0': g->nul = 1; break;
 		case 'H':
 			g->headroom = strtod(optarg, &end);
@@ -214,6 +229,8 @@ parse(struct args *g, int argc, char *argv[])
 		errx(EX_USAGE, "--dry-run and --print0 go with --gc");
 	if (!g->gc && (g->headroom != 0.1))
 		errx(EX_USAGE, "--disk-headroom goes with --gc");
+	if (g->executor_path && !g->upgrade)
+		errx(EX_USAGE, "--executor-path goes with --upgrade-executors");
 	if (g->nul && g->json && g->gc)
 		errx(EX_USAGE, "--print0 and --json: one or the other");
 }
@@ -371,6 +388,164 @@ plan_main(struct args *g)
 	return g->exit_status && pr.n == 0 ? 1 : EX_OK;
 }
 
+/* --upgrade-executors: while no agent runs (the work dir's lock held
+ * meanwhile), each live executor, proven, re-execs itself into the
+ * installed agent-executor, keeping its task (agent-executor(1)).  One
+ * JSON line per run. */
+struct upgrading {
+	const char *path;		/* the agent-executor to become */
+	struct jsonw w;
+	size_t upgraded, skipped, failed;
+};
+
+/* The executor of run r, registered as a tool (its recovery deadline
+ * runs on): 0, or -1 with why. */
+static int
+upgrade_one(struct upgrading *u, const struct recovery_plan *p,
+    const struct recovery_run *r, struct session_peer *before,
+    struct session_peer *after, char *why, size_t len)
+{
+	long long deadline = monotonic_ms() + 5000;
+	uint8_t secret[SECRET_LEN];
+	bool proven = r->run->secret && secret_parse(r->run->secret,
+	    secret) == 0;
+	struct ckpt_error e;
+	struct channel c;
+	int fd, resends, rc = -1;
+
+	if ((fd = channel_connect(r->run->socket, &e)) < 0)
+		return snprintf(why, len, "%s", e.reason), -1;
+	channel_init(&c, fd);
+	if (session_register(&c, p->agent_id, proven ? secret : NULL,
+	    true) < 0) {
+		snprintf(why, len, "the executor closed the connection");
+		goto out;
+	}
+	/* Its HELLO (what follows it, never acknowledged, stays queued). */
+	for (;;) {
+		struct pollfd pf = { c.fd, POLLIN | (c.out_len ? POLLOUT : 0), 0 };
+		Agentproto__ExecutorMessage *m;
+		long long left = deadline - monotonic_ms();
+		enum session_answer a = SESSION_OTHER;
+		int more = 1;
+		if (left <= 0 || poll(&pf, 1, (int)left) <= 0) {
+			snprintf(why, len, "no HELLO within 5 s");
+			goto out;
+		}
+		if (pf.revents & POLLOUT)
+			channel_flush(&c);
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR))
+			more = channel_fill(&c);
+		while (a == SESSION_OTHER && channel_next(&c, &m) > 0) {
+			a = session_answer(m, &resends, before, why, len);
+			agentproto__executor_message__free_unpacked(m, NULL);
+		}
+		if (a == SESSION_INCOMPATIBLE)
+			goto out;
+		if (a == SESSION_HELLO)
+			break;
+		if (more <= 0) {
+			snprintf(why, len, "the executor closed the connection "
+			    "(a stranger to it: no secret?)");
+			goto out;
+		}
+	}
+	if (strstr(before->capabilities, "reexec") == NULL) {
+		snprintf(why, len, "agent-executor %s cannot re-exec itself: it "
+		    "keeps its code until its task ends", before->version);
+		rc = 1;
+		goto out;
+	}
+	rc = session_upgrade(&c, u->path, monotonic_ms() + 15000, after, why,
+	    len);
+out:
+	channel_close(&c);
+	return rc;
+}
+
+static int
+upgrade_run(void *ctx, const struct recovery_plan *p,
+    const struct recovery_run *r)
+{
+	struct upgrading *u = ctx;
+	struct session_peer before = { 0 }, after = { 0 };
+	char why[PATH_MAX + 300];
+	int rc;
+
+	if (r->identity != PROC_SAME || r->run->socket == NULL ||
+	    r->run->completed)
+		return 0;
+	rc = upgrade_one(u, p, r, &before, &after, why, sizeof(why));
+	jw_object(&u->w, NULL);
+	jw_string(&u->w, "run_id", r->run->id);
+	jw_string(&u->w, "framework_id", r->framework->id);
+	jw_string(&u->w, "executor_id", r->executor->id);
+	jw_string(&u->w, "task_id", r->run->n_tasks ? r->run->tasks[0].id :
+	    NULL);
+	jw_int(&u->w, "pid", r->run->pid);
+	jw_string(&u->w, "from", before.version[0] ? before.version : NULL);
+	if (rc == 0) {
+		jw_string(&u->w, "to", after.version);
+		u->upgraded++;
+	} else {
+		jw_string(&u->w, rc > 0 ? "skipped" : "error", why);
+		if (rc > 0)
+			u->skipped++;
+		else
+			u->failed++;
+	}
+	jw_end(&u->w);
+	jw_raw(&u->w, "\n", 1);
+	return jw_flush(&u->w) < 0 ? -EIO : 0;
+}
+
+static int
+upgrade_main(struct args *g)
+{
+	struct upgrading u = { .path = g->executor_path };
+	struct recovery_visitor v = { .ctx = &u, .run = upgrade_run };
+	char self[PATH_MAX], *dir, path[PATH_MAX + 32];
+	struct ckpt_error e;
+	ssize_t n;
+	int lock, rc;
+
+	if (u.path == NULL) {
+		if ((n = readlink("/proc/self/exe", self, sizeof(self) - 1)) < 0)
+			err(EX_OSERR, "/proc/self/exe");
+		self[n] = '\0';
+		dir = dirname(self);
+		snprintf(path, sizeof(path), "%s/agent-executor", dir);
+		u.path = path;
+	}
+	if (access(u.path, X_OK) < 0)
+		err(EX_NOINPUT, "--upgrade-executors: %s", u.path);
+	/* No agent meanwhile: it would take the executors' connections. */
+	if ((lock = workdir_lock(g->work, &e)) < 0) {
+		if (lock == -EAGAIN || lock == -EBUSY)
+			strlcat(e.reason, " (an agent runs: ask it, `upgrade`)",
+			    sizeof(e.reason));
+		error_print(&e);
+		return error_exit_code(lock);
+	}
+	g->so.strict = true;
+	g->so.secrets = true;
+	jw_init(&u.w, stdout);
+	rc = recovery_walk(g->work, &g->so, &g->filter, false, &v, NULL, &e);
+	if (jw_flush(&u.w) < 0)
+		errc(EX_IOERR, -u.w.error, "stdout");
+	jw_free(&u.w);
+	close(lock);
+	if (rc < 0) {
+		error_print(&e);
+		return error_exit_code(rc);
+	}
+	if (g->summary)
+		fprintf(stderr, "recover: upgrade-executors: %zu upgraded into "
+		    "%s, %zu cannot be, %zu failed\n", u.upgraded, u.path,
+		    u.skipped, u.failed);
+	return u.failed ? 1 : EX_OK;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -381,7 +556,7 @@ main(int argc, char *argv[])
 
 	parse(&g, argc, argv);
 	rc = g.quarantine ? quarantine_main(&g) : g.gc ? gc_main(&g) :
-	    plan_main(&g);
+	    g.upgrade ? upgrade_main(&g) : plan_main(&g);
 	walk_filter_free(&g.filter);
 	return rc;
 }

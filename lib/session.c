@@ -1,15 +1,17 @@
 #include "session.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "checkpoint.h"
 #include "record.h"
+#include "update.h"
 #include "version.h"
 
 /* What this build can do, said in REGISTER and HELLO. */
-static char *capabilities[] = { "refuse" };
+static char *capabilities[] = { "refuse", "reexec" };
 #define N_CAPABILITIES (sizeof(capabilities) / sizeof(capabilities[0]))
 
 static void
@@ -40,7 +42,7 @@ peer_of(const Agentproto__ExecutorMessage *m, int protocol,
 
 int
 session_register(struct channel *c, const char *agent_id,
-    const uint8_t *secret)
+    const uint8_t *secret, bool tool)
 {
 	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 
@@ -54,8 +56,55 @@ session_register(struct channel *c, const char *agent_id,
 	m.has_protocol_min = m.has_protocol = 1;
 	m.protocol_min = PROTOCOL_MIN;
 	m.protocol = PROTOCOL_MAX;
+	m.has_tool = tool;
+	m.tool = tool;
 	say_self(&m);
 	return channel_send(c, &m);
+}
+
+int
+session_upgrade(struct channel *c, const char *path, long long deadline_ms,
+    struct session_peer *peer, char *why, size_t len)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+	int resends, more = 1;
+
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPGRADE;
+	m.path = (char *)path;
+	if (channel_send(c, &m) < 0)
+		return snprintf(why, len, "the executor closed the connection"),
+		    -1;
+	while (more > 0) {
+		struct pollfd p = { c->fd, POLLIN | (c->out_len ? POLLOUT : 0),
+		    0 };
+		Agentproto__ExecutorMessage *r;
+		long long left = deadline_ms - monotonic_ms();
+		int rc;
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return snprintf(why, len, "no answer to UPGRADE in time"),
+			    -1;
+		if (p.revents & POLLOUT)
+			channel_flush(c);
+		if (p.revents & (POLLIN | POLLHUP | POLLERR))
+			more = channel_fill(c);
+		while ((rc = channel_next(c, &r)) > 0) {
+			enum session_answer a = session_answer(r, &resends, peer,
+			    why, len);
+			bool failed = r->type ==
+			    AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPGRADE_FAILED;
+			if (failed)
+				snprintf(why, len, "%s", r->reason ? r->reason :
+				    "the executor carries on as it was");
+			agentproto__executor_message__free_unpacked(r, NULL);
+			if (a == SESSION_HELLO)
+				return 0;	/* the new image */
+			if (failed || a == SESSION_INCOMPATIBLE)
+				return -1;
+		}
+		if (rc < 0)
+			return snprintf(why, len, "a malformed message"), -1;
+	}
+	return snprintf(why, len, "the executor closed the connection"), -1;
 }
 
 enum session_answer

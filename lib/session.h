@@ -38,9 +38,10 @@ struct session_peer {
 
 /* The agent's side. */
 /* REGISTER as agent_id, proven with secret (SECRET_LEN bytes; NULL: an
- * older run, whose executor asks for none): 0, or -errno. */
+ * older run, whose executor asks for none); tool: a tool, not an agent
+ * (the executor's recovery deadline runs on): 0, or -errno. */
 int session_register(struct channel *c, const char *agent_id,
-    const uint8_t *secret);
+    const uint8_t *secret, bool tool);
 enum session_answer {
 	SESSION_OTHER,		/* not an answer to REGISTER */
 	SESSION_HELLO,		/* registered: *resends updates follow */
@@ -53,6 +54,13 @@ enum session_answer session_answer(const Agentproto__ExecutorMessage *m,
     int *resends, struct session_peer *peer, char *why, size_t len);
 /* Acknowledge the update uuid: 0, or -errno. */
 int session_ack(struct channel *c, const uint8_t uuid[16]);
+/* On a registered connection (fd blocking or not), ask the executor to
+ * re-exec into path, and wait until deadline_ms (monotonic) for its HELLO
+ * as the new image (peer: its release) or its refusal: 0, or -1 with
+ * why (it carries on as it was, or it is gone). */
+int session_upgrade(struct channel *c, const char *path,
+    long long deadline_ms, struct session_peer *peer, char *why,
+    size_t len);
 
 /* The executor's side. */
 enum session_verdict {

@@ -5,8 +5,10 @@
 # that speaks only executor protocol 3 and whose launches use a work-dir
 # capability no release knows, into build/future/.  Agents of each are
 # killed with -9 between them on one work dir, their binaries installed in
-# place with install -m 0755 (what make install does).  Without git
-# history (a dist tarball) the matrix is skipped, saying so.
+# place with install -m 0755 (what make install does); this tree under
+# the name 0.0.0+next, into build/next/, is what executors are upgraded
+# into in place.  Without git history (a dist tarball) what needs the
+# previous release is skipped, saying so.
 
 load helpers
 
@@ -42,6 +44,15 @@ setup_file() {
 		return 1
 	}
 	export FUTURE=$repo/build/future/bin
+	# This tree again under another release's name: what executors are
+	# upgraded into in place.
+	make -C "$repo" -j2 BUILD=build/next VERSION=0.0.0+next CFLAGS='-O0 -g' \
+	    all >"$repo/build/next.log" 2>&1 || {
+		echo "building build/next failed:" >&2
+		tail -20 "$repo/build/next.log" >&2
+		return 1
+	}
+	export NEXT=$repo/build/next/bin
 	flock -u 8
 }
 
@@ -339,4 +350,87 @@ EOF
 	assert_equal "$(field '.event=="reregistered"' reconnected)" 1
 	assert_equal "$(count ".event==\"update\" and .uuid==\"$u\"")" 1
 	assert_equal "$(field ".event==\"update\" and .uuid==\"$u\"" message)" "from an older writer"
+}
+
+@test "upgrade in place: each executor re-execs into the installed agent-executor, same pid, its task its child; not one update lost or repeated; then a rollback of the agent drives them" {
+	use "$HEAD"
+	agent_start --update-retry-interval 10min
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	x1=$XPID t1=$(task_pid "$XPID")
+	# T2 reports a line on fd 3 each time its file appears.
+	launch --checkpoint F1 E2 T2 -- bash -c 'while :; do if [ -e "$0" ]; then echo step >&3; echo "step out"; rm -f "$0"; fi; sleep 0.02; done' "$BATS_TEST_TMPDIR/step"
+	x2=$XPID t2=$(task_pid "$XPID")
+	launch --checkpoint F1 E3 T3 -- bash -c 'until [ -e "$0" ]; do sleep 0.02; done' "$BATS_TEST_TMPDIR/go3"
+	x3=$XPID
+	agent_ack '.task_id!="T2"'
+	use "$NEXT"
+	agent_send upgrade
+	wait_event '.event=="upgrading"'
+	assert_equal "$(field '.event=="upgrading"' 'tasks|length')" 3
+	wait_event '.event=="upgraded"' 3 30
+	run jq -r 'select(.event=="upgraded") | "\(.task_id) \(.from) \(.executor_version)"' "$EV"
+	assert_line --regexp "^T1 [0-9.]+ 0\.0\.0\+next$"
+	# The same processes: the executors kept their pids, the tasks theirs.
+	assert_equal "$(field '.event=="upgraded" and .task_id=="T1"' pid)" "$x1"
+	alive "$x1"
+	assert_equal "$(task_pid "$x1")" "$t1"
+	assert_equal "$(task_pid "$x2")" "$t2"
+	grep -qx "0.0.0+next 2" "$(echo "$W"/meta/slaves/*-S0/frameworks/F1/executors/E1/runs/*-*/pids/executor.version)"
+	# Not one update repeated (T2's two are still unacknowledged).
+	assert_equal "$(jq -r 'select(.event=="update") | .uuid' "$EV" | sort | uniq -d)" ""
+	# The new image does what the old one did: progress, an end, a kill.
+	touch "$BATS_TEST_TMPDIR/step"
+	wait_event '.event=="update" and .task_id=="T2" and .message=="step"' 1 30
+	# ... and its output still reaches the sandbox's stdout.
+	wait_for 10 grep -qx "step out" "$(sandbox F1 E2)/stdout"
+	touch "$BATS_TEST_TMPDIR/go3"
+	wait_event '.event=="update" and .task_id=="T3" and .state=="TASK_FINISHED"' 1 30
+	agent_ack '.task_id=="T3"'
+	wait_for 30 dead "$x3"
+	agent_send reconcile
+	wait_event '.event=="reconciled"'
+	assert_equal "$(jq -r 'select(.event=="status" and .task_id=="T1") | .executor_version' "$EV")" "0.0.0+next"
+	assert_equal "$(jq -r 'select(.event=="update") | .uuid' "$EV" | sort | uniq -d)" ""
+	# A rollback of the agent: it drives the upgraded executors.
+	need_prev
+	hop "$PREV"
+	assert_equal "$(field '.event=="reregistered"' reconnected)" 2
+	still_works
+}
+
+@test "recover --upgrade-executors while no agent runs: upgraded, the previous release's executor skipped (said why), refused while an agent runs; an image that cannot take the state over leaves the executor as it was" {
+	need_prev
+	use "$PREV"
+	agent_start
+	launch --checkpoint F1 E1 T1 -- sleep 1000
+	agent_kill9
+	use "$HEAD"
+	agent_start
+	wait_event '.event=="reregistered"' 1 30
+	launch --checkpoint F1 E2 T2 -- sleep 1000
+	x2=$XPID
+	run recover -d "$W" --upgrade-executors
+	assert_failure 75
+	assert_output --partial "an agent runs: ask it, \`upgrade\`"
+	agent_kill9
+	use "$NEXT"
+	run recover -d "$W" --upgrade-executors --summary
+	assert_success
+	assert_line --regexp '"task_id":"T1",.*"from":"before 0.2.0","skipped":"agent-executor before 0.2.0 cannot re-exec itself'
+	assert_line --regexp '"task_id":"T2",.*"pid":'"$x2"',"from":"[0-9.]+","to":"0.0.0\+next"'
+	assert_line --regexp '^recover: upgrade-executors: 1 upgraded into .*, 1 cannot be, 0 failed$'
+	alive "$x2"
+	# An agent-executor that does not read the state (the previous
+	# release's): the executor carries on as it was, and says why.
+	agent_start
+	wait_event '.event=="reregistered"' 1 30
+	assert_equal "$(field '.event=="reregistered"' reconnected)" 2
+	use "$PREV"
+	agent_send upgrade T2
+	wait_event '.event=="upgrade_failed"' 1 30
+	run field '.event=="upgrade_failed"' reason
+	assert_output --regexp "cannot take this executor's state over"
+	alive "$x2"
+	agent_send kill T2
+	wait_event '.event=="update" and .task_id=="T2" and .state=="TASK_KILLED"' 1 30
 }

@@ -4,6 +4,7 @@
  *
  *   executor.c   the loop, signals, executor_main
  *   link.c       the agent's connection: REGISTER/HELLO, acks, commands
+ *   handoff.c    upgraded in place: the state handed to the new image
  *   states.c     the task's states: the table, and x_event()
  *   task.c       the task's process, its output, its end
  *   updates.c    the updates kept until acknowledged
@@ -66,6 +67,8 @@ struct executor {
 	struct contain tree;		/* the task and all it forks */
 	bool registered;		/* HELLO sent on this connection */
 	int protocol;			/* the executor protocol this agent speaks */
+	bool tool;			/* ... a tool, not an agent: the recovery
+					 * deadline runs on while it is here */
 	int listen_fd, signal_fd;
 	int status_fd;			/* read end of the task's fd 3, or -1 */
 	char status_buf[LINE_MAX_BYTES + 1];
@@ -102,6 +105,8 @@ void updates_free(struct executor *x);
 int start_task(struct executor *x, char *msg, size_t len,
     struct ckpt_error *e);
 /* The agent is gone: the executor gives up at now + ms (noted). */
+/* Which release runs the task (pids/executor.version), after an upgrade. */
+void note_version(struct executor *x);
 void note_deadline(struct executor *x, long long ms);
 /* SIGTERM (or SIGKILL) to the task's whole tree. */
 void signal_tree(struct executor *x, int sig);
@@ -113,6 +118,20 @@ void task_exited(struct executor *x, int status);
 void task_failed(struct executor *x, const char *msg);
 void reap_tree(struct executor *x);
 void close_logs(struct executor *x);
+
+/* handoff.c */
+/* Re-exec into path keeping the task; returns only if it did not (why
+ * says so, and the executor carries on). */
+int handoff_upgrade(struct executor *x, const char *path, char *why,
+    size_t len);
+/* The state handed over on fd into x (check_only: read and checked,
+ * nothing taken): 0, or -EBADMSG with e saying what. */
+int handoff_resume(struct executor *x, int fd, bool check_only,
+    struct ckpt_error *e);
+
+/* link.c */
+/* Upgraded: HELLO again to the agent connected before. */
+void resumed(struct executor *x);
 
 /* states.c */
 void x_event(struct executor *x, enum x_event ev, const void *arg);

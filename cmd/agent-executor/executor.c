@@ -116,7 +116,18 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 
 	channel_init(&x.agent, -1);
 	channel_init(&x.cand, -1);
-	if (o->secret_fd >= 0)
+	/* Upgraded in place: the state of the image before (handoff.c). */
+	if (o->resume_fd >= 0 && o->resume_check) {
+		int rc = handoff_resume(&x, o->resume_fd, true, e);
+		updates_free(&x);
+		free(x.q);
+		return rc < 0 ? EX_DATAERR : EX_OK;
+	}
+	if (o->resume_fd >= 0 && handoff_resume(&x, o->resume_fd, false, e) < 0)
+		return EX_DATAERR;	/* (checked first by the image before) */
+	if (o->resume_fd >= 0)
+		close(o->resume_fd);
+	else if (o->secret_fd >= 0)
 		read_secret(&x, o->secret_fd);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -127,13 +138,19 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 	if ((x.signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
 		return error_set(e, -errno, "signalfd", -1, "%s",
 		    strerror(errno)), EX_OSERR;
-	if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
-		return EX_CANTCREAT;
-	char why[2 * PATH_MAX];
-	if (start_task(&x, why, sizeof(why), e) < 0)
-		x_event(&x, XE_FAILED, why);
-	x.away_deadline = monotonic_ms() + (o->checkpoint ?
-	    o->recovery_timeout_ms : o->register_timeout_ms);
+	if (o->resume_fd >= 0) {
+		note_version(&x);
+		resumed(&x);	/* HELLO again, as the new release */
+	}
+	else {
+		if ((x.listen_fd = channel_listen(o->socket, e)) < 0)
+			return EX_CANTCREAT;
+		char why[2 * PATH_MAX];
+		if (start_task(&x, why, sizeof(why), e) < 0)
+			x_event(&x, XE_FAILED, why);
+		x.away_deadline = monotonic_ms() + (o->checkpoint ?
+		    o->recovery_timeout_ms : o->register_timeout_ms);
+	}
 	/* Until the task has ended and its updates are acknowledged (or it
 	 * is to leave at its end). */
 	for (;;) {

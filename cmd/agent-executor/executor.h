@@ -33,6 +33,9 @@ struct executor_options {
 	long long register_timeout_ms;	/* no agent at all this long (no checkpoint) */
 	char **argv;			/* the task */
 	int secret_fd;			/* the run's secret to read, or -1 */
+	int resume_fd;			/* an upgrade's state (handoff.c), or -1 */
+	bool resume_check;		/* ... only read and checked */
+	char **self_argv;		/* our argv (what an upgrade execs again) */
 	const char *cgroup_root;	/* cgroup v2 directory for runs, or NULL */
 	const char *user;		/* run the task as this user, or NULL */
 	struct cli_bounds bounds;	/* its stdout and stderr's */

@@ -32,7 +32,8 @@ hello(struct executor *x)
 	size_t extra = 0, n;
 	uint8_t *all;
 
-	x->away_deadline = 0;
+	if (!x->tool)
+		x->away_deadline = 0;
 	x->registered = true;
 	for (size_t i = 0; i < x->nq; i++)
 		extra += x->q[i].len;
@@ -67,6 +68,7 @@ candidate(struct executor *x)
 			channel_init(&x->cand, -1);
 			x->registered = false;
 			x->protocol = peer.protocol;
+			x->tool = m->has_tool && m->tool;
 			hello(x);
 			break;
 		case SESSION_REFUSE:
@@ -90,6 +92,33 @@ candidate(struct executor *x)
 		channel_close(&x->cand);
 }
 
+/* The agent asks us to become the agent-executor at path (its own);
+ * if we cannot, we carry on, and say why. */
+static void
+upgrade(struct executor *x, const char *path)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+	char why[PATH_MAX + 300];
+
+	if (x->st == T_ENDED) {
+		snprintf(why, sizeof(why), "%s", "upgrade: the task has ended "
+		    "(nothing to carry over)");
+	} else
+		handoff_upgrade(x, path, why, sizeof(why));
+	logmsg("%s", why);
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPGRADE_FAILED;
+	m.reason = why;
+	if (channel_send(&x->agent, &m) < 0)
+		agent_gone(x);
+}
+
+void
+resumed(struct executor *x)
+{
+	if (x->agent.fd >= 0 && x->registered)
+		hello(x);
+}
+
 static void
 agent_message(struct executor *x, Agentproto__ExecutorMessage *m)
 {
@@ -108,6 +137,9 @@ agent_message(struct executor *x, Agentproto__ExecutorMessage *m)
 		break;
 	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__SHUTDOWN:
 		x_event(x, XE_SHUTDOWN, m->has_grace_ms ? &grace : NULL);
+		break;
+	case AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPGRADE:
+		upgrade(x, m->path);
 		break;
 	default:
 		break;

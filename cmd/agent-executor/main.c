@@ -5,12 +5,13 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "version.h"
 #include "cli.h"
 #include "executor.h"
+#include "version.h"
 
 static void
 usage(FILE *fp, int status)
@@ -68,6 +69,8 @@ static const struct option longopts[] = {
 	{ "secret-fd", required_argument, NULL, 'S' },
 	{ "cgroup-root", required_argument, NULL, 'C' },
 	{ "user", required_argument, NULL, 'u' },
+	{ "resume", required_argument, NULL, 'Z' },
+	{ "resume-check", required_argument, NULL, 'K' },
 	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -103,6 +106,8 @@ option(struct executor_options *o, int ch, const char *arg)
 	case 'S': o->secret_fd = atoi(arg); break;
 	case 'C': o->cgroup_root = arg; break;
 	case 'u': o->user = arg; break;
+	case 'Z': o->resume_fd = atoi(arg); break;
+	case 'K': o->resume_fd = atoi(arg); o->resume_check = true; break;
 	case 'h': usage(stdout, EX_OK); break;
 	case 'V': { char v[160]; puts(version_line(getprogname(), true, v, sizeof(v))); } exit(EX_OK);
 	default: usage(stderr, EX_USAGE);
@@ -115,7 +120,7 @@ int
 main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
-	struct executor_options o = { .secret_fd = -1,
+	struct executor_options o = { .secret_fd = -1, .resume_fd = -1,
 	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000,
 	    .bounds = CLI_BOUNDS_DEFAULT };
@@ -134,10 +139,23 @@ main(int argc, char *argv[])
 		return EX_USAGE;
 	}
 	o.argv = argv + optind;
+	/* Our own argv, without a --resume of a previous upgrade: what an
+	 * upgrade gives the new image again (handoff.c). */
+	if ((o.self_argv = calloc((size_t)argc + 1, sizeof(char *))) == NULL)
+		return EX_OSERR;
+	for (int i = 0, k = 0; i < argc; i++) {
+		if (i < optind && (strcmp(argv[i], "--resume") == 0 ||
+		    strcmp(argv[i], "--resume-check") == 0) && i + 1 < argc) {
+			i++;
+			continue;
+		}
+		o.self_argv[k++] = argv[i];
+	}
 	if (o.user != NULL && (rc = task_user(&o)) != EX_OK)
 		return rc;
 	rc = executor_main(&o, &e);
 	if (rc != EX_OK)
 		error_print(&e);
+	free(o.self_argv);
 	return rc;
 }

@@ -144,7 +144,9 @@ on_agent_gone(struct executor *x, const void *arg)
 	(void)arg;
 	if (!x->o->checkpoint)
 		x_event(x, XE_AWAY, NULL);
-	else {
+	else if (x->tool && x->away_deadline) {
+		x->tool = false;	/* (a tool came and went: it runs on) */
+	} else {
 		x->away_deadline = monotonic_ms() + x->o->recovery_timeout_ms;
 		note_deadline(x, x->o->recovery_timeout_ms);
 	}

@@ -316,6 +316,27 @@ checkpoint_task(struct executor *x)
 	}
 }
 
+/* Upgraded in place: which release runs the task now (durable, as at
+ * its start). */
+void
+note_version(struct executor *x)
+{
+	struct ckpt_error e;
+	char version[64], buf[PATH_MAX + 600];
+	struct dbatch b;
+
+	if (!x->o->checkpoint)
+		return;
+	snprintf(version, sizeof(version), "%s %d\n", version_release(),
+	    PROTOCOL_MAX);
+	dbatch_init(&b);
+	if (checkpoint_text(&b, x->o->work, PATH_EXECUTOR_VERSION, &x->o->ids,
+	    version, &e) < 0 || dbatch_commit(&b, &e) < 0) {
+		dbatch_abort(&b);
+		logmsg("%s", error_format(&e, buf, sizeof(buf)));
+	}
+}
+
 /* Before leaving: nothing of the tree may outlive us (SIGKILL, reaped,
  * for at most a few seconds), then the cgroup goes. */
 void

@@ -160,6 +160,8 @@ struct aexec {
 	bool terminal;
 	int resends;			/* updates HELLO said it sends again */
 	struct session_peer peer;	/* its executor, as HELLO said */
+	bool upgrading;			/* UPGRADE sent, HELLO awaited */
+	char upgrade_from[32];		/* ... its release before */
 	char *incompatible;		/* why it is left alone, or NULL */
 	TAILQ_HEAD(, pend) pending;
 	size_t n_pending;
@@ -342,6 +344,9 @@ void agent_commit(struct agent *a);
 
 /* launch.c, commands.c, recover.c */
 void cmd_launch(struct agent *a, struct command *c);
+/* The agent-executor this agent starts (and upgrades executors into):
+ * --executor, or the one beside agent-run; malloc'ed. */
+char *executor_binary(const struct agent_options *o);
 void frameworks_free(struct agent *a);
 void command(struct agent *a, const char *line);
 int recover(struct agent *a, struct ckpt_error *e);

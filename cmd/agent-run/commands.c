@@ -180,6 +180,70 @@ cmd_reconcile(struct agent *a, struct command *c)
 	    "up_since", a->up_since));
 }
 
+/* Why x's executor cannot be upgraded in place now, or NULL. */
+static const char *
+cannot_upgrade(const struct aexec *x, char *buf, size_t len)
+{
+	if (x->terminal)
+		return "its task has ended";
+	if (x->st != RUN_CONNECTED)
+		return "its executor is not connected";
+	if (x->upgrading)
+		return "an upgrade is under way";
+	if (strstr(x->peer.capabilities, "reexec") == NULL) {
+		snprintf(buf, len, "its executor (agent-executor %s) cannot "
+		    "re-exec itself: it keeps its code until its task ends",
+		    x->peer.version);
+		return buf;
+	}
+	return NULL;
+}
+
+/* upgrade [TASK ...]: each executor (of every task, or those named)
+ * re-execs itself into the installed agent-executor, keeping its task
+ * (handoff.c of agent-executor).  Answer: `upgrading`, with those asked
+ * and those that cannot be (and why); then, per executor, `upgraded`
+ * (its new release) or `upgrade_failed` (it carries on as it was). */
+static void
+cmd_upgrade(struct agent *a, struct command *c)
+{
+	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
+	json_t *asked = json_array(), *skipped = json_array();
+	char *path = executor_binary(a->o), buf[200];
+	struct aexec *x, *next;
+
+	m.type = AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPGRADE;
+	m.path = path;
+	for (int i = 1; i < c->argc; i++)
+		if (find_task(a, NULL, c->argv[i]) == NULL)
+			json_array_append_new(skipped, json_pack("{s:o, s:s}",
+			    "task_id", jw_text(c->argv[i]), "reason",
+			    "no running task of that name"));
+	RB_FOREACH_SAFE(x, executor_tree, &a->executors, next) {
+		const char *why;
+		bool named = c->argc == 1;
+		for (int i = 1; i < c->argc && !named; i++)
+			named = x->task && strcmp(x->task, c->argv[i]) == 0;
+		if (!named || !run_current(x) || x->task == NULL)
+			continue;
+		if ((why = cannot_upgrade(x, buf, sizeof(buf))) != NULL) {
+			json_array_append_new(skipped, json_pack("{s:o, s:s}",
+			    "task_id", jw_text(x->task), "reason", why));
+			continue;
+		}
+		x->upgrading = true;
+		strlcpy(x->upgrade_from, x->peer.version, sizeof(x->upgrade_from));
+		json_array_append_new(asked, jw_text(x->task));
+		log_line(&a->log, LOG_INFO, "upgrade: task %s (run %s): its "
+		    "executor (agent-executor %s, pid %ld) re-execs into %s",
+		    x->task, x->run, x->peer.version, (long)x->pid, path);
+		x_send(a, x, &m);
+	}
+	answer(&a->dr, json_pack("{s:s, s:s, s:o, s:o}", "event", "upgrading",
+	    "path", path, "tasks", asked, "skipped", skipped));
+	free(path);
+}
+
 static void
 cmd_shutdown(struct agent *a)
 {
@@ -245,6 +309,8 @@ command(struct agent *a, const char *line)
 		cmd_kill(a, &c);
 	else if (strcmp(c.argv[0], "reconcile") == 0)
 		cmd_reconcile(a, &c);
+	else if (strcmp(c.argv[0], "upgrade") == 0)
+		cmd_upgrade(a, &c);
 	else if (strcmp(c.argv[0], "shutdown") == 0) {
 		if (no_words(a, &c))
 			cmd_shutdown(a);
@@ -253,7 +319,7 @@ command(struct agent *a, const char *line)
 			answer(&a->dr, json_pack("{s:s}", "event", "pong"));
 	} else
 		emit_error(a, "unknown command '%s' (launch, kill, ack, reconcile, "
-		    "shutdown, ping)", c.argv[0], NULL);
+		    "upgrade, shutdown, ping)", c.argv[0], NULL);
 	/* Exactly one answer: a command that said nothing (a fatal error
 	 * answered every driver) still gets one. */
 	if (c.argc > 0 && !answered(&a->dr) && !a->defer)

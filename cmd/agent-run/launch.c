@@ -353,7 +353,7 @@ checkpoint(struct agent *a, const struct launch *l,
 	return 0;
 }
 
-static char *
+char *
 executor_binary(const struct agent_options *o)
 {
 	char self[PATH_MAX], *dir, *path;

@@ -11,12 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "version.h"
 #include "agent.h"
 #include "contain.h"
 #include "cli.h"
 #include "command.h"
 #include "paths.h"
+#include "version.h"
 
 static void
 usage(FILE *fp, int status)

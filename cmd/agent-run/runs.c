@@ -25,6 +25,8 @@
  *  REGISTERING  LATE       GONE         executor_timeout; killed (proven);
  *                                       end
  *  CONNECTED    UPDATE     -            checkpointed, then forwarded
+ *  CONNECTED    HELLO      -            upgraded in place: `upgraded`;
+ *                                       what it resends is deduplicated
  *  live         EOF        GONE         end: what executor.exit says, or
  *                                       TASK_LOST
  *  LAUNCHING,
@@ -61,7 +63,7 @@
 typedef void action(struct agent *, struct aexec *, const void *);
 
 static action on_release, on_recover, on_connecting_timer, on_connect,
-    on_registering_timer, on_hello, on_incompatible, on_late, on_update, on_end, on_reboot,
+    on_registering_timer, on_hello, on_upgraded, on_incompatible, on_late, on_update, on_end, on_reboot,
     on_settled, on_terminated;
 
 #define SAME	RUN_STATES	/* the state stays */
@@ -92,6 +94,7 @@ static const struct step {
 	[RUN_INCOMPATIBLE][EV_FREE] = { RUN_DONE, NULL },
 	[RUN_REGISTERING][EV_LATE] = { RUN_GONE, on_late },
 	[RUN_CONNECTED][EV_UPDATE] = { SAME, on_update },
+	[RUN_CONNECTED][EV_HELLO] = { SAME, on_upgraded },
 	LIVE(EV_EOF, RUN_GONE, on_end),
 	[RUN_LAUNCHING][EV_REAPED] = { RUN_GONE, on_end },
 	[RUN_CONNECTING][EV_REAPED] = { RUN_GONE, on_end },
@@ -230,6 +233,19 @@ x_message(struct agent *a, struct aexec *x, Agentproto__ExecutorMessage *m)
 		return;
 	case SESSION_OTHER:
 		break;
+	}
+	if (m->type == AGENTPROTO__EXECUTOR_MESSAGE__TYPE__UPGRADE_FAILED) {
+		json_t *o = x_json("upgrade_failed", x);
+		x->upgrading = false;
+		json_object_set_new(o, "reason", json_string(m->reason ?
+		    m->reason : "?"));
+		json_object_set_new(o, "executor_version",
+		    json_string(x->peer.version));
+		emit(&a->dr, o);
+		log_line(&a->log, LOG_WARNING, "upgrade: task %s: its executor "
+		    "carries on as it was: %s", x->task ? x->task : "-",
+		    m->reason ? m->reason : "?");
+		return;
 	}
 	/* Before HELLO an update could overtake those it resends: the
 	 * table takes updates only when connected. */
@@ -390,7 +406,7 @@ on_connect(struct agent *a, struct aexec *x, const void *arg)
 		x_deadline(a, x, now);
 	x_timer(a, x, x->deadline);
 	x_sent(a, x, session_register(&x->ch, a->id, x->has_secret ?
-	    x->secret : NULL));
+	    x->secret : NULL, false));
 }
 
 static void
@@ -417,6 +433,29 @@ on_hello(struct agent *a, struct aexec *x, const void *arg)
 		reconnected_emit(a, x);
 		a->reconnected++;
 	}
+}
+
+/* HELLO again on a connection: the executor re-exec'd itself (upgrade)
+ * and sends what is unacknowledged again, as to a new agent; what this
+ * agent has already forwarded or acknowledged is not repeated
+ * (on_update). */
+static void
+on_upgraded(struct agent *a, struct aexec *x, const void *arg)
+{
+	json_t *o = x_json("upgraded", x);
+
+	x->resends = *(const int *)arg;
+	json_object_set_new(o, "pid", json_integer(x->pid));
+	json_object_set_new(o, "from", json_string(x->upgrading ?
+	    x->upgrade_from : "?"));
+	json_object_set_new(o, "executor_version", json_string(x->peer.version));
+	json_object_set_new(o, "executor_protocol", json_integer(x->peer.protocol));
+	emit(&a->dr, o);
+	log_line(&a->log, LOG_INFO, "upgrade: task %s (run %s): its executor "
+	    "is agent-executor %s now (was %s), pid %ld, its task kept",
+	    x->task ? x->task : "-", x->run, x->peer.version, x->upgrading ?
+	    x->upgrade_from : "?", (long)x->pid);
+	x->upgrading = false;
 }
 
 /* It shares no protocol version with this agent: said, and left alone

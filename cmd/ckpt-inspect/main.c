@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <sysexits.h>
 
-#include "version.h"
 #include "cli.h"
 #include "inspect.h"
 #include "paths.h"
+#include "version.h"
 
 /* What a run of ckpt-inspect does: one verb. */
 enum verb { VERB_TREE, VERB_JSON, VERB_LINES, VERB_VERIFY, VERB_UPDATES,
