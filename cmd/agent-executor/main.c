@@ -23,7 +23,8 @@ usage(FILE *fp, int status)
 	    "                      [--register-timeout DUR] [--secret-fd FD]\n"
 	    "                      [--cgroup-root DIR] [--user USER]\n"
 	    "                      [--task-log-max SIZE] [--task-log-keep N]\n"
-	    "                      [--disk-reserve SIZE] -- ARGV...\n");
+	    "                      [--disk-reserve SIZE] [--resume FD | --resume-check FD]\n"
+	    "                      -- ARGV...\n");
 	exit(status);
 }
 
