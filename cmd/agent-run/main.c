@@ -37,7 +37,8 @@ usage(FILE *fp, int status)
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
 	    "  launch [--checkpoint] [--name NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
-	    "  kill [FRAMEWORK] TASK | ack UUID | reconcile [TASK...] | shutdown | ping\n");
+	    "  kill [FRAMEWORK] TASK | ack UUID | reconcile [TASK...] | upgrade [TASK...]\n"
+	    "  shutdown | ping\n");
 	exit(status);
 }
 
