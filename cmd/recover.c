@@ -340,6 +340,7 @@ plan_main(struct args *g)
 
 	g->so.deadlines = true;
 	g->so.versions = true;
+	g->so.limits = true;
 	/* --repair writes: only into a work dir a writer may use. */
 	if (g->so.repair && (rc = workdir_check(g->work, &e)) < 0) {
 		error_print(&e);

@@ -104,6 +104,10 @@ static const struct {
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.cgroup", 4, 0 },
 	[PATH_TASK_LOG] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.log", 4, 0 },
+	[PATH_TASK_LIMITS] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.limits", 4, 0 },
+	[PATH_DISK_USAGE] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/disk.usage", 4, 0 },
 	[PATH_EXECUTOR_DEADLINE] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.deadline", 4, 0 },
 	[PATH_EXECUTOR_VERSION] =

@@ -54,6 +54,8 @@ enum path_kind {
 	PATH_TASK_PID,		/* ours: "PID START" of the task's process */
 	PATH_TASK_CGROUP,	/* ours: the task's cgroup directory */
 	PATH_TASK_LOG,		/* ours: "max BYTES keep N" of the task's stdout, stderr */
+	PATH_TASK_LIMITS,	/* ours: the task's limits and limit cgroups */
+	PATH_DISK_USAGE,	/* ours: "BYTES TIME", the sandbox's use (not synced) */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
 	PATH_EXECUTOR_DEADLINE,	/* ours: when the executor gives up on agents */
 	PATH_EXECUTOR_VERSION,	/* ours: the executor's release and protocol */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "statejson.h"
 #include "workdir.h"
 
@@ -144,6 +145,37 @@ recovery_walk(const char *work, const struct state_options *o,
 	return rc == -ENOENT ? 0 : rc;	/* no checkpoint: nothing to do */
 }
 
+/* Its limits, as checkpointed (pids/task.limits), and whether its
+ * cgroups still hold them: "enforced", "missing" (a reboot, or removed),
+ * "differ"; null without limits. */
+static void
+recovery_limits_write(struct jsonw *w, const struct state_run *run)
+{
+	struct cg_set s;
+	struct cg_limits want, now;
+	const char *cgroups = "missing";
+
+	if (run->limits == NULL || cg_parse(run->limits, &s, &want) < 0) {
+		jw_null(w, "limits");
+		return;
+	}
+	if (s.dir[CG_MEM] == NULL && want.mem == 0 && want.cpus == 0 &&
+	    want.pids == 0)
+		cgroups = "none";	/* disk only: the executor watches it */
+	else if (cg_read_limits(&s, &now) == 0)
+		cgroups = now.mem == want.mem && now.pids == want.pids &&
+		    (now.cpus - want.cpus < 0.001 && want.cpus - now.cpus <
+		    0.001) ? "enforced" : "differ";
+	jw_object(w, "limits");
+	jw_real(w, "cpus", want.cpus);
+	jw_int(w, "mem", want.mem);
+	jw_int(w, "disk", want.disk);
+	jw_int(w, "pids", want.pids);
+	jw_string(w, "cgroups", cgroups);
+	jw_end(w);
+	cg_free(&s);
+}
+
 void
 recovery_run_write(struct jsonw *w, const struct recovery_plan *p,
     const struct recovery_run *r)
@@ -178,6 +210,7 @@ recovery_run_write(struct jsonw *w, const struct recovery_plan *p,
 		jw_null(w, "deadline");
 	jw_string(w, "quarantined", run->quarantined);
 	jw_string(w, "executor_version", run->version);
+	recovery_limits_write(w, run);
 	jw_int(w, "pending", (long long)r->pending);
 	jw_array(w, "tasks");
 	for (size_t t = 0; t < run->n_tasks; t++) {

@@ -106,7 +106,8 @@ set_rebuild(struct pendset *s)
  */
 static int
 set_add(struct pendset *s, const uint8_t *u, int state, double ts,
-    long long off, const char *msg, size_t msg_len, bool from_agent)
+    long long off, const char *msg, size_t msg_len, bool from_agent,
+    int reason)
 {
 	struct state_task *t = s->t;
 	size_t i = 0;
@@ -126,6 +127,7 @@ set_add(struct pendset *s, const uint8_t *u, int state, double ts,
 	memcpy(p->uuid, u, 16);
 	p->state = state;
 	p->from_agent = from_agent;
+	p->reason = reason;
 	p->timestamp = ts;
 	p->offset = off;
 	p->message = NULL;
@@ -262,6 +264,7 @@ struct light {
 	const char *message;		/* not NUL-terminated */
 	size_t message_len;
 	int source;			/* -1 absent */
+	int reason;			/* -1 absent */
 };
 
 /* 0, or -1 when the bytes are not a record replay can use. */
@@ -274,7 +277,7 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 	int type;
 
 	memset(l, 0, sizeof(*l));
-	l->type = l->state = l->source = -1;
+	l->type = l->state = l->source = l->reason = -1;
 	while (w.p < w.end) {
 		if (!wire_field(&w, &num, &type, &sub, &v))
 			return -1;
@@ -305,6 +308,8 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 							l->message_len = (size_t)(sub.end - sub.p);
 						} else if (num == 9 && type == 0)
 							l->source = (int)v;
+						else if (num == 10 && type == 0)
+							l->reason = (int)v;
 						else if (num == 11 && type == 2 &&
 						    sub.end - sub.p == 16)
 							l->status_uuid = sub.p;
@@ -335,7 +340,7 @@ replay_light(struct pendset *s, const struct light *l, const char *path,
 			t->terminal = true;
 		if (uuid != NULL && set_add(s, uuid, l->state, l->timestamp,
 		    off, l->message, l->message_len, l->source ==
-		    MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE) < 0)
+		    MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE, l->reason) < 0)
 			return error_set(e, -ENOMEM, path, off, "out of memory");
 		return 0;
 	}
@@ -370,6 +375,7 @@ light_of(const Mesos__StatusUpdateRecord *rec, struct light *l)
 	l->status = st != NULL;
 	l->state = st ? (int)st->state : -1;
 	l->source = st && st->has_source ? (int)st->source : -1;
+	l->reason = st && st->has_reason ? (int)st->reason : -1;
 	if (u != NULL) {
 		l->timestamp = u->timestamp;
 		l->uuid = update_uuid_bytes(u);

@@ -82,6 +82,18 @@ child(const struct spawn *s, int hold, int report)
 		if (fd >= 0)
 			close(fd);
 	}
+	for (size_t i = 0; s->limit_cgroups && s->limit_cgroups[i]; i++) {
+		char path[4096];
+		int fd;
+		snprintf(path, sizeof(path), "%s/cgroup.procs",
+		    s->limit_cgroups[i]);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 ||
+		    write(fd, "0", 1) != 1) {
+			err = errno;
+			goto fail;
+		}
+		close(fd);
+	}
 	if (s->set_user && (setgroups((size_t)s->n_groups, s->groups) < 0 ||
 	    setgid(s->gid) < 0 || setuid(s->uid) < 0)) {
 		err = errno;

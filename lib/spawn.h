@@ -30,6 +30,8 @@ struct spawn {
 	bool hold;			/* wait for spawn_release before exec */
 	const char *cgroup;		/* enter this cgroup v2 directory, or NULL */
 	bool cgroup_optional;		/* ... if it can (else exec fails) */
+	const char *const *limit_cgroups;	/* enter these too (NULL-ended;
+					 * a failure fails the exec) */
 	bool set_user;			/* run as uid, gid and groups (root) */
 	uid_t uid;
 	gid_t gid;

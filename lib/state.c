@@ -49,6 +49,7 @@ state_run_clear(struct state_run *r)
 	free(r->socket);
 	free(r->secret);
 	free(r->version);
+	free(r->limits);
 	free(r->quarantined);
 	state_errors_clear(&r->errors);
 	free(r->id);

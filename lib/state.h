@@ -37,6 +37,7 @@ struct state_pending {
 	uint8_t uuid[16];
 	int state;
 	bool from_agent;		/* its status's source is the agent */
+	int reason;			/* its status's reason, or -1 */
 	double timestamp;
 	long long offset;
 	char *message;			/* its status's, when asked for */
@@ -77,6 +78,7 @@ struct state_run {
 	char *socket;
 	char *secret;			/* executor.secret, when asked for */
 	time_t deadline;		/* executor.deadline (when asked), 0 */
+	char *limits;			/* task.limits (when asked), or NULL */
 	char *version;			/* executor.version (when asked): "0.2.0
 					 * 2", the release and protocol of the
 					 * executor that runs it; NULL: before
@@ -130,6 +132,7 @@ struct state_options {
 	bool latest_only;		/* only the agent slaves/latest names */
 	bool deadlines;			/* read each run's executor.deadline */
 	bool versions;			/* ... and its executor.version */
+	bool limits;			/* ... and its task.limits */
 	/* Also read each run's executor.secret (the agent, which proves
 	 * itself with it; never an error: a run without one is reached
 	 * without proof, as before). */

@@ -97,7 +97,8 @@ statejson_identity(const struct state_run *r)
 void
 statejson_exit(struct jsonw *w, const char *key, const struct state_run *r)
 {
-	static const char *kinds[] = { NULL, "exited", "signaled", "lost" };
+	static const char *kinds[] = { NULL, "exited", "signaled", "lost",
+	    "memory-limit", "disk-limit" };
 
 	if (r->exit_kind == EXIT_NONE) {
 		jw_null(w, key);

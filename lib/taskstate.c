@@ -76,6 +76,10 @@ exit_parse(const char *text, enum exit_kind *kind, int *value)
 		*kind = EXIT_SIGNAL;
 	else if (strcmp(word, "lost") == 0)
 		*kind = EXIT_LOST;
+	else if (strcmp(word, "memory-limit") == 0)
+		*kind = EXIT_MEMORY;
+	else if (strcmp(word, "disk-limit") == 0)
+		*kind = EXIT_DISK;
 	else
 		return -EBADMSG;
 	*value = v;
@@ -92,7 +96,25 @@ exit_state(enum exit_kind kind, int value)
 	case EXIT_SIGNAL:
 		return value == 9 || value == 15 ?
 		    MESOS__TASK_STATE__TASK_KILLED : MESOS__TASK_STATE__TASK_FAILED;
+	case EXIT_MEMORY:
+	case EXIT_DISK:
+		return MESOS__TASK_STATE__TASK_FAILED;
 	default:
 		return MESOS__TASK_STATE__TASK_LOST;
+	}
+}
+
+const char *
+task_reason_name(int reason)
+{
+	switch (reason) {
+	case REASON_CONTAINER_LIMITATION_MEMORY:
+		return "REASON_CONTAINER_LIMITATION_MEMORY";
+	case REASON_CONTAINER_LIMITATION_DISK:
+		return "REASON_CONTAINER_LIMITATION_DISK";
+	case REASON_CONTAINER_LAUNCH_FAILED:
+		return "REASON_CONTAINER_LAUNCH_FAILED";
+	default:
+		return NULL;
 	}
 }

@@ -24,7 +24,14 @@ int task_effective_state(const struct state_task *t);
 
 /* executor.exit, written by the executor: "exited N", "signaled N",
  * "lost REASON". */
-enum exit_kind { EXIT_NONE, EXIT_CODE, EXIT_SIGNAL, EXIT_LOST };
+enum exit_kind { EXIT_NONE, EXIT_CODE, EXIT_SIGNAL, EXIT_LOST,
+    EXIT_MEMORY, EXIT_DISK };	/* ... killed over its memory, disk limit */
+/* Mesos's TaskStatus reasons for a task over a limit. */
+#define REASON_CONTAINER_LIMITATION_MEMORY	8
+#define REASON_CONTAINER_LIMITATION_DISK	20
+#define REASON_CONTAINER_LAUNCH_FAILED		21
+/* "REASON_CONTAINER_LIMITATION_MEMORY", ..., or NULL (another). */
+const char *task_reason_name(int reason);
 int exit_parse(const char *text, enum exit_kind *kind, int *value);
 int exit_state(enum exit_kind kind, int value);	/* the TaskState it means */
 

@@ -35,9 +35,11 @@ version_shared(int peer_min, int peer_max)
 	return hi >= lo ? hi : 0;
 }
 
-/* None yet beyond what 0.1.0 read: the list grows with the features
- * an older agent would misread (a task's resource limits, ...). */
+/* The features an older agent would misread, recorded in a work dir by
+ * the first task that uses one. */
 const char *const version_dir_capabilities[] = {
+	"limits",	/* a task's resource limits (task.info resources,
+			 * pids/task.limits, executor.exit memory-limit) */
 #ifdef DIR_CAPABILITY_EXTRA
 	DIR_CAPABILITY_EXTRA,
 #endif

@@ -83,6 +83,14 @@ read_pids(struct walker *w, int run, struct state_run *r)
 		    "executor.deadline", &ignored) == 0)
 			r->deadline = (time_t)strtoll(buf, NULL, 10);
 	}
+	if (rc == 0 && w->o->limits) {
+		char buf[8192];
+		struct ckpt_error ignored;
+		if (at_read_text(fd, "task.limits", buf, sizeof(buf),
+		    "task.limits", &ignored) == 0 &&
+		    (r->limits = strdup(buf)) == NULL)
+			rc = -ENOMEM;
+	}
 	if (rc == 0 && w->o->versions) {
 		char buf[64];
 		struct ckpt_error ignored;

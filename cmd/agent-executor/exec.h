@@ -5,6 +5,7 @@
  *   executor.c   the loop, signals, executor_main
  *   link.c       the agent's connection: REGISTER/HELLO, acks, commands
  *   handoff.c    upgraded in place: the state handed to the new image
+ *   limits.c     what the task may take: cgroups, OOM and disk watches
  *   states.c     the task's states: the table, and x_event()
  *   task.c       the task's process, its output, its end
  *   updates.c    the updates kept until acknowledged
@@ -82,6 +83,12 @@ struct executor {
 	bool exiting;			/* leave once the task is gone */
 	bool system_stop;		/* SIGTERM came from pid 1 */
 	long long kill_deadline, away_deadline;	/* ms, 0: none */
+	struct cg_set lim;		/* its limit cgroups (limits.c) */
+	long long next_oom_ms, next_disk_ms;	/* watches, 0: none */
+	long long disk_used;		/* the sandbox's, last measured */
+	int limit_reason;		/* over a limit: Mesos's reason, 0 */
+	int start_reason;		/* it could not start: the reason, 0 */
+	char limit_msg[300];
 	struct queued *q;
 	size_t nq;
 	bool done;			/* terminal update queued */
@@ -91,6 +98,9 @@ struct executor {
 void logmsg(const char *fmt, const char *arg);
 /* Keep the update until acknowledged; sent now if an agent is here. */
 void queue_update(struct executor *x, int state, const char *message);
+/* ... with Mesos's TaskStatus reason (-1: none). */
+void queue_update_reason(struct executor *x, int state, const char *message,
+    int reason);
 /* The coalesced progress line, queued once there is room (force: before
  * the terminal update, room or not). */
 void release_latest(struct executor *x, bool force);
@@ -118,6 +128,22 @@ void task_exited(struct executor *x, int status);
 void task_failed(struct executor *x, const char *msg);
 void reap_tree(struct executor *x);
 void close_logs(struct executor *x);
+
+/* limits.c */
+/* Its limit cgroups made (root: the cgroup2 root of its tracking
+ * cgroup, or NULL): 0, or -1 with msg (it cannot start). */
+int limits_setup(struct executor *x, const char *root, char *msg,
+    size_t len);
+/* The directories the task enters before exec, NULL-terminated. */
+void limits_dirs(const struct executor *x, const char *v[CG_KINDS + 1]);
+/* Watches due at now done: the ms to the next, or -1. */
+long long limits_watch(struct executor *x, long long now);
+/* At its end: Mesos's reason if it went over a limit (msg says how),
+ * else 0. */
+int limits_end(struct executor *x, char *msg, size_t len);
+void limits_fini(struct executor *x);
+/* Upgraded in place: its limit cgroups found again, watches restarted. */
+void limits_resume(struct executor *x);
 
 /* handoff.c */
 /* Re-exec into path keeping the task; returns only if it did not (why

@@ -54,6 +54,9 @@ deadlines(struct executor *x)
 		next = x->away_deadline - now;
 	if (x->kill_deadline && (next < 0 || x->kill_deadline - now < next))
 		next = x->kill_deadline - now;
+	long long lim = limits_watch(x, now);
+	if (lim >= 0 && (next < 0 || lim < next))
+		next = lim;
 	return next < 0 ? -1 : next > 0 ? next : 0;
 }
 

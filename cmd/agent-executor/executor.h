@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "cli.h"
 #include "error.h"
 #include "paths.h"
@@ -39,6 +40,9 @@ struct executor_options {
 	const char *cgroup_root;	/* cgroup v2 directory for runs, or NULL */
 	const char *user;		/* run the task as this user, or NULL */
 	struct cli_bounds bounds;	/* its stdout and stderr's */
+	struct cg_limits limits;	/* what it may take (0: unlimited) */
+	long long disk_watch_ms;	/* --disk-watch-interval */
+	bool limits_best_effort;	/* no cgroup for them: run anyway */
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[256];

@@ -400,6 +400,7 @@ handoff_resume(struct executor *x, int fd, bool check_only,
 	} else if (agent_fd >= 0)
 		free(b);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	limits_resume(x);
 	{
 		char line[160];
 		snprintf(line, sizeof(line), "upgraded from agent-executor %s "

@@ -23,7 +23,10 @@ usage(FILE *fp, int status)
 	    "                      [--register-timeout DUR] [--secret-fd FD]\n"
 	    "                      [--cgroup-root DIR] [--user USER]\n"
 	    "                      [--task-log-max SIZE] [--task-log-keep N]\n"
-	    "                      [--disk-reserve SIZE] [--resume FD | --resume-check FD]\n"
+	    "                      [--disk-reserve SIZE] [--cpus N] [--mem SIZE]\n"
+	    "                      [--disk SIZE] [--pids N] [--disk-watch-interval DUR]\n"
+	    "                      [--best-effort-limits]\n"
+	    "                      [--resume FD | --resume-check FD]\n"
 	    "                      -- ARGV...\n");
 	exit(status);
 }
@@ -71,6 +74,12 @@ static const struct option longopts[] = {
 	{ "cgroup-root", required_argument, NULL, 'C' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "resume", required_argument, NULL, 'Z' },
+	{ "cpus", required_argument, NULL, 'P' },
+	{ "mem", required_argument, NULL, 'M' },
+	{ "disk", required_argument, NULL, 'D' },
+	{ "pids", required_argument, NULL, 'N' },
+	{ "disk-watch-interval", required_argument, NULL, 'W' },
+	{ "best-effort-limits", no_argument, NULL, 'B' },
 	{ "resume-check", required_argument, NULL, 'K' },
 	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
@@ -108,6 +117,23 @@ option(struct executor_options *o, int ch, const char *arg)
 	case 'C': o->cgroup_root = arg; break;
 	case 'u': o->user = arg; break;
 	case 'Z': o->resume_fd = atoi(arg); break;
+	case 'P': {
+		char *end;
+		o->limits.cpus = strtod(arg, &end);
+		if (*end != '\0' || !(o->limits.cpus > 0))
+			errx(EX_USAGE, "--cpus: '%s' is not a number of CPUs "
+			    "above 0", arg);
+		break;
+	}
+	case 'M': rc = cli_size("--mem", arg, 1 << 20, &o->limits.mem, &e);
+		break;
+	case 'D': rc = cli_size("--disk", arg, 1 << 20, &o->limits.disk, &e);
+		break;
+	case 'N': rc = cli_count("--pids", arg, 1, 1 << 22, &o->limits.pids,
+	    &e); break;
+	case 'W': rc = cli_duration("--disk-watch-interval", arg,
+	    &o->disk_watch_ms, &e); break;
+	case 'B': o->limits_best_effort = true; break;
 	case 'K': o->resume_fd = atoi(arg); o->resume_check = true; break;
 	case 'h': usage(stdout, EX_OK); break;
 	case 'V': { char v[160]; puts(version_line(getprogname(), true, v, sizeof(v))); } exit(EX_OK);
@@ -122,6 +148,7 @@ main(int argc, char *argv[])
 {
 	(void)cli_std_fds();	/* before anything is opened */
 	struct executor_options o = { .secret_fd = -1, .resume_fd = -1,
+	    .disk_watch_ms = 15000,
 	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000,
 	    .bounds = CLI_BOUNDS_DEFAULT };

@@ -62,8 +62,11 @@ fork_task(struct executor *x, int status_fd, int *exec_fd,
 	    .uid = o->uid, .gid = o->gid, .groups = o->groups,
 	    .n_groups = o->n_groups };
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	const char *dirs[CG_KINDS + 1];
 	pid_t pid;
 
+	limits_dirs(x, dirs);
+	s.limit_cgroups = dirs;
 	if (status_fd >= 0)
 		setenv("AGENT_STATUS_FD", "3", 1);
 	/* Every process of the tree inherits it: the next agent finds what
@@ -143,7 +146,8 @@ drain_logs(struct executor *x)
 
 /* Record the end (executor.exit, durably), then report it. */
 static void
-task_end(struct executor *x, const char *exit_text, int state, const char *msg)
+task_end(struct executor *x, const char *exit_text, int state, const char *msg,
+    int reason)
 {
 	struct ckpt_error e;
 
@@ -155,17 +159,25 @@ task_end(struct executor *x, const char *exit_text, int state, const char *msg)
 	x->task = 0;
 	x->kill_deadline = 0;
 	release_latest(x, true);	/* what it reported comes first */
-	queue_update(x, state, msg);
+	queue_update_reason(x, state, msg, reason);
 }
 
 /* How the task ended, recorded durably, then reported. */
 static void
 task_ended(struct executor *x, int status)
 {
-	char text[64], msg[160];
+	char text[64], msg[320];
 	enum exit_kind kind;
-	int value, state;
+	int value, state, reason;
 
+	/* Over a limit (limits.c): Mesos's reason, whatever else. */
+	if ((reason = limits_end(x, msg, sizeof(msg))) != 0) {
+		snprintf(text, sizeof(text), "%s %d\n", reason ==
+		    REASON_CONTAINER_LIMITATION_MEMORY ? "memory-limit" :
+		    "disk-limit", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+		task_end(x, text, MESOS__TASK_STATE__TASK_FAILED, msg, reason);
+		return;
+	}
 	if (x->kill_reason == MESOS__TASK_STATE__TASK_LOST) {
 		kind = EXIT_LOST;
 		value = 0;
@@ -198,7 +210,7 @@ task_ended(struct executor *x, int status)
 	    kind == EXIT_SIGNAL ? "signaled" : "lost", value);
 	if (state == MESOS__TASK_STATE__TASK_KILLED && kind != EXIT_SIGNAL)
 		snprintf(text, sizeof(text), "signaled %d\n", SIGTERM);
-	task_end(x, text, state, msg);
+	task_end(x, text, state, msg, -1);
 }
 
 void
@@ -219,7 +231,8 @@ task_exited(struct executor *x, int status)
 void
 task_failed(struct executor *x, const char *msg)
 {
-	task_end(x, "exited 127\n", MESOS__TASK_STATE__TASK_FAILED, msg);
+	task_end(x, "exited 127\n", MESOS__TASK_STATE__TASK_FAILED, msg,
+	    x->start_reason ? x->start_reason : -1);
 }
 
 /* Did the task's exec fail?  Then it is reaped here and TASK_FAILED says
@@ -291,6 +304,9 @@ checkpoint_task(struct executor *x)
 	unsigned long long start = 0;
 	struct ckpt_error e;
 	char text[64], logs[64], version[64], buf[PATH_MAX + 600];
+	char limits[6 * PATH_MAX];
+	const struct cg_limits *l = &x->o->limits;
+	bool limited = l->cpus > 0 || l->mem > 0 || l->pids > 0 || l->disk > 0;
 
 	if (!x->o->checkpoint || x->task <= 0)
 		return;
@@ -310,7 +326,10 @@ checkpoint_task(struct executor *x)
 	    PATH_TASK_CGROUP, &x->o->ids, x->tree.cgroup, &e) < 0) ||
 	    checkpoint_text(&b, x->o->work, PATH_TASK_LOG, &x->o->ids, logs,
 	    &e) < 0 || checkpoint_text(&b, x->o->work, PATH_EXECUTOR_VERSION,
-	    &x->o->ids, version, &e) < 0 || dbatch_commit(&b, &e) < 0) {
+	    &x->o->ids, version, &e) < 0 || (limited && (cg_format(&x->lim, l,
+	    limits, sizeof(limits)) < 0 || checkpoint_text(&b, x->o->work,
+	    PATH_TASK_LIMITS, &x->o->ids, limits, &e) < 0)) ||
+	    dbatch_commit(&b, &e) < 0) {
 		dbatch_abort(&b);
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
 	}
@@ -351,6 +370,7 @@ reap_tree(struct executor *x)
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		;
 	contain_fini(&x->tree);
+	limits_fini(x);
 }
 
 /* Did the task enter its cgroup?  (A cgroup2 hierarchy may be writable
@@ -406,6 +426,14 @@ start_task(struct executor *x, char *msg, size_t len, struct ckpt_error *e)
 		    sizeof(why)));
 		error_clear(e);
 		contain_init(&x->tree, NULL, o->ids.run, e);
+	}
+	if (limits_setup(x, root, msg, len) < 0) {
+		if (status_pipe[0] >= 0) {
+			close(status_pipe[0]);
+			close(status_pipe[1]);
+		}
+		x->start_reason = REASON_CONTAINER_LAUNCH_FAILED;
+		return -1;	/* TASK_FAILED, with msg */
 	}
 	if ((x->task = fork_task(x, status_pipe[1], &exec_fd, e)) < 0) {
 		char why[PATH_MAX + 600];

@@ -33,6 +33,13 @@ send_update_frame(struct executor *x, const struct queued *q)
 void
 queue_update(struct executor *x, int state, const char *message)
 {
+	queue_update_reason(x, state, message, -1);
+}
+
+void
+queue_update_reason(struct executor *x, int state, const char *message,
+    int reason)
+{
 	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 	const struct ckpt_ids *i = &x->o->ids;
 	struct update_ids ids = { i->agent, i->framework, i->executor, i->task };
@@ -42,6 +49,10 @@ queue_update(struct executor *x, int state, const char *message)
 
 	if (u == NULL || (q = reallocarray(x->q, x->nq + 1, sizeof(*q))) == NULL)
 		abort();
+	if (reason >= 0) {
+		u->status->has_reason = 1;
+		u->status->reason = reason;
+	}
 	x->q = q;
 	q += x->nq++;
 	memcpy(q->uuid, update_uuid_bytes(u), 16);

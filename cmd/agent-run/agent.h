@@ -20,6 +20,7 @@
  *   loop.c                            the loop, signals, shutdown
  *   drivers.c                         connections, lines -> command()
  *   commands.c  launch.c  recover.c   what drivers ask; the start
+ *   resources.c                       what tasks may take; usage
  *   commit.c                          group commit, then the effects
  *   runs.c                            a run's states: the table
  *   ends.c                            how a run ends (executor gone)
@@ -39,6 +40,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "channel.h"
 #include "cli.h"
 #include "contain.h"
@@ -71,6 +73,10 @@ struct agent_options {
 	long long retry_ms;		/* first retry of a pending update */
 	size_t driver_bound;		/* a driver's queue; 0: the default */
 	int log_level;			/* --log-level; -1: the default */
+	double res_cpus, res_mem, res_disk;	/* --resources (MB); -1: detect */
+	bool oversubscribe;		/* launches beyond the total */
+	bool best_effort_limits;	/* limits without cgroups: unenforced */
+	long long disk_watch_ms;	/* given to each executor */
 };
 
 /* Run the agent: 0 once stopped, or a negative code: e says why, or is
@@ -129,6 +135,7 @@ struct pend {
 	uint8_t uuid[16];
 	int state;
 	bool from_agent;		/* source: agent (else executor) */
+	int reason;			/* its status's reason, or -1 */
 	double timestamp;
 	char *message;			/* or NULL */
 	long long retry_at, retry_ms;
@@ -160,6 +167,7 @@ struct aexec {
 	bool terminal;
 	int resends;			/* updates HELLO said it sends again */
 	struct session_peer peer;	/* its executor, as HELLO said */
+	struct cg_limits res;		/* what its task was given */
 	bool upgrading;			/* UPGRADE sent, HELLO awaited */
 	char upgrade_from[32];		/* ... its release before */
 	char *incompatible;		/* why it is left alone, or NULL */
@@ -243,6 +251,10 @@ struct agent {
 	int code;			/* why it stopped: 0, or -errno */
 	long long start_ms, shutdown_deadline;
 	int reconnected, lost, killed, incompatible;
+	double total[3], allocated[3];	/* cpus, mem MB, disk MB */
+	bool cg_ok;			/* limit cgroups can be made */
+	char cg_why[600];		/* ... else why not */
+	struct cg_where cg;		/* ... where (resources.c) */
 	char caps_noted[256];		/* " cap " each recorded (launch.c) */
 	json_t *summary;		/* (re)registered, for late drivers */
 	char boot_id[64];		/* of this boot, as recovered */
@@ -267,7 +279,7 @@ void fatal(struct agent *a, const char *fmt, const char *arg,
     const struct ckpt_error *e);
 void update_emit(struct agent *a, const struct aexec *x, int state,
     const uint8_t uuid[16], double timestamp, const char *message,
-    const char *source, bool redelivered, struct driver *d);
+    const char *source, int reason, bool redelivered, struct driver *d);
 /* The event of a pending update, as it was first sent, for every driver
  * (d NULL) or for d. */
 void pend_emit(struct agent *a, const struct pend *p, bool redelivered,
@@ -305,6 +317,9 @@ int x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
  * says). */
 void x_generate(struct agent *a, struct aexec *x, int state,
     const char *message);
+/* ... with Mesos's TaskStatus reason (-1: none). */
+void x_generate_reason(struct agent *a, struct aexec *x, int state,
+    const char *message, int reason);
 int x_checkpoint_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16],
     const char *text);
 void x_close_stream(struct agent *a, struct aexec *x);
@@ -312,6 +327,25 @@ void agent_defer_ack(struct agent *a, struct aexec *x, const uint8_t u[16],
     bool terminal);
 bool agent_acked_now(const struct agent *a, const struct aexec *x,
     const uint8_t u[16]);
+
+/* resources.c: what tasks may take, and what they use. */
+/* The agent's total (--resources, or the host's) and where limit
+ * cgroups go; logged. */
+void resources_init(struct agent *a);
+/* Does want fit what is left (or --oversubscribe)?  Else why says which
+ * resource, free against asked. */
+bool resources_fit(struct agent *a, const struct cg_limits *want,
+    char *why, size_t len);
+/* x's resources (x->res) counted in, or out. */
+void resources_take(struct agent *a, struct aexec *x);
+void resources_give(struct agent *a, struct aexec *x);
+/* {"cpus":..,"mem":..,"disk":..} of the total, or of what is allocated. */
+json_t *resources_json(const struct agent *a, bool allocated);
+/* Limit cgroups no run of this agent owns (an agent killed mid-launch):
+ * their processes killed, the directories removed. */
+void resources_orphans(struct agent *a);
+/* usage [TASK ...]: a `usage` event per task, then `usage_done`. */
+void cmd_usage(struct agent *a, struct command *c);
 
 /* reserve.c: --disk-reserve held in meta/reserve for checkpoints. */
 void reserve_open(struct agent *a);

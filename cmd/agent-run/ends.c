@@ -92,6 +92,15 @@ exit_end(struct agent *a, struct aexec *x, bool reboot)
 	else if (kind == EXIT_SIGNAL)
 		snprintf(msg, sizeof(msg), "executor gone; the task was killed "
 		    "by signal %d (executor.exit)", value);
+	else if (kind == EXIT_MEMORY || kind == EXIT_DISK) {
+		snprintf(msg, sizeof(msg), "executor gone; the task was killed "
+		    "over its %s limit (executor.exit)", kind == EXIT_MEMORY ?
+		    "memory" : "disk");
+		x_generate_reason(a, x, MESOS__TASK_STATE__TASK_FAILED, msg,
+		    kind == EXIT_MEMORY ? REASON_CONTAINER_LIMITATION_MEMORY :
+		    REASON_CONTAINER_LIMITATION_DISK);
+		return 0;
+	}
 	else
 		snprintf(msg, sizeof(msg), "executor gone; it killed the task "
 		    "when no agent came back within the recovery timeout "

@@ -110,7 +110,7 @@ line_emit(struct agent *a, struct jsonw *w, const char *event,
 void
 update_emit(struct agent *a, const struct aexec *x, int state,
     const uint8_t uuid[16], double timestamp, const char *message,
-    const char *source, bool redelivered, struct driver *d)
+    const char *source, int reason, bool redelivered, struct driver *d)
 {
 	struct jsonw w;
 	char text[UUID_TEXT];
@@ -122,6 +122,11 @@ update_emit(struct agent *a, const struct aexec *x, int state,
 	jw_real(&w, "timestamp", timestamp);
 	jw_string(&w, "message", message);
 	jw_string(&w, "source", source);
+	/* Mesos's TaskStatus reason, when there is one. */
+	if (reason >= 0 && task_reason_name(reason))
+		jw_string(&w, "reason", task_reason_name(reason));
+	else if (reason >= 0)
+		jw_int(&w, "reason", reason);
 	if (redelivered)
 		jw_bool(&w, "redelivered", true);
 	line_emit(a, &w, "update", d);
@@ -132,7 +137,7 @@ pend_emit(struct agent *a, const struct pend *p, bool redelivered,
     struct driver *d)
 {
 	update_emit(a, p->x, p->state, p->uuid, p->timestamp, p->message,
-	    p->from_agent ? "agent" : "executor", redelivered, d);
+	    p->from_agent ? "agent" : "executor", p->reason, redelivered, d);
 }
 
 void

@@ -30,6 +30,7 @@ struct launch {
 	const char *name, *user;
 	bool user_given;		/* --user: run the task as that user */
 	bool checkpoint;
+	struct cg_limits lim;		/* --cpus --mem --disk --pids */
 	char **argv;
 	char run[UUID_TEXT], sock[PATH_MAX];
 	uint8_t secret[SECRET_LEN];
@@ -38,7 +39,7 @@ struct launch {
 /* A checkpointed task uses capability cap, which older releases lack:
  * meta/capabilities says so (durable) before the task starts, so that
  * they refuse the dir instead of misreading it. */
-static int __attribute__((unused))
+static int
 uses(struct agent *a, const char *cap, struct ckpt_error *e)
 {
 	char word[80];
@@ -78,6 +79,69 @@ below_reserve(struct agent *a)
 	return true;
 }
 
+/* --cpus N, --mem SIZE, --disk SIZE (a bare number is MB, as in Mesos),
+ * --pids N into lim: 1 taken, 0 not one of them, or 1 with lim->cpus
+ * set to -1 when the value is wrong (said). */
+static int
+resource_option(struct agent *a, const char *opt, const char *val,
+    struct cg_limits *lim)
+{
+	char *end;
+	long long b;
+
+	if (strcmp(opt, "--cpus") == 0) {
+		double v = strtod(val, &end);
+		if (*end == '\0' && v > 0 && v <= 4096) {
+			lim->cpus = v;
+			return 1;
+		}
+	} else if (strcmp(opt, "--mem") == 0 || strcmp(opt, "--disk") == 0) {
+		if ((b = cg_size_mb(val)) >= (1 << 20) ||
+		    (b > 0 && opt[2] == 'd')) {
+			*(opt[2] == 'm' ? &lim->mem : &lim->disk) = b;
+			return 1;
+		}
+	} else if (strcmp(opt, "--pids") == 0) {
+		long v = strtol(val, &end, 10);
+		if (*end == '\0' && v >= 1 && v <= 1 << 22) {
+			lim->pids = v;
+			return 1;
+		}
+	} else
+		return 0;
+	char msg[300];
+	snprintf(msg, sizeof(msg), "%s: '%.100s' is not a valid value (--cpus N "
+	    "above 0; --mem and --disk a size: MB bare, or with K, M, G; --mem "
+	    "1M at least; --pids N from 1)", opt, val);
+	emit_error(a, "launch: %s", msg, NULL);
+	lim->cpus = -1;
+	return 1;
+}
+
+/* Limits that need cgroups need them here (or --best-effort-limits), and
+ * what is asked must fit what is left (or --oversubscribe). */
+static bool
+limits_usable(struct agent *a, const struct launch *l)
+{
+	char why[700];
+
+	if ((l->lim.cpus > 0 || l->lim.mem > 0 || l->lim.pids > 0) &&
+	    !a->cg_ok && !a->o->best_effort_limits) {
+		emit_error(a, "launch: refused: the task's limits cannot be "
+		    "enforced: %s (agent-run --best-effort-limits runs such "
+		    "tasks unenforced)", a->cg_why, NULL);
+		return false;
+	}
+	if (!resources_fit(a, &l->lim, why, sizeof(why))) {
+		char msg[800];
+		snprintf(msg, sizeof(msg), "launch of task %s: refused: %s",
+		    l->ids.task, why);
+		emit_error(a, "%s", msg, NULL);
+		return false;
+	}
+	return true;
+}
+
 static int
 parse(struct agent *a, struct command *c, struct launch *l)
 {
@@ -97,10 +161,16 @@ parse(struct agent *a, struct command *c, struct launch *l)
 		else if (strcmp(c->argv[i], "--user") == 0 && i + 1 < c->argc) {
 			l->user = c->argv[++i];
 			l->user_given = true;
+		} else if (i + 1 < c->argc && resource_option(a, c->argv[i],
+		    c->argv[i + 1], &l->lim) != 0) {
+			if (l->lim.cpus < 0)
+				return -1;	/* said */
+			i++;
 		}
 		else if (c->argv[i][0] == '-' || n == 3) {
 			emit_error(a, "launch: unexpected '%s' (usage: launch "
-			    "[--checkpoint] [--name NAME] [--user USER] FRAMEWORK "
+			    "[--checkpoint] [--name NAME] [--user USER] [--cpus N] "
+			    "[--mem SIZE] [--disk SIZE] [--pids N] FRAMEWORK "
 			    "EXECUTOR TASK -- ARGV...)",
 			    c->argv[i], NULL);
 			return -1;
@@ -109,7 +179,8 @@ parse(struct agent *a, struct command *c, struct launch *l)
 	}
 	if (n != 3 || i + 1 >= c->argc) {
 		emit_error(a, "launch: %s", "usage: launch [--checkpoint] [--name "
-		    "NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...", NULL);
+		    "NAME] [--user USER] [--cpus N] [--mem SIZE] [--disk SIZE] "
+		    "[--pids N] FRAMEWORK EXECUTOR TASK -- ARGV...", NULL);
 		return -1;
 	}
 	l->argv = c->argv + i + 1;
@@ -135,7 +206,7 @@ parse(struct agent *a, struct command *c, struct launch *l)
 		    "framework %s", l->ids.framework, NULL);
 		return -1;
 	}
-	if (below_reserve(a))
+	if (below_reserve(a) || !limits_usable(a, l))
 		return -1;
 	snprintf(l->sock, sizeof(l->sock), "%s/sock/%.8s%.4s", a->o->work,
 	    l->run, l->run + 9);
@@ -327,6 +398,26 @@ checkpoint(struct agent *a, const struct launch *l,
 	ti.executor_id = &xid;
 	ti.slave_id = &sid;
 	ti.state = MESOS__TASK_STATE__TASK_STAGING;
+	/* Its resources, as Mesos checkpoints them: scalars, mem and disk
+	 * in MB (and ours, pids). */
+	Mesos__Resource r[4], *rp[4];
+	Mesos__Value__Scalar sc[4];
+	const char *rn[4] = { "cpus", "mem", "disk", "pids" };
+	double rv[4] = { l->lim.cpus, (double)l->lim.mem / (1 << 20),
+	    (double)l->lim.disk / (1 << 20), (double)l->lim.pids };
+	for (int i = 0; i < 4; i++) {
+		if (!(rv[i] > 0))
+			continue;
+		mesos__resource__init(&r[ti.n_resources]);
+		mesos__value__scalar__init(&sc[ti.n_resources]);
+		sc[ti.n_resources].value = rv[i];
+		r[ti.n_resources].name = (char *)rn[i];
+		r[ti.n_resources].type = MESOS__VALUE__TYPE__SCALAR;
+		r[ti.n_resources].scalar = &sc[ti.n_resources];
+		rp[ti.n_resources] = &r[ti.n_resources];
+		ti.n_resources++;
+	}
+	ti.resources = rp;
 	if ((!fw_written(a, ids->framework, l->user) && checkpoint_info(b,
 	    a->o->work, PATH_FRAMEWORK_INFO, ids, &fi.base, &e) < 0) ||
 	    checkpoint_secret(b, a->o->work, ids, l->secret, &e) < 0 ||
@@ -342,6 +433,11 @@ checkpoint(struct agent *a, const struct launch *l,
 		return -1;
 	}
 	fw_note(a, ids->framework, l->user);
+	/* Limits are what an agent before them would misread. */
+	if (ti.n_resources > 0 && uses(a, "limits", &e) < 0) {
+		fatal(a, "launch of task %s", ids->task, &e);
+		return -1;
+	}
 #ifdef DIR_CAPABILITY_EXTRA
 	/* A feature no release knows (a test build's): every checkpointed
 	 * launch uses it. */
@@ -374,8 +470,11 @@ executor_binary(const struct agent_options *o)
  * the task's. */
 static char **
 executor_argv(struct agent *a, const struct launch *l, char *exe,
-    char rt[32], char gr[32], char lm[32], char lk[32], char dr[32])
+    char num[10][32])
 {
+	char *rt = num[0], *gr = num[1], *lm = num[2], *lk = num[3],
+	    *dr = num[4], *lc = num[5], *lmem = num[6], *ld = num[7],
+	    *lp = num[8], *lw = num[9];
 	const struct agent_options *o = a->o;
 	const struct ckpt_ids *ids = &l->ids;
 	const struct cli_bounds def = CLI_BOUNDS_DEFAULT;
@@ -386,6 +485,11 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 	snprintf(lm, 32, "%lld", o->bounds.log_max);
 	snprintf(lk, 32, "%lld", o->bounds.log_keep);
 	snprintf(dr, 32, "%lld", o->bounds.disk_reserve);
+	snprintf(lc, 32, "%g", l->lim.cpus);
+	snprintf(lmem, 32, "%lld", l->lim.mem);
+	snprintf(ld, 32, "%lld", l->lim.disk);
+	snprintf(lp, 32, "%lld", l->lim.pids);
+	snprintf(lw, 32, "%lldms", o->disk_watch_ms);
 	const char *fixed[] = { exe, "-d", o->work, "--secret-fd", "3",
 	    "--agent", a->id,
 	    "--framework", ids->framework, "--executor", ids->executor, "--run",
@@ -400,7 +504,15 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 	    /* absent options are NULL, skipped below */
 	    o->cgroup_root ? "--cgroup-root" : NULL, o->cgroup_root,
 	    l->user_given ? "--user" : NULL, l->user_given ? l->user : NULL,
-	    l->checkpoint ? "--checkpoint" : NULL, "--" };
+	    l->checkpoint ? "--checkpoint" : NULL,
+	    l->lim.cpus > 0 ? "--cpus" : NULL, l->lim.cpus > 0 ? lc : NULL,
+	    l->lim.mem > 0 ? "--mem" : NULL, l->lim.mem > 0 ? lmem : NULL,
+	    l->lim.disk > 0 ? "--disk" : NULL, l->lim.disk > 0 ? ld : NULL,
+	    l->lim.pids > 0 ? "--pids" : NULL, l->lim.pids > 0 ? lp : NULL,
+	    l->lim.disk > 0 ? "--disk-watch-interval" : NULL,
+	    l->lim.disk > 0 ? lw : NULL,
+	    o->best_effort_limits && (l->lim.cpus > 0 || l->lim.mem > 0 ||
+	    l->lim.pids > 0) ? "--best-effort-limits" : NULL, "--" };
 	const size_t nf = sizeof(fixed) / sizeof(fixed[0]);
 	while (o->launcher && o->launcher[nl])
 		nl++;
@@ -424,9 +536,9 @@ static int
 spawn(struct agent *a, const struct launch *l, struct aexec *x,
     const struct dbatch_mark *m)
 {
-	char sandbox[PATH_MAX], rt[32], gr[32], lm[32], lk[32], dr[32];
+	char sandbox[PATH_MAX], num[10][32];
 	char *exe = executor_binary(a->o);
-	char **argv = executor_argv(a, l, exe, rt, gr, lm, lk, dr);
+	char **argv = executor_argv(a, l, exe, num);
 	/* A non-checkpointing framework's executor dies with its agent. */
 	struct spawn s = { .argv = argv, .dir = sandbox, .err = "executor.log",
 	    .fd3 = -1, .session = true, .hold = true,
@@ -508,6 +620,8 @@ cmd_launch(struct agent *a, struct command *c)
 		return;
 	x = x_new(a, l.ids.framework, l.ids.executor, l.run, l.ids.task);
 	x->checkpoint = l.checkpoint;
+	x->res = l.lim;
+	resources_take(a, x);
 	memcpy(x->secret, l.secret, SECRET_LEN);
 	x->has_secret = true;
 	if ((x->socket = strdup(l.sock)) == NULL)
@@ -529,5 +643,21 @@ cmd_launch(struct agent *a, struct command *c)
 	json_t *ev = x_json("launched", x);
 	json_object_set_new(ev, "pid", json_integer(x->pid));
 	json_object_set_new(ev, "checkpoint", json_boolean(l.checkpoint));
+	/* What it was given, in Mesos's units (mem and disk in MB). */
+	json_t *res = json_object();
+	if (l.lim.cpus > 0)
+		json_object_set_new(res, "cpus", json_real(l.lim.cpus));
+	if (l.lim.mem > 0)
+		json_object_set_new(res, "mem", json_real((double)l.lim.mem /
+		    (1 << 20)));
+	if (l.lim.disk > 0)
+		json_object_set_new(res, "disk", json_real((double)l.lim.disk /
+		    (1 << 20)));
+	if (l.lim.pids > 0)
+		json_object_set_new(res, "pids", json_integer(l.lim.pids));
+	if (json_object_size(res) > 0)
+		json_object_set_new(ev, "resources", res);
+	else
+		json_decref(res);
 	answer(&a->dr, ev);
 }

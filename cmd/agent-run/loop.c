@@ -96,6 +96,10 @@ announce_if_ready(struct agent *a)
 	    "incompatible", a->incompatible, "descriptors", (json_int_t)a->nofile, "executors_max",
 	    (json_int_t)(a->nofile > 48 ? a->nofile - 48 : 0), "cgroup_root",
 	    a->o->cgroup_root);
+	/* What tasks may take, and what they were given (Mesos's units:
+	 * mem and disk in MB). */
+	json_object_set_new(a->summary, "resources", resources_json(a, false));
+	json_object_set_new(a->summary, "allocated", resources_json(a, true));
 	emit(&a->dr, json_incref(a->summary));
 }
 
@@ -265,6 +269,7 @@ agent_open(struct agent *a, int *lock, struct ckpt_error *e)
 	snprintf(sock, sizeof(sock), "%s/sock", o->work);
 	mkdir(sock, 0700);
 	reserve_open(a);
+	resources_init(a);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -325,6 +330,7 @@ agent_main(const struct agent_options *o, struct ckpt_error *e)
 	signal(SIGPIPE, SIG_IGN);
 	if ((rc = agent_open(&a, &lock, e)) == 0 &&
 	    (rc = drivers_init(&a, e)) == 0 && (rc = recover(&a, e)) == 0) {
+		resources_orphans(&a);
 		if (o->cleanup) {
 			emit(&a.dr, json_pack("{s:s, s:i}", "event", "cleanup",
 			    "killed", a.killed));

@@ -33,12 +33,15 @@ usage(FILE *fp, int status)
 	    "                 [--executor-registration-timeout DUR]\n"
 	    "                 [--task-log-max SIZE] [--task-log-keep N]\n"
 	    "                 [--log-level error|warning|notice|info|debug]\n"
+	    "                 [--resources 'cpus:N;mem:MB;disk:MB'] [--oversubscribe]\n"
+	    "                 [--best-effort-limits] [--disk-watch-interval DUR]\n"
 	    "       agent-run --attach SOCKET [--timeout DUR] [--retry DUR]\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
-	    "  launch [--checkpoint] [--name NAME] [--user USER] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
-	    "  kill [FRAMEWORK] TASK | ack UUID | reconcile [TASK...] | upgrade [TASK...]\n"
-	    "  shutdown | ping\n");
+	    "  launch [--checkpoint] [--name NAME] [--user USER] [--cpus N] [--mem SIZE]\n"
+	    "         [--disk SIZE] [--pids N] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
+	    "  kill [FRAMEWORK] TASK | ack UUID | reconcile [TASK...] | usage [TASK...]\n"
+	    "  upgrade [TASK...] | shutdown | ping\n");
 	exit(status);
 }
 
@@ -123,6 +126,12 @@ option_amount(struct agent_options *o, int ch, const char *arg)
 		rc = cli_size("--driver-queue", arg, 4096, &n, &e);
 		o->driver_bound = (size_t)n;
 		break;
+	case 'K':
+		rc = cli_duration("--disk-watch-interval", arg,
+		    &o->disk_watch_ms, &e);
+		if (rc == 0 && o->disk_watch_ms < 100)
+			errx(EX_USAGE, "--disk-watch-interval: 100ms at least");
+		break;
 	default:
 		return false;
 	}
@@ -153,11 +162,52 @@ static const struct option longopts[] = {
 	{ "update-retry-interval", required_argument, NULL, 'U' },
 	{ "driver-queue", required_argument, NULL, 'Q' },
 	{ "executor-registration-timeout", required_argument, NULL, 'G' },
+	{ "resources", required_argument, NULL, 'E' },
+	{ "oversubscribe", no_argument, NULL, 'O' },
+	{ "best-effort-limits", no_argument, NULL, 'B' },
+	{ "disk-watch-interval", required_argument, NULL, 'K' },
 	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --resources 'cpus:N;mem:M;disk:D' (Mesos's syntax; M and D in MB, or
+ * with K, M, G): into o, or exit 64 naming what is wrong. */
+static void
+resources_parse(struct agent_options *o, const char *arg)
+{
+	char *copy = strdup(arg), *save, *item;
+
+	if (copy == NULL)
+		err(EX_OSERR, "--resources");
+	for (item = strtok_r(copy, ";", &save); item;
+	    item = strtok_r(NULL, ";", &save)) {
+		char *colon = strchr(item, ':'), *end;
+		double v;
+		if (colon == NULL)
+			errx(EX_USAGE, "--resources: '%s' is not NAME:VALUE "
+			    "(like 'cpus:4;mem:8192;disk:102400')", item);
+		*colon++ = '\0';
+		if (strcmp(item, "cpus") == 0) {
+			v = strtod(colon, &end);
+			if (*end != '\0' || !(v >= 0))
+				errx(EX_USAGE, "--resources: cpus: '%s' is not a "
+				    "number", colon);
+			o->res_cpus = v;
+		} else if (strcmp(item, "mem") == 0 || strcmp(item, "disk") == 0) {
+			long long b = cg_size_mb(colon);
+			if (b < 0)
+				errx(EX_USAGE, "--resources: %s: '%s' is not a size "
+				    "(MB, or with K, M, G)", item, colon);
+			*(item[0] == 'm' ? &o->res_mem : &o->res_disk) =
+			    (double)b / (1 << 20);
+		} else
+			errx(EX_USAGE, "--resources: '%s' is not one of cpus, "
+			    "mem, disk", item);
+	}
+	free(copy);
+}
 
 /* What the command line asks besides the agent's options. */
 struct args {
@@ -205,6 +255,9 @@ option(struct agent_options *o, struct args *g, int ch, const char *arg)
 			    "warning, notice, info, debug", arg);
 		break;
 	case 'C': g->cgroup = arg; break;
+	case 'E': resources_parse(o, arg); break;
+	case 'O': o->oversubscribe = true; break;
+	case 'B': o->best_effort_limits = true; break;
 	case 'A': o->listen = arg; break;
 	case 'c': g->attach = arg; break;
 	case 'W':
@@ -233,7 +286,8 @@ main(int argc, char *argv[])
 	    .recovery_timeout_ms = 15 * 60 * 1000, .reregister_timeout_ms = 2000,
 	    .grace_ms = 3000, .retry_ms = 10000,
 	    .registration_timeout_ms = 60000,
-	    .bounds = CLI_BOUNDS_DEFAULT };
+	    .bounds = CLI_BOUNDS_DEFAULT, .res_cpus = -1, .res_mem = -1,
+	    .res_disk = -1, .disk_watch_ms = 15000 };
 	struct args g = { .timeout_ms = 60000 };
 	struct ckpt_error e;
 	int ch, rc;

@@ -42,6 +42,7 @@ x_add_pending(struct agent *a, struct aexec *x, const uint8_t uuid[16],
 	p->state = state;
 	p->timestamp = timestamp;
 	p->from_agent = from_agent;
+	p->reason = -1;
 	p->retry_ms = a->o->retry_ms;
 	p->retry_at = monotonic_ms() + p->retry_ms;
 	TAILQ_INSERT_TAIL(&x->pending, p, in_x);
@@ -163,6 +164,7 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	}
 	struct pend *p = x_add_pending(a, x, uuid, u->status->state,
 	    u->timestamp, u->status->message, strcmp(source, "agent") == 0);
+	p->reason = u->status->has_reason ? u->status->reason : -1;
 	x->state = u->status->state;
 	if (task_state_terminal(x->state) && !x->terminal)
 		log_line(&a->log, LOG_INFO, "task %s of framework %s (run %s): "
@@ -197,12 +199,23 @@ x_checkpoint_ack(struct agent *a, struct aexec *x, const uint8_t uuid[16],
 void
 x_generate(struct agent *a, struct aexec *x, int state, const char *message)
 {
+	x_generate_reason(a, x, state, message, -1);
+}
+
+void
+x_generate_reason(struct agent *a, struct aexec *x, int state,
+    const char *message, int reason)
+{
 	struct update_ids ids = { a->id, x->framework, x->executor, x->task };
 	Mesos__StatusUpdate *u = update_new(&ids, state, message,
 	    MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE);
 
 	if (u == NULL)
 		abort();
+	if (reason >= 0) {
+		u->status->has_reason = 1;
+		u->status->reason = reason;
+	}
 	x_update(a, x, u, "agent");
 	mesos__status_update__free_unpacked(u, NULL);
 }

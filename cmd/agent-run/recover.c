@@ -104,6 +104,10 @@ run_of(struct agent *a, const struct recovery_run *rr)
 	    (x->quarantined = strdup(run->quarantined)) == NULL)
 		abort();
 	x->has_secret = run->secret && secret_parse(run->secret, x->secret) == 0;
+	if (t && t->info) {
+		task_resources(t->info, &x->res);
+		resources_take(a, x);
+	}
 	if (t) {
 		x->state = task_effective_state(t);
 		x->terminal = t->terminal;
@@ -111,7 +115,8 @@ run_of(struct agent *a, const struct recovery_run *rr)
 		for (size_t k = 0; k < t->n_pending; k++)
 			x_add_pending(a, x, t->pending[k].uuid,
 			    t->pending[k].state, t->pending[k].timestamp,
-			    t->pending[k].message, t->pending[k].from_agent);
+			    t->pending[k].message, t->pending[k].from_agent)->
+			    reason = t->pending[k].reason;
 	}
 	return x;
 }
@@ -260,7 +265,7 @@ recover(struct agent *a, struct ckpt_error *e)
 {
 	const struct agent_options *o = a->o;
 	struct state_options so = { .strict = o->strict, .repair = true,
-	    .secrets = true, .messages = true };
+	    .secrets = true, .messages = true, .limits = true };
 	struct recovering rc = { .a = a };
 	struct recovery_visitor v = { .ctx = &rc, .run = found_run,
 	    .errors = o->strict ? NULL : log_errors };

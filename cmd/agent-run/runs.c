@@ -571,6 +571,7 @@ void
 x_free(struct agent *a, struct aexec *x)
 {
 	run_event(a, x, EV_FREE, NULL);
+	resources_give(a, x);
 	while (!TAILQ_EMPTY(&x->pending))
 		pend_remove(a, TAILQ_FIRST(&x->pending));
 	x_unindex(a, x);

@@ -106,7 +106,8 @@ count_executor(void *ctx, struct state_agent *a, struct state_framework *f,
 static int
 walk_verb(const struct args *g, enum verb verb)
 {
-	struct state_options so = { .strict = false, .versions = true };
+	struct state_options so = { .strict = false, .versions = true,
+	    .limits = true };
 	struct inspect in = { .work = g->work, .json = g->json || g->lines };
 	struct walk_visitor v = *visitors[verb];
 	struct ckpt_error e;

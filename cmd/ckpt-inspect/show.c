@@ -63,6 +63,9 @@ tree_run(const struct state_run *r)
 		printf(" exit-status %d", r->exit_value);
 	else if (r->exit_kind == EXIT_SIGNAL)
 		printf(" exit-signal %d", r->exit_value);
+	else if (r->exit_kind == EXIT_MEMORY || r->exit_kind == EXIT_DISK)
+		printf(" over-its-%s-limit", r->exit_kind == EXIT_MEMORY ?
+		    "memory" : "disk");
 	printf("\n");
 	print_errors(&r->errors, 8);
 	for (size_t i = 0; i < r->n_tasks; i++) {
