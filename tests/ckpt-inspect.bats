@@ -282,6 +282,9 @@ three_tasks() {
 	run ckpt-inspect --file "$BATS_TEST_TMPDIR/blob" --type task
 	assert_success
 	assert_output --partial '"state": "TASK_STAGING"'
+	# A Mesos agent's task resources, as ours are checkpointed.
+	assert_output --partial '"name": "cpus"'
+	assert_output --partial '"value": 0.5'
 	run ckpt-inspect --file "$BATS_TEST_TMPDIR/blob" --type frob
 	assert_failure 64
 	run ckpt-inspect --file "$BATS_TEST_TMPDIR/nothing" --type task

@@ -173,3 +173,35 @@ EOF
 	[ -d "$dir" ]
 	grep -q "no run of this agent owns it" "$EV.err"
 }
+
+@test "the cgroup v2 path: the limits in the run's own cgroup (memory.max, cpu.max, pids.max)" {
+	[ "$CG" = v2 ] || skip "no cgroup2 root with memory, cpu and pids enabled for its children here (a hybrid host: the tests above ran on the cgroup v1 path)"
+	agent_start
+	launch --checkpoint --cpus 0.5 --mem 64 --pids 30 F1 E1 T1 -- sleep 600
+	f=$(echo "$W"/meta/slaves/*-S0/frameworks/F1/executors/E1/runs/*-*/pids/task.limits)
+	grep -qx "v2 1" "$f"
+	dir=$(awk '$2=="memory" {print $3}' "$f")
+	assert_equal "$(cat "$dir/memory.max")" 67108864
+	assert_equal "$(cat "$dir/cpu.max")" "50000 100000"
+	assert_equal "$(cat "$dir/pids.max")" 30
+}
+
+@test "the cgroup v1 path: one directory per controller below the agent's own cgroup (memory.limit_in_bytes, cpu.cfs_quota_us, pids.max)" {
+	[ "$CG" = v1 ] || skip "no writable cgroup v1 hierarchies here (a cgroup2 host: the tests above ran on the v2 path)"
+	agent_start
+	launch --checkpoint --cpus 0.5 --mem 64 --pids 30 F1 E1 T1 -- sleep 600
+	f=$(echo "$W"/meta/slaves/*-S0/frameworks/F1/executors/E1/runs/*-*/pids/task.limits)
+	grep -qx "v2 0" "$f"
+	assert_equal "$(cat "$(awk '$2=="memory" {print $3}' "$f")/memory.limit_in_bytes")" 67108864
+	assert_equal "$(cat "$(awk '$2=="cpu" {print $3}' "$f")/cpu.cfs_quota_us")" 50000
+	assert_equal "$(cat "$(awk '$2=="pids" {print $3}' "$f")/pids.max")" 30
+	# The task is in each.
+	t=$(task_pid "$XPID")
+	grep -qx "$t" "$(awk '$2=="memory" {print $3}' "$f")/cgroup.procs"
+	grep -qx "$t" "$(awk '$2=="pids" {print $3}' "$f")/cgroup.procs"
+	# Its end removes them.
+	agent_send kill T1
+	wait_event '.event=="update" and .state=="TASK_KILLED"' 1 30
+	agent_ack
+	wait_for 30 test ! -e "$(awk '$2=="memory" {print $3}' "$f")"
+}
