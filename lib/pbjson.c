@@ -150,6 +150,8 @@ pbjson_from_message(const ProtobufCMessage *m)
 		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
 			size_t n = *(const size_t *)MEMBER(m, f->quantifier_offset);
 			const char *arr = *(char *const *)MEMBER(m, f->offset);
+			if (n == 0)
+				continue;	/* absent, as the JSON mapping has it */
 			v = json_array();
 			for (size_t k = 0; v != NULL && k < n; k++)
 				json_array_append_new(v,
