@@ -100,44 +100,49 @@ lines(const char *dir, const char *file)
 
 /* ---- where ---- */
 
-/* The v1 hierarchy of controller c: its mount point and our path in it. */
-static bool
-v1_base(const char *c, char *out, size_t len)
+/* The v1 hierarchies of the controllers: mount point and our path in
+ * each, into base[k] as MOUNT/PATH/agent-run ("" where none).  One pass
+ * over each /proc file. */
+static void
+v1_bases(char base[CG_KINDS][4096])
 {
-	char line[4096], mnt[4096] = "", opts[1024], path[4096] = "";
-	size_t n = strlen(c);
+	char line[4096], mnt[CG_KINDS][4096] = { "" }, opts[1024];
 	FILE *fp;
 
+	for (int k = 0; k < CG_KINDS; k++)
+		base[k][0] = '\0';
 	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
-		return false;
-	while (!mnt[0] && fgets(line, sizeof(line), fp)) {
-		char *dash = strstr(line, " - cgroup ");
-		char m[4096];
+		return;
+	while (fgets(line, sizeof(line), fp)) {
+		char *dash = strstr(line, " - cgroup "), m[4096], *save;
 		if (dash == NULL || sscanf(dash, " - cgroup %*s %1023s", opts) != 1 ||
 		    sscanf(line, "%*s %*s %*s %*s %4095s", m) != 1)
 			continue;
-		for (char *o = strtok(opts, ","); o; o = strtok(NULL, ","))
-			if (strcmp(o, c) == 0)
-				strlcpy(mnt, m, sizeof(mnt));
+		for (char *o = strtok_r(opts, ",", &save); o;
+		    o = strtok_r(NULL, ",", &save))
+			for (int k = 0; k < CG_KINDS; k++)
+				if (strcmp(o, names[k]) == 0 && !mnt[k][0])
+					strlcpy(mnt[k], m, sizeof(mnt[k]));
 	}
 	fclose(fp);
-	if (!mnt[0] || (fp = fopen("/proc/self/cgroup", "re")) == NULL)
-		return false;
-	while (!path[0] && fgets(line, sizeof(line), fp)) {
-		char *ctl = strchr(line, ':'), *p;
+	if ((fp = fopen("/proc/self/cgroup", "re")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp)) {
+		char *ctl = strchr(line, ':'), *p, *save;
 		if (ctl == NULL || (p = strchr(ctl + 1, ':')) == NULL)
 			continue;
 		*p++ = '\0';
 		p[strcspn(p, "\n")] = '\0';
-		for (char *o = strtok(ctl + 1, ","); o; o = strtok(NULL, ","))
-			if (strlen(o) == n && strcmp(o, c) == 0)
-				strlcpy(path, p, sizeof(path));
+		for (char *o = strtok_r(ctl + 1, ",", &save); o;
+		    o = strtok_r(NULL, ",", &save))
+			for (int k = 0; k < CG_KINDS; k++)
+				if (strcmp(o, names[k]) == 0 && mnt[k][0] &&
+				    snprintf(base[k], sizeof(base[k]), "%s%s/agent-run",
+				    mnt[k], strcmp(p, "/") ? p : "") >=
+				    (int)sizeof(base[k]))
+					base[k][0] = '\0';
 	}
 	fclose(fp);
-	if (!path[0])
-		return false;
-	return snprintf(out, len, "%s%s/agent-run", mnt, strcmp(path, "/") ?
-	    path : "") < (int)len;
 }
 
 int
@@ -155,10 +160,10 @@ cg_where(struct cg_where *w, const char *v2_root, struct ckpt_error *e)
 			strlcpy(w->base[k], v2_root, sizeof(w->base[k]));
 		return 0;
 	}
+	v1_bases(w->base);
 	for (int k = 0; k < CG_KINDS; k++) {
-		if (v1_base(names[k], w->base[k], sizeof(w->base[k])) &&
-		    (mkdir(w->base[k], 0755) == 0 || errno == EEXIST) &&
-		    access(w->base[k], W_OK) == 0)
+		if (w->base[k][0] && (mkdir(w->base[k], 0755) == 0 ||
+		    errno == EEXIST) && access(w->base[k], W_OK) == 0)
 			continue;
 		w->base[k][0] = '\0';
 		if (k != CG_ACCT)
