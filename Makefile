@@ -17,7 +17,8 @@ BUILD_PKGS := gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev \
             libbsd-dev libjansson-dev libdeflate-dev libsmartcols-dev
 RUN_PKGS := libprotobuf-c1 libbsd0 libjansson4 libdeflate0 libsmartcols1
 DEB_PKGS := $(BUILD_PKGS) bats bats-assert bats-support \
-            bats-file python3 procps util-linux mandoc strace bc jq zsh clang libclang-rt-dev valgrind
+            bats-file python3 procps util-linux mandoc strace bc jq zsh clang libclang-rt-dev valgrind \
+            prometheus
 
 CFLAGS   ?= -O2 -g
 override CFLAGS += -std=c17 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -MMD -MP \
@@ -41,7 +42,8 @@ override CFLAGS += -DCKPT_FAULT
 endif
 
 UNITS    := agent-run.service agent-run.socket agent-executors.slice \
-            agent-gc.service agent-gc.timer agent-orphans.service agent-orphans.timer
+            agent-gc.service agent-gc.timer agent-orphans.service agent-orphans.timer \
+            agent-metrics.service agent-metrics.timer
 PROGS    := agent-run agent-executor ckpt-write ckpt-inspect recover \
             executor-reconnect executor-kill
 PROTOS   := $(wildcard proto/*.proto)
@@ -207,7 +209,8 @@ install: all
 # DESTDIR, systemd up) the units are stopped and disabled first, and said:
 # the executors (agent-executors.slice) and their tasks keep running,
 # until `recover --orphans | executor-kill` or a reboot.
-UNINSTALL_UNITS := agent-run.socket agent-run.service agent-gc.timer agent-orphans.timer
+UNINSTALL_UNITS := agent-run.socket agent-run.service agent-gc.timer agent-orphans.timer \
+            agent-metrics.timer
 uninstall:
 	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then \
 	  for u in $(UNINSTALL_UNITS); do \

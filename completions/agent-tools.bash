@@ -52,7 +52,7 @@ _agent_tools() {
 	prev=${COMP_WORDS[COMP_CWORD - 1]}
 	cmd=${COMP_WORDS[0]##*/}
 	case $cmd in
-	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --log-level --cgroup-root --listen --attach --timeout --retry --update-retry-interval --driver-queue --disk-reserve --executor-registration-timeout --task-log-max --task-log-keep --resources --oversubscribe --best-effort-limits --disk-watch-interval --help --version" ;;
+	agent-run) opts="--work-dir --agent-id --hostname --recover= --strict --no-strict --recovery-timeout --grace --executor-reregistration-timeout --executor --launcher --log --log-level --cgroup-root --listen --attach --timeout --retry --update-retry-interval --driver-queue --disk-reserve --executor-registration-timeout --task-log-max --task-log-keep --resources --oversubscribe --best-effort-limits --disk-watch-interval --metrics --metrics= --metrics-file --help --version" ;;
 	agent-executor) opts="--work-dir --agent --framework --executor --run --task --socket --checkpoint --recovery-timeout --grace --register-timeout --secret-fd --cgroup-root --user --task-log-max --task-log-keep --disk-reserve --cpus --mem --disk --pids --disk-watch-interval --best-effort-limits --resume --resume-check --help --version" ;;
 	ckpt-write) opts="--work-dir --agent --framework --executor --run --task --file --force --help --version" ;;
 	ckpt-inspect) opts="--work-dir --json --json-lines --framework --executor --task --state --unacked --verify --updates --file --type --exit-status --help --version" ;;
@@ -64,6 +64,9 @@ _agent_tools() {
 	--recover=*)
 		COMPREPLY=($(compgen -W "reconnect cleanup" -- "${cur#--recover=}"))
 		return ;;
+	--metrics=*)
+		COMPREPLY=($(compgen -W "prometheus json" -- "${cur#--metrics=}"))
+		return ;;
 	esac
 	case $prev in
 	-d | --work-dir | --cgroup-root)
@@ -71,7 +74,7 @@ _agent_tools() {
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -d -- "$cur"))
 		return ;;
-	--file | --log | --executor-path | --listen | --attach)
+	--file | --log | --executor-path | --listen | --attach | --metrics-file)
 		compopt -o filenames 2>/dev/null
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;

@@ -173,11 +173,13 @@ barrier(struct dbatch *b, struct ckpt_error *e)
 		b->all = true;
 	}
 	if (b->all) {
+		b->syncs++;
 		if (fault_point("fsync", "(syncfs)") < 0 || syncfs(b->fs_fd) < 0)
 			rc = fail(e, b->fs_path, "syncfs (its file system)");
 	}
 	for (size_t i = 0; rc == 0 && !b->all && i < b->n_obj; i++) {
 		struct dbatch_obj *o = &b->obj[i];
+		b->syncs++;
 		if (o->dir)
 			rc = durable_fsync_dir(o->dir, e);
 		else if (fault_point("fsync", o->path) < 0 ||

@@ -62,6 +62,8 @@ struct dbatch {
 	size_t n_ops;			/* anything written since the commit */
 	bool full;			/* the commit stopped at a full file
 					 * system, batch kept (dbatch_commit) */
+	unsigned long long syncs;	/* fsync, fdatasync, syncfs calls made,
+					 * since dbatch_init */
 };
 
 void dbatch_init(struct dbatch *b);

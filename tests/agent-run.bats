@@ -38,7 +38,7 @@ load helpers
 	agent_send ''
 	agent_send 'frobnicate now'
 	wait_event '.event=="error"'
-	assert_equal "$(field '.event=="error"' message)" "unknown command 'frobnicate' (launch, kill, ack, reconcile, usage, upgrade, shutdown, ping)"
+	assert_equal "$(field '.event=="error"' message)" "unknown command 'frobnicate' (launch, kill, ack, reconcile, usage, metrics, upgrade, shutdown, ping)"
 	agent_send "launch F1 E1 T1 -- 'unterminated"
 	wait_event '.event=="error"' 2
 	assert_equal "$(field '.event=="error"' message)" "command: byte 19: unterminated quote"
@@ -182,7 +182,7 @@ load helpers
 	assert_line --regexp '^<6>launch: task T1 of framework F1 \(executor E1, run [-0-9a-f]+\): pid [0-9]+$'
 	assert_line --regexp '^<6>kill: task T1 of framework F1 .*SIGKILL after 3000 ms$'
 	assert_line --regexp '^<6>task T1 of framework F1 \(run [-0-9a-f]+\): TASK_KILLED'
-	assert_line "<3>unknown command 'bogus' (launch, kill, ack, reconcile, usage, upgrade, shutdown, ping)"
+	assert_line "<3>unknown command 'bogus' (launch, kill, ack, reconcile, usage, metrics, upgrade, shutdown, ping)"
 	# (T1's executor too: its end is not acknowledged yet)
 	assert_line '<6>stopped: 2 executors left running (the next agent reconnects them)'
 	# Every line carries a priority.
@@ -281,7 +281,7 @@ load helpers
 	agent_send $'frob\xff now'
 	wait_event '.event=="error"'
 	assert_equal "$(field '.event=="error"' message)" \
-	    "unknown command 'frob"$'\xef\xbf\xbd'"' (launch, kill, ack, reconcile, usage, upgrade, shutdown, ping)"
+	    "unknown command 'frob"$'\xef\xbf\xbd'"' (launch, kill, ack, reconcile, usage, metrics, upgrade, shutdown, ping)"
 	launch --checkpoint F1 E1 T1 -- sh -c 'printf "p\377q\n" >&3; exec sleep 1000'
 	wait_event '.task_id=="T1" and .message!=null and (.message|startswith("p"))'
 	assert_equal "$(field '.task_id=="T1" and .message!=null and (.message|startswith("p"))' message)" "p"$'\xef\xbf\xbd'"q"

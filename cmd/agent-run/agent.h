@@ -20,7 +20,7 @@
  *   loop.c                            the loop, signals, shutdown
  *   drivers.c                         connections, lines -> command()
  *   commands.c  launch.c  recover.c   what drivers ask; the start
- *   resources.c                       what tasks may take; usage
+ *   resources.c  metrics.c            what tasks may take, use; metrics
  *   commit.c                          group commit, then the effects
  *   runs.c                            a run's states: the table
  *   ends.c                            how a run ends (executor gone)
@@ -87,6 +87,12 @@ int agent_main(const struct agent_options *o, struct ckpt_error *e);
  * forever), an agent that went away for retry_ms (0: not); returns the
  * exit status. */
 int attach_main(const char *path, long long timeout_ms, long long retry_ms);
+/* agent-run --attach SOCKET --metrics[=FORMAT] [--metrics-file FILE]:
+ * the agent's metrics, as Prometheus text ("prometheus") or JSON
+ * ("json"), on stdout or written whole into file (scrape.c); returns the
+ * exit status. */
+int metrics_main(const char *path, const char *format, const char *file,
+    long long timeout_ms);
 
 /* ---- inside the program ---- */
 
@@ -251,6 +257,14 @@ struct agent {
 	int code;			/* why it stopped: 0, or -errno */
 	long long start_ms, shutdown_deadline;
 	int reconnected, lost, killed, incompatible;
+	struct metrics {		/* counters since the start (metrics.c) */
+		unsigned long long valid_updates, invalid_updates;
+		unsigned long long executors_terminated;
+		unsigned long long terminal[16];	/* by TaskState */
+		unsigned long long updates_synced;	/* in committed batches */
+		unsigned long long recovery_errors;
+		long long recovery_ms;			/* -1: not yet */
+	} m;
 	double total[3], allocated[3];	/* cpus, mem MB, disk MB */
 	bool cg_ok;			/* limit cgroups can be made */
 	char cg_why[600];		/* ... else why not */
@@ -346,6 +360,9 @@ json_t *resources_json(const struct agent *a, bool allocated);
 void resources_orphans(struct agent *a);
 /* usage [TASK ...]: a `usage` event per task, then `usage_done`. */
 void cmd_usage(struct agent *a, struct command *c);
+
+/* metrics.c: `metrics`, one event of counters and gauges. */
+void cmd_metrics(struct agent *a, struct command *c);
 
 /* reserve.c: --disk-reserve held in meta/reserve for checkpoints. */
 void reserve_open(struct agent *a);

@@ -300,7 +300,7 @@ command(struct agent *a, const char *line)
 		;
 	else if (a->shutting_down && strcmp(c.argv[0], "ping") != 0 &&
 	    strcmp(c.argv[0], "reconcile") != 0 && strcmp(c.argv[0], "ack") != 0 &&
-	    strcmp(c.argv[0], "usage") != 0)
+	    strcmp(c.argv[0], "usage") != 0 && strcmp(c.argv[0], "metrics") != 0)
 		emit_error(a, "%s: shutting down", c.argv[0], NULL);
 	else if (strcmp(c.argv[0], "launch") == 0)
 		cmd_launch(a, &c);
@@ -314,6 +314,8 @@ command(struct agent *a, const char *line)
 		cmd_upgrade(a, &c);
 	else if (strcmp(c.argv[0], "usage") == 0)
 		cmd_usage(a, &c);
+	else if (strcmp(c.argv[0], "metrics") == 0)
+		cmd_metrics(a, &c);
 	else if (strcmp(c.argv[0], "shutdown") == 0) {
 		if (no_words(a, &c))
 			cmd_shutdown(a);
@@ -322,7 +324,7 @@ command(struct agent *a, const char *line)
 			answer(&a->dr, json_pack("{s:s}", "event", "pong"));
 	} else
 		emit_error(a, "unknown command '%s' (launch, kill, ack, reconcile, "
-		    "usage, upgrade, shutdown, ping)", c.argv[0], NULL);
+		    "usage, metrics, upgrade, shutdown, ping)", c.argv[0], NULL);
 	/* Exactly one answer: a command that said nothing (a fatal error
 	 * answered every driver) still gets one. */
 	if (c.argc > 0 && !answered(&a->dr) && !a->defer)

@@ -79,6 +79,7 @@ announce_if_ready(struct agent *a)
 	if (a->announced || a->n_waiting > 0)
 		return;
 	a->announced = true;
+	a->m.recovery_ms = monotonic_ms() - a->start_ms;
 	log_line(&a->log, LOG_INFO, "%s agent %s (agent-run %s, work dir %s): "
 	    "reconnected %d, lost %d, killed %d, incompatible %d, in %lld ms",
 	    a->is_new ?

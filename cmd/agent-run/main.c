@@ -36,12 +36,14 @@ usage(FILE *fp, int status)
 	    "                 [--resources 'cpus:N;mem:MB;disk:MB'] [--oversubscribe]\n"
 	    "                 [--best-effort-limits] [--disk-watch-interval DUR]\n"
 	    "       agent-run --attach SOCKET [--timeout DUR] [--retry DUR]\n"
+	    "       agent-run --attach SOCKET --metrics[=prometheus|json]\n"
+	    "                 [--metrics-file FILE] [--timeout DUR]\n"
 	    "commands on stdin (or the socket), one per line, [@ID] first;\n"
 	    "events on stdout as JSON lines:\n"
 	    "  launch [--checkpoint] [--name NAME] [--user USER] [--cpus N] [--mem SIZE]\n"
 	    "         [--disk SIZE] [--pids N] FRAMEWORK EXECUTOR TASK -- ARGV...\n"
 	    "  kill [FRAMEWORK] TASK | ack UUID | reconcile [TASK...] | usage [TASK...]\n"
-	    "  upgrade [TASK...] | shutdown | ping\n");
+	    "  metrics | upgrade [TASK...] | shutdown | ping\n");
 	exit(status);
 }
 
@@ -166,6 +168,8 @@ static const struct option longopts[] = {
 	{ "oversubscribe", no_argument, NULL, 'O' },
 	{ "best-effort-limits", no_argument, NULL, 'B' },
 	{ "disk-watch-interval", required_argument, NULL, 'K' },
+	{ "metrics", optional_argument, NULL, 'M' },
+	{ "metrics-file", required_argument, NULL, 'F' },
 	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -212,6 +216,7 @@ resources_parse(struct agent_options *o, const char *arg)
 /* What the command line asks besides the agent's options. */
 struct args {
 	const char *work, *attach, *cgroup;
+	const char *metrics, *metrics_file;	/* --metrics[=FORMAT] */
 	long long timeout_ms;		/* --attach: for an answer */
 	long long retry_ms;		/* --attach: for an agent to come back */
 	bool timeout_given;
@@ -257,6 +262,14 @@ option(struct agent_options *o, struct args *g, int ch, const char *arg)
 	case 'C': g->cgroup = arg; break;
 	case 'E': resources_parse(o, arg); break;
 	case 'O': o->oversubscribe = true; break;
+	case 'M':
+		g->metrics = arg ? arg : "prometheus";
+		if (strcmp(g->metrics, "prometheus") != 0 &&
+		    strcmp(g->metrics, "json") != 0)
+			errx(EX_USAGE, "--metrics: '%s' is neither prometheus nor "
+			    "json", g->metrics);
+		break;
+	case 'F': g->metrics_file = arg; break;
 	case 'B': o->best_effort_limits = true; break;
 	case 'A': o->listen = arg; break;
 	case 'c': g->attach = arg; break;
@@ -296,6 +309,13 @@ main(int argc, char *argv[])
 		option(&o, &g, ch, optarg);
 	if (optind != argc)
 		usage(stderr, EX_USAGE);
+	if ((g.metrics || g.metrics_file) && g.attach == NULL)
+		errx(EX_USAGE, "--metrics and --metrics-file go with --attach");
+	if (g.metrics_file && !g.metrics)
+		g.metrics = "prometheus";
+	if (g.attach != NULL && g.metrics != NULL)
+		return metrics_main(g.attach, g.metrics, g.metrics_file,
+		    g.timeout_given ? g.timeout_ms : 60000);
 	if (g.attach != NULL)
 		return attach_main(g.attach, g.timeout_ms, g.retry_ms);
 	if (g.timeout_given)

@@ -314,6 +314,20 @@ out_drop_uncommitted(struct drivers *ds)
 }
 
 /* Is any driver there to read events? */
+size_t
+drivers_count(const struct drivers *ds, size_t *queued)
+{
+	const struct driver *d;
+	size_t n = 0;
+
+	*queued = 0;
+	TAILQ_FOREACH(d, &ds->list, link) {
+		n++;
+		*queued += d->olen;
+	}
+	return n;
+}
+
 bool
 drivers_attached(const struct drivers *ds)
 {

@@ -87,6 +87,8 @@ void out_commit(struct drivers *ds);
 void out_drop_uncommitted(struct drivers *ds);
 /* Is any driver there to read events? */
 bool drivers_attached(const struct drivers *ds);
+/* Drivers attached, and the bytes queued to them all (*queued). */
+size_t drivers_count(const struct drivers *ds, size_t *queued);
 
 void emit(struct drivers *ds, json_t *o);
 /* A line already written (its newline included), for every driver. */

@@ -150,8 +150,10 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	struct ckpt_error e;
 	int fd;
 
-	if (uuid == NULL || u->status == NULL || x->task == NULL)
+	if (uuid == NULL || u->status == NULL || x->task == NULL) {
+		a->m.invalid_updates++;
 		return -EINVAL;
+	}
 	if (x->checkpoint) {
 		if ((fd = x_stream(a, x)) < 0)
 			return -EIO;
@@ -171,8 +173,12 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 		    "%s%s%s", x->task, x->framework, x->run,
 		    task_state_name(x->state), u->status->message ? ": " : "",
 		    u->status->message ? u->status->message : "");
+	if (task_state_terminal(x->state) && !x->terminal &&
+	    x->state < (int)(sizeof(a->m.terminal) / sizeof(a->m.terminal[0])))
+		a->m.terminal[x->state]++;
 	if (task_state_terminal(x->state))
 		x->terminal = true;
+	a->m.valid_updates++;
 	pend_emit(a, p, false, NULL);
 	return 0;
 }

@@ -44,6 +44,7 @@ log_errors(void *ctx, const struct state_errors *l)
 {
 	struct recovering *rc = ctx;
 
+	rc->a->m.recovery_errors += l->n;
 	for (size_t i = 0; i < l->n; i++)
 		log_line(&rc->a->log, LOG_NOTICE, "--no-strict: skipped: %s%s%lld: "
 		    "%s", l->v[i].path, l->v[i].offset >= 0 ? ": offset " : "",

@@ -563,6 +563,7 @@ static void
 on_terminated(struct agent *a, struct aexec *x, const void *arg)
 {
 	(void)arg;
+	a->m.executors_terminated++;
 	emit(&a->dr, x_json("terminated", x));
 	x_free(a, x);
 }

@@ -53,13 +53,14 @@ for n in $sizes; do
 		# waited for by a blocking read, not by polling (a `sleep` forked
 		# every 5 ms).
 		rm -f "$w/in" "$w/out" "$w/rr"; mkfifo "$w/in" "$w/out" "$w/rr"
-		grep --line-buffered '"event":"reregistered"' < "$w/out" > "$w/rr" &
+		grep --line-buffered '"event":"reregistered"\|"event":"metrics"' < "$w/out" > "$w/rr" &
 		t0=$(date +%s%N)
 		agent-run -d "$w/w" --executor-reregistration-timeout=5s < "$w/in" > "$w/out" 2>"$w/err2" &
 		agent=$!
 		exec 5> "$w/in"
+		exec 6< "$w/rr"
 		line=
-		read -r -t 60 line < "$w/rr" || true
+		read -r -t 60 line <&6 || true
 		[ -n "$line" ] || { echo "restart with $n executors: no reregistered within 60 s: $(cat "$w/err2")"; exit 1; }
 		t1=$(date +%s%N)
 		[ "$(echo "$line" | jq .reconnected)" = "$n" ] || { echo "restart with $n executors: reconnected $(echo "$line" | jq .reconnected) of $n"; exit 1; }
@@ -69,9 +70,17 @@ for n in $sizes; do
 		if ((r + 1 < ${ROUNDS:-5})); then
 			kill -9 "$agent"
 		else
+			# `metrics` over the N executors: the loop is busy
+			# this long (one pass over the runs).
+			m0=$(date +%s%N)
+			echo metrics >&5
+			mline=
+			read -r -t 60 mline <&6 || true
+			m1=$(date +%s%N)
+			echo "metrics with $n executors: answered in $(( (m1 - m0) / 1000 )) us (wall, from the command to its event; executors_running $(echo "$mline" | jq '."slave/executors_running"'))"
 			echo shutdown >&5
 		fi
-		exec 5>&-
+		exec 5>&- 6<&-
 		{ wait; } 2>/dev/null	# not "Killed": that was us
 	done
 	median=$(printf '%s\n' "${figures[@]}" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
