@@ -108,6 +108,10 @@ static const struct {
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.limits", 4, 0 },
 	[PATH_DISK_USAGE] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/disk.usage", 4, 0 },
+	[PATH_TASK_CHECK] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.check", 4, 0 },
+	[PATH_TASK_HEALTH] =
+	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/task.health", 4, 0 },
 	[PATH_EXECUTOR_DEADLINE] =
 	    { "%s/meta/slaves/%s/frameworks/%s/executors/%s/runs/%s/pids/executor.deadline", 4, 0 },
 	[PATH_EXECUTOR_VERSION] =

@@ -56,6 +56,8 @@ enum path_kind {
 	PATH_TASK_LOG,		/* ours: "max BYTES keep N" of the task's stdout, stderr */
 	PATH_TASK_LIMITS,	/* ours: the task's limits and limit cgroups */
 	PATH_DISK_USAGE,	/* ours: "BYTES TIME", the sandbox's use (not synced) */
+	PATH_TASK_CHECK,	/* ours: the task's health check */
+	PATH_TASK_HEALTH,	/* ours: its last result (not synced) */
 	PATH_EXECUTOR_EXIT,	/* ours: how the task ended, written by the executor */
 	PATH_EXECUTOR_DEADLINE,	/* ours: when the executor gives up on agents */
 	PATH_EXECUTOR_VERSION,	/* ours: the executor's release and protocol */

@@ -107,7 +107,7 @@ set_rebuild(struct pendset *s)
 static int
 set_add(struct pendset *s, const uint8_t *u, int state, double ts,
     long long off, const char *msg, size_t msg_len, bool from_agent,
-    int reason)
+    int reason, int healthy)
 {
 	struct state_task *t = s->t;
 	size_t i = 0;
@@ -128,6 +128,7 @@ set_add(struct pendset *s, const uint8_t *u, int state, double ts,
 	p->state = state;
 	p->from_agent = from_agent;
 	p->reason = reason;
+	p->healthy = healthy;
 	p->timestamp = ts;
 	p->offset = off;
 	p->message = NULL;
@@ -187,6 +188,7 @@ state_task_reset(struct state_task *t)
 	t->terminal = t->torn = t->repaired = false;
 	t->unchecked = 0;
 	t->unchecked_at = -1;
+	t->healthy = -1;
 	t->valid_end = 0;
 }
 
@@ -265,6 +267,7 @@ struct light {
 	size_t message_len;
 	int source;			/* -1 absent */
 	int reason;			/* -1 absent */
+	int healthy;			/* -1 absent */
 };
 
 /* 0, or -1 when the bytes are not a record replay can use. */
@@ -277,7 +280,7 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 	int type;
 
 	memset(l, 0, sizeof(*l));
-	l->type = l->state = l->source = l->reason = -1;
+	l->type = l->state = l->source = l->reason = l->healthy = -1;
 	while (w.p < w.end) {
 		if (!wire_field(&w, &num, &type, &sub, &v))
 			return -1;
@@ -310,6 +313,8 @@ light_scan(const uint8_t *data, size_t len, struct light *l)
 							l->source = (int)v;
 						else if (num == 10 && type == 0)
 							l->reason = (int)v;
+						else if (num == 8 && type == 0)
+							l->healthy = v != 0;
 						else if (num == 11 && type == 2 &&
 						    sub.end - sub.p == 16)
 							l->status_uuid = sub.p;
@@ -336,11 +341,14 @@ replay_light(struct pendset *s, const struct light *l, const char *path,
 			    "UPDATE record without an update");
 		t->n_updates++;
 		t->latest_state = l->state;
+		if (l->healthy >= 0)
+			t->healthy = l->healthy;
 		if (task_state_terminal(l->state))
 			t->terminal = true;
 		if (uuid != NULL && set_add(s, uuid, l->state, l->timestamp,
 		    off, l->message, l->message_len, l->source ==
-		    MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE, l->reason) < 0)
+		    MESOS__TASK_STATUS__SOURCE__SOURCE_SLAVE, l->reason,
+		    l->healthy) < 0)
 			return error_set(e, -ENOMEM, path, off, "out of memory");
 		return 0;
 	}
@@ -376,6 +384,7 @@ light_of(const Mesos__StatusUpdateRecord *rec, struct light *l)
 	l->state = st ? (int)st->state : -1;
 	l->source = st && st->has_source ? (int)st->source : -1;
 	l->reason = st && st->has_reason ? (int)st->reason : -1;
+	l->healthy = st && st->has_healthy ? st->healthy != 0 : -1;
 	if (u != NULL) {
 		l->timestamp = u->timestamp;
 		l->uuid = update_uuid_bytes(u);

@@ -50,6 +50,8 @@ state_run_clear(struct state_run *r)
 	free(r->secret);
 	free(r->version);
 	free(r->limits);
+	free(r->check);
+	free(r->health);
 	free(r->quarantined);
 	state_errors_clear(&r->errors);
 	free(r->id);

@@ -38,6 +38,7 @@ struct state_pending {
 	int state;
 	bool from_agent;		/* its status's source is the agent */
 	int reason;			/* its status's reason, or -1 */
+	int healthy;			/* its status's `healthy`, or -1 */
 	double timestamp;
 	long long offset;
 	char *message;			/* its status's, when asked for */
@@ -48,6 +49,7 @@ struct state_task {
 	Mesos__Task *info;		/* NULL when task.info is absent or bad */
 	size_t n_updates, n_acks;
 	int latest_state;		/* -1 when there is no update */
+	int healthy;			/* the last update's `healthy`, -1 none */
 	bool terminal;			/* a terminal update was checkpointed */
 	struct state_pending *pending;	/* unacknowledged, in stream order */
 	size_t n_pending;
@@ -79,6 +81,8 @@ struct state_run {
 	char *secret;			/* executor.secret, when asked for */
 	time_t deadline;		/* executor.deadline (when asked), 0 */
 	char *limits;			/* task.limits (when asked), or NULL */
+	char *check;			/* task.check (with versions), or NULL */
+	char *health;			/* task.health (with versions), or NULL */
 	char *version;			/* executor.version (when asked): "0.2.0
 					 * 2", the release and protocol of the
 					 * executor that runs it; NULL: before

@@ -133,6 +133,10 @@ statejson_run_members(struct jsonw *w, const struct state_run *r)
 	/* Which executor runs it: its release ("0.2.0 2": and protocol);
 	 * null: a release before 0.2.0. */
 	jw_string(w, "executor_version", r->version);
+	/* Its health check, as given, and its last result ("healthy 0
+	 * TIME why", "unhealthy N TIME why"): null without one. */
+	jw_string(w, "health_check", r->check);
+	jw_string(w, "health", r->health);
 	if (r->exit_kind != EXIT_NONE)
 		statejson_exit(w, "exit", r);
 	statejson_errors(w, "errors", &r->errors);

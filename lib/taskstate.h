@@ -30,6 +30,7 @@ enum exit_kind { EXIT_NONE, EXIT_CODE, EXIT_SIGNAL, EXIT_LOST,
 #define REASON_CONTAINER_LIMITATION_MEMORY	8
 #define REASON_CONTAINER_LIMITATION_DISK	20
 #define REASON_CONTAINER_LAUNCH_FAILED		21
+#define REASON_TASK_HEALTH_CHECK_STATUS_UPDATED	29
 /* "REASON_CONTAINER_LIMITATION_MEMORY", ..., or NULL (another). */
 const char *task_reason_name(int reason);
 int exit_parse(const char *text, enum exit_kind *kind, int *value);

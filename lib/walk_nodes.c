@@ -83,6 +83,18 @@ read_pids(struct walker *w, int run, struct state_run *r)
 		    "executor.deadline", &ignored) == 0)
 			r->deadline = (time_t)strtoll(buf, NULL, 10);
 	}
+	if (rc == 0 && w->o->versions) {
+		char buf[1024];
+		struct ckpt_error ignored;
+		if (at_read_text(fd, "task.check", buf, sizeof(buf),
+		    "task.check", &ignored) == 0 &&
+		    (r->check = strdup(buf)) == NULL)
+			rc = -ENOMEM;
+		if (rc == 0 && at_read_text(fd, "task.health", buf, sizeof(buf),
+		    "task.health", &ignored) == 0 &&
+		    (r->health = strdup(buf)) == NULL)
+			rc = -ENOMEM;
+	}
 	if (rc == 0 && w->o->limits) {
 		char buf[8192];
 		struct ckpt_error ignored;

@@ -6,6 +6,7 @@
  *   link.c       the agent's connection: REGISTER/HELLO, acks, commands
  *   handoff.c    upgraded in place: the state handed to the new image
  *   limits.c     what the task may take: cgroups, OOM and disk watches
+ *   health.c     the task's health check
  *   states.c     the task's states: the table, and x_event()
  *   task.c       the task's process, its output, its end
  *   updates.c    the updates kept until acknowledged
@@ -86,6 +87,15 @@ struct executor {
 	struct cg_set lim;		/* its limit cgroups (limits.c) */
 	long long next_oom_ms, next_disk_ms;	/* watches, 0: none */
 	long long disk_used;		/* the sandbox's, last measured */
+	struct {			/* the health check (health.c) */
+		pid_t pid;		/* a check running, or 0 */
+		int out;		/* its output, or -1 */
+		long long start_ms, next_ms, deadline_ms;
+		bool timed_out, initializing;
+		int healthy;		/* -1 not yet, 0, 1 */
+		int consecutive;	/* failures counted in a row */
+	} hc;
+	bool killed_by_health;		/* the kill was the check's */
 	int limit_reason;		/* over a limit: Mesos's reason, 0 */
 	int start_reason;		/* it could not start: the reason, 0 */
 	char limit_msg[300];
@@ -101,6 +111,9 @@ void queue_update(struct executor *x, int state, const char *message);
 /* ... with Mesos's TaskStatus reason (-1: none). */
 void queue_update_reason(struct executor *x, int state, const char *message,
     int reason);
+/* ... and `healthy` (-1: none, 0, 1). */
+void queue_update_full(struct executor *x, int state, const char *message,
+    int reason, int healthy);
 /* The coalesced progress line, queued once there is room (force: before
  * the terminal update, room or not). */
 void release_latest(struct executor *x, bool force);
@@ -128,6 +141,15 @@ void task_exited(struct executor *x, int status);
 void task_failed(struct executor *x, const char *msg);
 void reap_tree(struct executor *x);
 void close_logs(struct executor *x);
+
+/* health.c */
+/* Checks start (after --health-delay). */
+void health_start(struct executor *x);
+/* A child was reaped: the check's, its verdict. */
+void health_reaped(struct executor *x, pid_t pid, int status);
+/* A check due at now started, one overdue killed: ms to the next, -1. */
+long long health_watch(struct executor *x, long long now);
+void health_fini(struct executor *x);
 
 /* limits.c */
 /* Its limit cgroups made (root: the cgroup2 root of its tracking

@@ -37,6 +37,8 @@ signals(struct executor *x)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		if (pid == x->task)
 			x_event(x, XE_EXITED, &status);
+		else
+			health_reaped(x, pid, status);
 }
 
 /* The deadlines that have passed, as events; the time until the next
@@ -57,6 +59,9 @@ deadlines(struct executor *x)
 	long long lim = limits_watch(x, now);
 	if (lim >= 0 && (next < 0 || lim < next))
 		next = lim;
+	long long hw = health_watch(x, now);
+	if (hw >= 0 && (next < 0 || hw < next))
+		next = hw;
 	return next < 0 ? -1 : next > 0 ? next : 0;
 }
 
@@ -114,6 +119,7 @@ int
 executor_main(const struct executor_options *o, struct ckpt_error *e)
 {
 	struct executor x = { .o = o, .listen_fd = -1, .status_fd = -1,
+	    .hc = { .out = -1 },
 	    .kill_reason = -1 };
 	sigset_t mask;
 

@@ -21,6 +21,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "command.h"
 #include "error.h"
 #include "paths.h"
 
@@ -43,6 +44,17 @@ struct executor_options {
 	struct cg_limits limits;	/* what it may take (0: unlimited) */
 	long long disk_watch_ms;	/* --disk-watch-interval */
 	bool limits_best_effort;	/* no cgroup for them: run anyway */
+	struct health {			/* its health check (health.c) */
+		enum { HEALTH_NONE, HEALTH_COMMAND, HEALTH_TCP,
+		    HEALTH_HTTP } kind;
+		struct command words;	/* COMMAND: split, never a shell */
+		char **argv;		/* ... its argv */
+		int port;		/* TCP, HTTP */
+		char path[256];		/* HTTP: "/..." */
+		long long delay_ms, interval_ms, timeout_ms, grace_ms;
+		int failures;
+		char spec[512];		/* as given, for pids/task.check */
+	} health;
 	uid_t uid;
 	gid_t gid;
 	gid_t groups[256];

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "update.h"
 #include "version.h"
 
 #define HANDOFF_FORMAT	1
@@ -93,7 +94,7 @@ state_json(const struct executor *x)
 		    "dropped", (json_int_t)x->logs[i].dropped));
 	return json_pack("{s:i, s:s, s:i, s:i, s:i, s:b, s:b, s:I, s:I, s:b, "
 	    "s:b, s:b, s:i, s:b, s:o, s:i, s:o, s:i, s:i, s:o, s:b, s:s*, s:I, "
-	    "s:s*, s:o, s:o}",
+	    "s:s*, s:o, s:o, s:o}",
 	    "format", HANDOFF_FORMAT, "from", version_release(),
 	    "st", (int)x->st, "task", (int)x->task,
 	    "kill_reason", x->kill_reason, "exiting", x->exiting,
@@ -109,7 +110,10 @@ state_json(const struct executor *x)
 	    "status_buf", hexj((const uint8_t *)x->status_buf, x->status_len),
 	    "status_cut", x->status_cut, "latest", x->latest,
 	    "coalesced", (json_int_t)x->coalesced,
-	    "cgroup", x->tree.cgroup, "logs", logs, "queue", q);
+	    "cgroup", x->tree.cgroup, "logs", logs, "queue", q,
+	    "health", json_pack("{s:i, s:i, s:b, s:I}", "consecutive",
+	    x->hc.consecutive, "healthy", x->hc.healthy, "initializing",
+	    x->hc.initializing, "start_ms", (json_int_t)x->hc.start_ms));
 }
 
 static void
@@ -214,6 +218,9 @@ handoff_upgrade(struct executor *x, const char *path, char *why, size_t len)
 		    strerror(errno)), -1;
 	if (x->cand.fd >= 0)
 		channel_close(&x->cand);	/* a newcomer connects again */
+	/* A check under way is not carried over: it runs again at once. */
+	health_fini(x);
+	x->hc.next_ms = monotonic_ms();
 	/* What is queued for the agent goes first (a second at most). */
 	for (int i = 0; i < 100 && x->agent.fd >= 0 && x->agent.out_len; i++) {
 		struct pollfd p = { x->agent.fd, POLLOUT, 0 };
@@ -401,6 +408,19 @@ handoff_resume(struct executor *x, int fd, bool check_only,
 		free(b);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	limits_resume(x);
+	if (x->o->health.kind != HEALTH_NONE) {
+		json_t *h = json_object_get(st, "health");
+		json_int_t start = 0;
+		int init = 1;
+		health_start(x);
+		if (h && json_unpack(h, "{s:i, s:i, s:b, s:I}", "consecutive",
+		    &x->hc.consecutive, "healthy", &x->hc.healthy,
+		    "initializing", &init, "start_ms", &start) == 0) {
+			x->hc.initializing = init;
+			x->hc.start_ms = start;
+			x->hc.next_ms = monotonic_ms();
+		}
+	}
 	{
 		char line[160];
 		snprintf(line, sizeof(line), "upgraded from agent-executor %s "

@@ -26,6 +26,10 @@ usage(FILE *fp, int status)
 	    "                      [--disk-reserve SIZE] [--cpus N] [--mem SIZE]\n"
 	    "                      [--disk SIZE] [--pids N] [--disk-watch-interval DUR]\n"
 	    "                      [--best-effort-limits]\n"
+	    "                      [--health-cmd WORDS | --health-tcp PORT |\n"
+	    "                       --health-http PORT[/PATH]] [--health-delay DUR]\n"
+	    "                      [--health-interval DUR] [--health-timeout DUR]\n"
+	    "                      [--health-grace DUR] [--health-failures N]\n"
 	    "                      [--resume FD | --resume-check FD]\n"
 	    "                      -- ARGV...\n");
 	exit(status);
@@ -80,12 +84,56 @@ static const struct option longopts[] = {
 	{ "pids", required_argument, NULL, 'N' },
 	{ "disk-watch-interval", required_argument, NULL, 'W' },
 	{ "best-effort-limits", no_argument, NULL, 'B' },
+	{ "health-cmd", required_argument, NULL, 0x301 },
+	{ "health-tcp", required_argument, NULL, 0x302 },
+	{ "health-http", required_argument, NULL, 0x303 },
+	{ "health-delay", required_argument, NULL, 0x304 },
+	{ "health-interval", required_argument, NULL, 0x305 },
+	{ "health-timeout", required_argument, NULL, 0x306 },
+	{ "health-grace", required_argument, NULL, 0x307 },
+	{ "health-failures", required_argument, NULL, 0x308 },
 	{ "resume-check", required_argument, NULL, 'K' },
 	CLI_BOUNDS_OPTIONS,
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* --health-cmd 'WORDS', --health-tcp PORT, --health-http PORT[/PATH]:
+ * the check, or exit 64 naming what is wrong. */
+static void
+health_option(struct executor_options *o, int ch, const char *arg)
+{
+	struct health *h = &o->health;
+	struct command *words = &h->words;
+	struct ckpt_error e;
+	char *end;
+	long port;
+
+	if (h->kind != HEALTH_NONE)
+		errx(EX_USAGE, "one health check: --health-cmd, --health-tcp or "
+		    "--health-http");
+	if (ch == 0x301) {
+		if (command_parse(arg, words, &e) < 0 || words->argc == 0)
+			errx(EX_USAGE, "--health-cmd: %s", words->argc ?
+			    e.reason : "no words");
+		h->kind = HEALTH_COMMAND;
+		h->argv = words->argv;
+		snprintf(h->spec, sizeof(h->spec), "command %s\n", arg);
+		return;
+	}
+	port = strtol(arg, &end, 10);
+	if (port < 1 || port > 65535 || (*end != '\0' && !(ch == 0x303 &&
+	    *end == '/')))
+		errx(EX_USAGE, "%s: '%s' is not PORT%s", ch == 0x302 ?
+		    "--health-tcp" : "--health-http", arg, ch == 0x303 ?
+		    "[/PATH]" : "");
+	h->kind = ch == 0x302 ? HEALTH_TCP : HEALTH_HTTP;
+	h->port = (int)port;
+	snprintf(h->path, sizeof(h->path), "%s", *end ? end : "/");
+	snprintf(h->spec, sizeof(h->spec), "%s %s\n", ch == 0x302 ? "tcp" :
+	    "http", arg);
+}
 
 /* Option ch (with arg) into o; exit 64 naming it when it is wrong. */
 static void
@@ -134,6 +182,23 @@ option(struct executor_options *o, int ch, const char *arg)
 	case 'W': rc = cli_duration("--disk-watch-interval", arg,
 	    &o->disk_watch_ms, &e); break;
 	case 'B': o->limits_best_effort = true; break;
+	case 0x301: case 0x302: case 0x303:
+		health_option(o, ch, arg);
+		break;
+	case 0x304: rc = cli_duration("--health-delay", arg,
+	    &o->health.delay_ms, &e); break;
+	case 0x305: rc = cli_duration("--health-interval", arg,
+	    &o->health.interval_ms, &e); break;
+	case 0x306: rc = cli_duration("--health-timeout", arg,
+	    &o->health.timeout_ms, &e); break;
+	case 0x307: rc = cli_duration("--health-grace", arg,
+	    &o->health.grace_ms, &e); break;
+	case 0x308: {
+		long long n;
+		rc = cli_count("--health-failures", arg, 1, 1000, &n, &e);
+		o->health.failures = (int)n;
+		break;
+	}
 	case 'K': o->resume_fd = atoi(arg); o->resume_check = true; break;
 	case 'h': usage(stdout, EX_OK); break;
 	case 'V': { char v[160]; puts(version_line(getprogname(), true, v, sizeof(v))); } exit(EX_OK);
@@ -149,6 +214,9 @@ main(int argc, char *argv[])
 	(void)cli_std_fds();	/* before anything is opened */
 	struct executor_options o = { .secret_fd = -1, .resume_fd = -1,
 	    .disk_watch_ms = 15000,
+	    /* Mesos's HealthCheck defaults. */
+	    .health = { .delay_ms = 15000, .interval_ms = 10000,
+	    .timeout_ms = 20000, .grace_ms = 10000, .failures = 3 },
 	    .recovery_timeout_ms = 15 * 60 * 1000,
 	    .grace_ms = 3000, .register_timeout_ms = 10000,
 	    .bounds = CLI_BOUNDS_DEFAULT };
@@ -185,5 +253,6 @@ main(int argc, char *argv[])
 	if (rc != EX_OK)
 		error_print(&e);
 	free(o.self_argv);
+	command_free(&o.health.words);
 	return rc;
 }

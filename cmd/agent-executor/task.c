@@ -159,7 +159,9 @@ task_end(struct executor *x, const char *exit_text, int state, const char *msg,
 	x->task = 0;
 	x->kill_deadline = 0;
 	release_latest(x, true);	/* what it reported comes first */
-	queue_update_reason(x, state, msg, reason);
+	/* Killed for failing its checks: healthy false, as Mesos says. */
+	queue_update_full(x, state, msg, reason, x->killed_by_health &&
+	    state == MESOS__TASK_STATE__TASK_KILLED ? 0 : -1);
 }
 
 /* How the task ended, recorded durably, then reported. */
@@ -178,7 +180,14 @@ task_ended(struct executor *x, int status)
 		task_end(x, text, MESOS__TASK_STATE__TASK_FAILED, msg, reason);
 		return;
 	}
-	if (x->kill_reason == MESOS__TASK_STATE__TASK_LOST) {
+	if (x->killed_by_health && x->kill_reason ==
+	    MESOS__TASK_STATE__TASK_KILLED) {
+		kind = WIFSIGNALED(status) ? EXIT_SIGNAL : EXIT_CODE;
+		value = WIFSIGNALED(status) ? WTERMSIG(status) :
+		    WEXITSTATUS(status);
+		snprintf(msg, sizeof(msg), "killed after %d consecutive failed "
+		    "health checks", x->hc.consecutive);
+	} else if (x->kill_reason == MESOS__TASK_STATE__TASK_LOST) {
 		kind = EXIT_LOST;
 		value = 0;
 		snprintf(msg, sizeof(msg), "killed: no agent within the recovery timeout");
@@ -329,6 +338,8 @@ checkpoint_task(struct executor *x)
 	    &x->o->ids, version, &e) < 0 || (limited && (cg_format(&x->lim, l,
 	    limits, sizeof(limits)) < 0 || checkpoint_text(&b, x->o->work,
 	    PATH_TASK_LIMITS, &x->o->ids, limits, &e) < 0)) ||
+	    (x->o->health.kind != HEALTH_NONE && checkpoint_text(&b, x->o->work,
+	    PATH_TASK_CHECK, &x->o->ids, x->o->health.spec, &e) < 0) ||
 	    dbatch_commit(&b, &e) < 0) {
 		dbatch_abort(&b);
 		logmsg("%s", error_format(&e, buf, sizeof(buf)));
@@ -371,6 +382,7 @@ reap_tree(struct executor *x)
 		;
 	contain_fini(&x->tree);
 	limits_fini(x);
+	health_fini(x);
 }
 
 /* Did the task enter its cgroup?  (A cgroup2 hierarchy may be writable
@@ -455,6 +467,7 @@ start_task(struct executor *x, char *msg, size_t len, struct ckpt_error *e)
 	cgroup_joined(x);
 	queue_update(x, MESOS__TASK_STATE__TASK_STARTING, NULL);
 	queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
+	health_start(x);
 	return 0;
 }
 

@@ -40,6 +40,13 @@ void
 queue_update_reason(struct executor *x, int state, const char *message,
     int reason)
 {
+	queue_update_full(x, state, message, reason, -1);
+}
+
+void
+queue_update_full(struct executor *x, int state, const char *message,
+    int reason, int healthy)
+{
 	Agentproto__ExecutorMessage m = AGENTPROTO__EXECUTOR_MESSAGE__INIT;
 	const struct ckpt_ids *i = &x->o->ids;
 	struct update_ids ids = { i->agent, i->framework, i->executor, i->task };
@@ -52,6 +59,10 @@ queue_update_reason(struct executor *x, int state, const char *message,
 	if (reason >= 0) {
 		u->status->has_reason = 1;
 		u->status->reason = reason;
+	}
+	if (healthy >= 0) {
+		u->status->has_healthy = 1;
+		u->status->healthy = healthy;
 	}
 	x->q = q;
 	q += x->nq++;

@@ -142,6 +142,7 @@ struct pend {
 	int state;
 	bool from_agent;		/* source: agent (else executor) */
 	int reason;			/* its status's reason, or -1 */
+	int healthy;			/* its status's `healthy`, or -1 */
 	double timestamp;
 	char *message;			/* or NULL */
 	long long retry_at, retry_ms;
@@ -174,6 +175,7 @@ struct aexec {
 	int resends;			/* updates HELLO said it sends again */
 	struct session_peer peer;	/* its executor, as HELLO said */
 	struct cg_limits res;		/* what its task was given */
+	int healthy;			/* its last health, -1: none known */
 	bool upgrading;			/* UPGRADE sent, HELLO awaited */
 	char upgrade_from[32];		/* ... its release before */
 	char *incompatible;		/* why it is left alone, or NULL */
@@ -293,7 +295,8 @@ void fatal(struct agent *a, const char *fmt, const char *arg,
     const struct ckpt_error *e);
 void update_emit(struct agent *a, const struct aexec *x, int state,
     const uint8_t uuid[16], double timestamp, const char *message,
-    const char *source, int reason, bool redelivered, struct driver *d);
+    const char *source, int reason, int healthy, bool redelivered,
+    struct driver *d);
 /* The event of a pending update, as it was first sent, for every driver
  * (d NULL) or for d. */
 void pend_emit(struct agent *a, const struct pend *p, bool redelivered,

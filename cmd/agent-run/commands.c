@@ -138,6 +138,9 @@ status_event(const struct aexec *x)
 	    json_integer(x->peer.protocol) : json_null());
 	if (x->incompatible)
 		json_object_set_new(o, "reason", json_string(x->incompatible));
+	/* Its health, when it has a check and one has answered. */
+	if (x->healthy >= 0)
+		json_object_set_new(o, "healthy", json_boolean(x->healthy));
 	return o;
 }
 

@@ -110,7 +110,8 @@ line_emit(struct agent *a, struct jsonw *w, const char *event,
 void
 update_emit(struct agent *a, const struct aexec *x, int state,
     const uint8_t uuid[16], double timestamp, const char *message,
-    const char *source, int reason, bool redelivered, struct driver *d)
+    const char *source, int reason, int healthy, bool redelivered,
+    struct driver *d)
 {
 	struct jsonw w;
 	char text[UUID_TEXT];
@@ -127,6 +128,8 @@ update_emit(struct agent *a, const struct aexec *x, int state,
 		jw_string(&w, "reason", task_reason_name(reason));
 	else if (reason >= 0)
 		jw_int(&w, "reason", reason);
+	if (healthy >= 0)
+		jw_bool(&w, "healthy", healthy);
 	if (redelivered)
 		jw_bool(&w, "redelivered", true);
 	line_emit(a, &w, "update", d);
@@ -137,7 +140,8 @@ pend_emit(struct agent *a, const struct pend *p, bool redelivered,
     struct driver *d)
 {
 	update_emit(a, p->x, p->state, p->uuid, p->timestamp, p->message,
-	    p->from_agent ? "agent" : "executor", p->reason, redelivered, d);
+	    p->from_agent ? "agent" : "executor", p->reason, p->healthy,
+	    redelivered, d);
 }
 
 void

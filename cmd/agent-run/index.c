@@ -120,7 +120,7 @@ x_new(struct agent *a, const char *f, const char *e, const char *r,
 	x->task = t ? strdup(t) : NULL;
 	if (!x->framework || !x->executor || !x->run || (t && !x->task))
 		abort();
-	x->state = -1;
+	x->state = x->healthy = -1;
 	x->stream_fd = x->hold_fd = -1;
 	x->st = RUN_NEW;
 	TAILQ_INIT(&x->pending);

@@ -31,6 +31,7 @@ struct launch {
 	bool user_given;		/* --user: run the task as that user */
 	bool checkpoint;
 	struct cg_limits lim;		/* --cpus --mem --disk --pids */
+	const char *health[8];		/* --health-*, as given (health_opts) */
 	char **argv;
 	char run[UUID_TEXT], sock[PATH_MAX];
 	uint8_t secret[SECRET_LEN];
@@ -77,6 +78,57 @@ below_reserve(struct agent *a)
 	    avail / 1024, a->o->bounds.disk_reserve / 1024);
 	emit_error(a, "launch: refused: %s", msg, NULL);
 	return true;
+}
+
+/* The health check's options, passed to the executor as they are once
+ * checked here. */
+static const char *const health_opts[8] = { "--health-cmd", "--health-tcp",
+    "--health-http", "--health-delay", "--health-interval",
+    "--health-timeout", "--health-grace", "--health-failures" };
+
+/* A --health-* option: 1 taken (the value checked), 0 not one, -1 wrong
+ * (said). */
+static int
+health_option(struct agent *a, struct launch *l, const char *opt,
+    const char *val)
+{
+	struct ckpt_error e;
+	struct command words;
+	char msg[700], *end;
+	long long ms;
+	long v;
+	int i = 0;
+
+	while (i < 8 && strcmp(opt, health_opts[i]) != 0)
+		i++;
+	if (i == 8)
+		return 0;
+	msg[0] = '\0';
+	if (i < 3 && (l->health[0] || l->health[1] || l->health[2]))
+		snprintf(msg, sizeof(msg), "one health check: --health-cmd, "
+		    "--health-tcp or --health-http");
+	else if (i == 0) {
+		if (command_parse(val, &words, &e) < 0 || words.argc == 0)
+			snprintf(msg, sizeof(msg), "--health-cmd: %s", words.argc ?
+			    e.reason : "no words");
+		command_free(&words);
+	} else if (i < 3) {
+		v = strtol(val, &end, 10);
+		if (v < 1 || v > 65535 || (*end && !(i == 2 && *end == '/')))
+			snprintf(msg, sizeof(msg), "%s: '%.100s' is not PORT%s",
+			    opt, val, i == 2 ? "[/PATH]" : "");
+	} else if (i < 7) {
+		if (cli_duration(opt, val, &ms, &e) < 0)
+			snprintf(msg, sizeof(msg), "%s", e.reason);
+	} else if ((v = strtol(val, &end, 10)) < 1 || v > 1000 || *end)
+		snprintf(msg, sizeof(msg), "--health-failures: '%.100s' is not "
+		    "a count from 1 to 1000", val);
+	if (msg[0]) {
+		emit_error(a, "launch: %s", msg, NULL);
+		return -1;
+	}
+	l->health[i] = val;
+	return 1;
 }
 
 /* --cpus N, --mem SIZE, --disk SIZE (a bare number is MB, as in Mesos),
@@ -147,7 +199,7 @@ parse(struct agent *a, struct command *c, struct launch *l)
 {
 	const char *ids_v[3];
 	struct ckpt_error e;
-	int i = 1, n = 0;
+	int i = 1, n = 0, hr;
 	uint8_t rid[16];
 
 	struct passwd *me = getpwuid(geteuid());
@@ -164,6 +216,11 @@ parse(struct agent *a, struct command *c, struct launch *l)
 		} else if (i + 1 < c->argc && resource_option(a, c->argv[i],
 		    c->argv[i + 1], &l->lim) != 0) {
 			if (l->lim.cpus < 0)
+				return -1;	/* said */
+			i++;
+		} else if (i + 1 < c->argc && (hr = health_option(a, l,
+		    c->argv[i], c->argv[i + 1])) != 0) {
+			if (hr < 0)
 				return -1;	/* said */
 			i++;
 		}
@@ -518,14 +575,20 @@ executor_argv(struct agent *a, const struct launch *l, char *exe,
 		nl++;
 	while (l->argv[na])
 		na++;
-	char **v = calloc(nl + nf + na + 1, sizeof(char *));
+	char **v = calloc(nl + nf + na + 16 + 1, sizeof(char *));
 	if (v == NULL)
 		abort();
 	for (size_t j = 0; j < nl; j++)
 		v[k++] = o->launcher[j];
-	for (size_t j = 0; j < nf; j++)
+	for (size_t j = 0; j < nf - 1; j++)
 		if (fixed[j])
 			v[k++] = (char *)fixed[j];
+	for (size_t j = 0; j < 8; j++)
+		if (l->health[j]) {
+			v[k++] = (char *)health_opts[j];
+			v[k++] = (char *)l->health[j];
+		}
+	v[k++] = "--";
 	for (size_t j = 0; j < na; j++)
 		v[k++] = l->argv[j];
 	return v;

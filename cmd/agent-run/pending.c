@@ -42,7 +42,7 @@ x_add_pending(struct agent *a, struct aexec *x, const uint8_t uuid[16],
 	p->state = state;
 	p->timestamp = timestamp;
 	p->from_agent = from_agent;
-	p->reason = -1;
+	p->reason = p->healthy = -1;
 	p->retry_ms = a->o->retry_ms;
 	p->retry_at = monotonic_ms() + p->retry_ms;
 	TAILQ_INSERT_TAIL(&x->pending, p, in_x);
@@ -167,6 +167,9 @@ x_update(struct agent *a, struct aexec *x, const Mesos__StatusUpdate *u,
 	struct pend *p = x_add_pending(a, x, uuid, u->status->state,
 	    u->timestamp, u->status->message, strcmp(source, "agent") == 0);
 	p->reason = u->status->has_reason ? u->status->reason : -1;
+	p->healthy = u->status->has_healthy ? u->status->healthy != 0 : -1;
+	if (p->healthy >= 0)
+		x->healthy = p->healthy;
 	x->state = u->status->state;
 	if (task_state_terminal(x->state) && !x->terminal)
 		log_line(&a->log, LOG_INFO, "task %s of framework %s (run %s): "

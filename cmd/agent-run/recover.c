@@ -116,8 +116,19 @@ run_of(struct agent *a, const struct recovery_run *rr)
 		for (size_t k = 0; k < t->n_pending; k++)
 			x_add_pending(a, x, t->pending[k].uuid,
 			    t->pending[k].state, t->pending[k].timestamp,
-			    t->pending[k].message, t->pending[k].from_agent)->
-			    reason = t->pending[k].reason;
+			    t->pending[k].message, t->pending[k].from_agent);
+		for (struct pend *p = TAILQ_FIRST(&x->pending); p;
+		    p = TAILQ_NEXT(p, in_x)) {
+			size_t k = 0;
+			while (k < t->n_pending && memcmp(t->pending[k].uuid,
+			    p->uuid, 16) != 0)
+				k++;
+			if (k < t->n_pending) {
+				p->reason = t->pending[k].reason;
+				p->healthy = t->pending[k].healthy;
+			}
+		}
+		x->healthy = t->healthy;
 	}
 	return x;
 }

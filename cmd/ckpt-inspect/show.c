@@ -68,6 +68,15 @@ tree_run(const struct state_run *r)
 		    "memory" : "disk");
 	printf("\n");
 	print_errors(&r->errors, 8);
+	if (r->check) {
+		char spec[1024], last[1024];
+		snprintf(spec, sizeof(spec), "%s", r->check);
+		spec[strcspn(spec, "\n")] = '\0';
+		snprintf(last, sizeof(last), "%s", r->health ? r->health :
+		    "none yet");
+		last[strcspn(last, "\n")] = '\0';
+		printf("        health check %s; last: %s\n", spec, last);
+	}
 	for (size_t i = 0; i < r->n_tasks; i++) {
 		const struct state_task *t = &r->tasks[i];
 		printf("        task %s %s updates %zu unacked %zu%s%s\n", t->id,
