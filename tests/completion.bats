@@ -16,7 +16,7 @@ complete_words() {
 
 @test "bash: options of every binary" {
 	for b in agent-run agent-executor ckpt-write ckpt-inspect recover executor-reconnect executor-kill; do
-		run complete_words "$b" --he
+		run complete_words "$b" --hel
 		assert_output --help
 	done
 	run complete_words recover --or

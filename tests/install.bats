@@ -48,7 +48,8 @@ load helpers
 	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
 	assert_success
 	assert_equal "$(cron_lines "$p/etc/cron.d/agent-tools" | wc -l)" 0
-	assert_equal "$(grep -c '^#.* root ' "$p/etc/cron.d/agent-tools")" 2
+	# The two cleanup lines, and the metrics line (disabled apart).
+	assert_equal "$(grep -c '^#.* root ' "$p/etc/cron.d/agent-tools")" 3
 	run grep -c 'systemctl enable --now agent-orphans.timer' "$p/etc/cron.d/agent-tools"
 	assert_output 1
 	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc" ENABLE_CRON=1
@@ -63,7 +64,7 @@ load helpers
 	p=$BATS_TEST_TMPDIR/prefix
 	run make -C "$BATS_TEST_DIRNAME/.." install PREFIX="$p" SYSCONFDIR="$p/etc"
 	assert_success
-	assert_equal "$(ls "$p"/lib/systemd/system | wc -l)" 7
+	assert_equal "$(ls "$p"/lib/systemd/system | wc -l)" 9
 	run systemd-analyze verify "$p"/lib/systemd/system/*
 	assert_success
 	refute_output --partial "agent-run"
