@@ -5,10 +5,10 @@
  *   executor.c   the loop, signals, executor_main
  *   link.c       the agent's connection: REGISTER/HELLO, acks, commands
  *   handoff.c    upgraded in place: the state handed to the new image
- *   limits.c     what the task may take: cgroups, OOM and disk watches
- *   health.c     the task's health check
+ *   health.c     the task's health check (raises KILL)
  *   states.c     the task's states: the table, and x_event()
  *   task.c       the task's process, its output, its end
+ *   limits.c     what the task may take: cgroups, OOM and disk watches
  *   updates.c    the updates kept until acknowledged
  */
 #ifndef EXECUTOR_EXEC_H

@@ -104,6 +104,7 @@ leave(struct executor *x)
 		channel_flush(&x->agent);
 	channel_close(&x->agent);
 	channel_close(&x->cand);
+	health_fini(x);
 	reap_tree(x);
 	close_logs(x);
 	free(x->latest);
@@ -157,6 +158,8 @@ executor_main(const struct executor_options *o, struct ckpt_error *e)
 		char why[2 * PATH_MAX];
 		if (start_task(&x, why, sizeof(why), e) < 0)
 			x_event(&x, XE_FAILED, why);
+		else
+			health_start(&x);
 		x.away_deadline = monotonic_ms() + (o->checkpoint ?
 		    o->recovery_timeout_ms : o->register_timeout_ms);
 	}

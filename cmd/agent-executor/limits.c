@@ -118,7 +118,7 @@ over(struct executor *x, int reason, const char *msg)
 	x->limit_reason = reason;
 	strlcpy(x->limit_msg, msg, sizeof(x->limit_msg));
 	logmsg("%s: the task's tree is killed", msg);
-	signal_tree(x, SIGKILL);
+	contain_signal(&x->tree, SIGKILL);
 }
 
 static void

@@ -382,7 +382,6 @@ reap_tree(struct executor *x)
 		;
 	contain_fini(&x->tree);
 	limits_fini(x);
-	health_fini(x);
 }
 
 /* Did the task enter its cgroup?  (A cgroup2 hierarchy may be writable
@@ -467,7 +466,6 @@ start_task(struct executor *x, char *msg, size_t len, struct ckpt_error *e)
 	cgroup_joined(x);
 	queue_update(x, MESOS__TASK_STATE__TASK_STARTING, NULL);
 	queue_update(x, MESOS__TASK_STATE__TASK_RUNNING, NULL);
-	health_start(x);
 	return 0;
 }
 
