@@ -208,8 +208,11 @@ cg_make(const struct cg_where *w, const char *group, const char *run,
 			cg_remove(s);
 			return rc;
 		}
-		if ((s->dir[k] = strdup(path)) == NULL)
-			abort();	/* out of memory */
+		if ((s->dir[k] = strdup(path)) == NULL) {
+			rc = error_set(e, -ENOMEM, path, -1, "out of memory");
+			cg_remove(s);
+			return rc;
+		}
 	}
 	if (l->mem > 0) {
 		snprintf(v, sizeof(v), "%lld", l->mem);
@@ -402,10 +405,12 @@ proc_add(pid_t pid, struct cg_usage *u, pid_t **kids, size_t *nk, size_t *ck)
 	buf[n > 0 ? n : 0] = '\0';
 	for (p = strtok(buf, " \n"); p; p = strtok(NULL, " \n")) {
 		if (*nk == *ck) {
-			*ck = *ck ? 2 * *ck : 16;
-			if ((*kids = reallocarray(*kids, *ck, sizeof(**kids))) ==
-			    NULL)
-				abort();	/* out of memory */
+			size_t cap = *ck ? 2 * *ck : 16;
+			pid_t *more = reallocarray(*kids, cap, sizeof(**kids));
+			if (more == NULL)
+				return;	/* out of memory: what was counted */
+			*kids = more;
+			*ck = cap;
 		}
 		(*kids)[(*nk)++] = (pid_t)atoi(p);
 	}
@@ -465,8 +470,11 @@ cg_parse(const char *text, struct cg_set *s, struct cg_limits *l)
 			continue;
 		for (int k = 0; k < CG_KINDS; k++)
 			if (strcmp(name, names[k]) == 0 && s->dir[k] == NULL &&
-			    (s->dir[k] = strdup(path)) == NULL)
-				abort();
+			    (s->dir[k] = strdup(path)) == NULL) {
+				free(copy);
+				cg_free(s);
+				return -ENOMEM;
+			}
 	}
 	s->v2 = v2;
 	free(copy);

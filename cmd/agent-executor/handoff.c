@@ -270,11 +270,70 @@ fd_open(int fd)
 	return fd < 0 || fcntl(fd, F_GETFD) >= 0;
 }
 
+/* The task's output pipes and files, as handed over: 0, or -1. */
+static int
+resume_logs(struct executor *x, json_t *logs)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct tasklog *t = &x->logs[i];
+		json_int_t size = 0, dropped = 0;
+		if (json_unpack(json_array_get(logs, i), "{s:i, s:i, s:I, s:i, "
+		    "s:I}", "in", &t->in, "out", &t->out, "size", &size, "err",
+		    &t->err, "dropped", &dropped) < 0 || !fd_open(t->in) ||
+		    !fd_open(t->out))
+			return -1;
+		t->size = size;
+		t->dropped = dropped;
+		/* What the options say, as at the start (task.c). */
+		t->name = i ? "stderr" : "stdout";
+		t->max = x->o->bounds.log_max > 0 ? x->o->bounds.log_max :
+		    LLONG_MAX;
+		t->keep = (int)x->o->bounds.log_keep;
+		t->reserve = x->o->bounds.disk_reserve;
+		t->own = x->o->user != NULL;
+		t->uid = x->o->uid;
+		t->gid = x->o->gid;
+	}
+	return 0;
+}
+
+/* The updates not yet acknowledged, as handed over: 0, or -1. */
+static int
+resume_queue(struct executor *x, json_t *q)
+{
+	size_t i, n;
+	json_t *v;
+	uint8_t *b;
+
+	if ((x->q = calloc(json_array_size(q) + 1, sizeof(*x->q))) == NULL)
+		abort();	/* out of memory */
+	json_array_foreach(q, i, v) {
+		const char *uuid = NULL, *frame = NULL;
+		int terminal = 0, settles = 0;
+		struct queued *u = &x->q[x->nq];
+		b = NULL;
+		if (json_unpack(v, "{s:s, s:b, s:b, s:s}", "uuid", &uuid,
+		    "terminal", &terminal, "settles", &settles, "frame",
+		    &frame) < 0 || unhex(uuid, &b, &n) < 0 || n != 16) {
+			free(b);
+			return -1;
+		}
+		memcpy(u->uuid, b, 16);
+		free(b);
+		if (unhex(frame, &u->frame, &u->len) < 0)
+			return -1;
+		u->terminal = terminal;
+		u->settles = settles;
+		x->nq++;
+	}
+	return 0;
+}
+
 int
 handoff_resume(struct executor *x, int fd, bool check_only,
     struct ckpt_error *e)
 {
-	json_t *st, *logs, *q, *v;
+	json_t *st, *logs, *q;
 	json_error_t je;
 	int format = 0, st_i = 0, task = 0, agent_fd = -1, r = -1;
 	json_int_t kill_deadline = 0, away_deadline = 0, coalesced = 0;
@@ -282,7 +341,7 @@ handoff_resume(struct executor *x, int fd, bool check_only,
 	const char *latest = NULL, *cgroup = NULL, *from = "?";
 	int exiting = 0, system_stop = 0, done = 0, registered = 0;
 	int has_secret = 0, status_cut = 0, tool = 0;
-	size_t i, n;
+	size_t n;
 	uint8_t *b;
 
 	lseek(fd, 0, SEEK_SET);
@@ -343,49 +402,13 @@ handoff_resume(struct executor *x, int fd, bool check_only,
 	memcpy(x->status_buf, b, n);
 	x->status_len = n;
 	free(b);
-	for (i = 0; i < 2; i++) {
-		struct tasklog *t = &x->logs[i];
-		json_int_t size = 0, dropped = 0;
-		if (json_unpack(json_array_get(logs, i), "{s:i, s:i, s:I, s:i, "
-		    "s:I}", "in", &t->in, "out", &t->out, "size", &size, "err",
-		    &t->err, "dropped", &dropped) < 0 || !fd_open(t->in) ||
-		    !fd_open(t->out)) {
-			r = bad(e, "logs");
-			goto out;
-		}
-		t->size = size;
-		t->dropped = dropped;
-		/* What the options say, as at the start (task.c). */
-		t->name = i ? "stderr" : "stdout";
-		t->max = x->o->bounds.log_max > 0 ? x->o->bounds.log_max :
-		    LLONG_MAX;
-		t->keep = (int)x->o->bounds.log_keep;
-		t->reserve = x->o->bounds.disk_reserve;
-		t->own = x->o->user != NULL;
-		t->uid = x->o->uid;
-		t->gid = x->o->gid;
+	if (resume_logs(x, logs) < 0) {
+		r = bad(e, "logs");
+		goto out;
 	}
-	if ((x->q = calloc(json_array_size(q) + 1, sizeof(*x->q))) == NULL)
-		abort();
-	json_array_foreach(q, i, v) {
-		const char *uuid = NULL, *frame = NULL;
-		int terminal = 0, settles = 0;
-		struct queued *u = &x->q[x->nq];
-		if (json_unpack(v, "{s:s, s:b, s:b, s:s}", "uuid", &uuid,
-		    "terminal", &terminal, "settles", &settles, "frame",
-		    &frame) < 0 || unhex(uuid, &b, &n) < 0 || n != 16) {
-			r = bad(e, "queue");
-			goto out;
-		}
-		memcpy(u->uuid, b, 16);
-		free(b);
-		if (unhex(frame, &u->frame, &u->len) < 0) {
-			r = bad(e, "queue");
-			goto out;
-		}
-		u->terminal = terminal;
-		u->settles = settles;
-		x->nq++;
+	if (resume_queue(x, q) < 0) {
+		r = bad(e, "queue");
+		goto out;
 	}
 	if (version_shared(x->protocol, x->protocol) == 0 && registered) {
 		r = bad(e, "its agent speaks a protocol this release does not");

@@ -16,8 +16,11 @@
 #include "update.h"
 #include "version.h"
 
-void
-cmd_metrics(struct agent *a, struct command *c)
+/* slave/tasks_STATE: the live ones now (live[state]), the ended ones
+ * since the start. */
+static void
+tasks_by_state(const struct agent *a, json_t *o,
+    const unsigned long long live[16])
 {
 	static const int running_states[] = { MESOS__TASK_STATE__TASK_STAGING,
 	    MESOS__TASK_STATE__TASK_STARTING, MESOS__TASK_STATE__TASK_RUNNING,
@@ -26,6 +29,24 @@ cmd_metrics(struct agent *a, struct command *c)
 	    MESOS__TASK_STATE__TASK_FAILED, MESOS__TASK_STATE__TASK_KILLED,
 	    MESOS__TASK_STATE__TASK_LOST, MESOS__TASK_STATE__TASK_ERROR,
 	    MESOS__TASK_STATE__TASK_DROPPED, MESOS__TASK_STATE__TASK_GONE };
+	const size_t n_running = sizeof(running_states) / sizeof(int);
+	const size_t n_ended = sizeof(ended_states) / sizeof(int);
+	char key[64];
+
+	for (size_t i = 0; i < n_running + n_ended; i++) {
+		int st = i < n_running ? running_states[i] :
+		    ended_states[i - n_running];
+		snprintf(key, sizeof(key), "slave/tasks_%s", task_state_name(st) + 5);
+		for (char *k = key; *k; k++)
+			*k = (char)(*k >= 'A' && *k <= 'Z' ? *k - 'A' + 'a' : *k);
+		json_object_set_new(o, key, json_integer((json_int_t)(i <
+		    n_running ? live[st] : a->m.terminal[st])));
+	}
+}
+
+void
+cmd_metrics(struct agent *a, struct command *c)
+{
 	unsigned long long live[16] = { 0 }, by_protocol[8] = { 0 };
 	unsigned long long executors = 0, incompatible = 0, pending = 0;
 	long long now = monotonic_ms();
@@ -69,21 +90,7 @@ cmd_metrics(struct agent *a, struct command *c)
 	    "slave/executors_terminated", (json_int_t)a->m.executors_terminated,
 	    "slave/valid_status_updates", (json_int_t)a->m.valid_updates,
 	    "slave/invalid_status_updates", (json_int_t)a->m.invalid_updates);
-	for (size_t i = 0; i < sizeof(running_states) / sizeof(int); i++) {
-		int st = running_states[i];
-		snprintf(key, sizeof(key), "slave/tasks_%s", task_state_name(st) + 5);
-		for (char *k = key; *k; k++)
-			*k = (char)(*k >= 'A' && *k <= 'Z' ? *k - 'A' + 'a' : *k);
-		json_object_set_new(o, key, json_integer((json_int_t)live[st]));
-	}
-	for (size_t i = 0; i < sizeof(ended_states) / sizeof(int); i++) {
-		int st = ended_states[i];
-		snprintf(key, sizeof(key), "slave/tasks_%s", task_state_name(st) + 5);
-		for (char *k = key; *k; k++)
-			*k = (char)(*k >= 'A' && *k <= 'Z' ? *k - 'A' + 'a' : *k);
-		json_object_set_new(o, key, json_integer(
-		    (json_int_t)a->m.terminal[st]));
-	}
+	tasks_by_state(a, o, live);
 	json_object_set_new(o, "agent/updates_pending",
 	    json_integer((json_int_t)pending));
 	json_object_set_new(o, "agent/oldest_pending_update_secs",
